@@ -1,0 +1,74 @@
+//! Parsing of the attribute's own arguments: `#[differentiate]`,
+//! `#[differentiate(wrt(w, b))]`.
+//!
+//! The arguments are a comma-separated list of options. Each option is parsed
+//! on its own so that every unknown or malformed option is reported, each at
+//! its own span.
+
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Token};
+
+use crate::ctxt::Ctxt;
+
+/// What the user asked for in `#[differentiate(...)]`.
+#[derive(Default)]
+pub struct Options {
+    /// `wrt(a, b)`: the parameters to differentiate; `None` means every
+    /// parameter of a float type.
+    pub wrt: Option<Vec<Ident>>,
+}
+
+/// One raw option as written, before validation.
+enum RawOption {
+    Wrt(Ident, Punctuated<Ident, Token![,]>),
+    Other(syn::Meta),
+}
+
+impl Parse for RawOption {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(syn::token::Paren) {
+            let fork = input.fork();
+            let name: Ident = fork.parse()?;
+            if name == "wrt" {
+                let name: Ident = input.parse()?;
+                let content;
+                syn::parenthesized!(content in input);
+                let params = content.parse_terminated(Ident::parse, Token![,])?;
+                return Ok(RawOption::Wrt(name, params));
+            }
+        }
+        Ok(RawOption::Other(input.parse()?))
+    }
+}
+
+/// Parses the attribute arguments, recording every problem in `cx`.
+pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
+    let mut options = Options::default();
+    let parser = Punctuated::<RawOption, Token![,]>::parse_terminated;
+    let raw = match syn::parse::Parser::parse2(parser, args) {
+        Ok(raw) => raw,
+        Err(error) => {
+            cx.syn_error(error);
+            return options;
+        }
+    };
+    for option in raw {
+        match option {
+            RawOption::Wrt(name, params) => {
+                if options.wrt.is_some() {
+                    cx.error_spanned_by(&name, "`wrt` is given twice; list every parameter in one `wrt(...)`");
+                } else if params.is_empty() {
+                    cx.error_spanned_by(&name, "`wrt()` is empty; name at least one parameter, e.g. `wrt(x)`");
+                } else {
+                    options.wrt = Some(params.into_iter().collect());
+                }
+            }
+            RawOption::Other(meta) => cx.error_spanned_by(
+                &meta,
+                "unknown option of #[differentiate]; the supported option is `wrt(param, ...)`",
+            ),
+        }
+    }
+    options
+}

@@ -1,0 +1,32 @@
+//! The `#[differentiate]` attribute of chainrule.
+//!
+//! This crate is the compile-time half of chainrule; use it through the
+//! `chainrule` crate, which re-exports the attribute and provides the runtime
+//! kernels the generated code calls. The expansion is a pipeline, one stage
+//! per module: `attr` (options) → `signature` (parameter types) → `lower`
+//! (body to IR) → `check` (activity, missing rules) → `reverse` (adjoint IR)
+//! → `emit` (tokens), driven by `expand`.
+
+mod attr;
+mod check;
+mod ctxt;
+mod emit;
+mod expand;
+mod ir;
+mod lower;
+mod reverse;
+mod rules;
+mod signature;
+
+use proc_macro::TokenStream;
+
+/// Generates derivative functions beside an `f64` function.
+///
+/// For `fn f(x: f64, y: f64) -> f64`, generates `f_grad(x, y) -> (f64, f64,
+/// f64)` (the value, then ∂f/∂x, ∂f/∂y), `f_vjp(x, y, seed: f64)` (the same
+/// derivatives times `seed`) and the split form `f_pullback(x, y)`. See the
+/// `chainrule` crate documentation for the supported language.
+#[proc_macro_attribute]
+pub fn differentiate(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::expand(args.into(), input.into()).into()
+}

@@ -1,0 +1,820 @@
+//! Lowering: the user's `syn` function body becomes the IR of `ir.rs`.
+//!
+//! The body is walked once, statement by statement, with a stack of scopes
+//! mapping each user variable to the operand that currently holds its value.
+//! Every operation gets a fresh [`Var`] (A-normal form); `x = e` and `x += e`
+//! rebind `x` to a new variable instead of mutating it, so the IR is in static
+//! single assignment form. An `if` lowers both branches from the same scopes
+//! and merges every variable they bind differently through a [`Phi`].
+//!
+//! `return` inside `if` statements is handled by moving the rest of the
+//! function into the branches: `if c { return a; } rest` lowers like
+//! `if c { a } else { rest }`. To do this the statements still to run are kept
+//! as a stack of frames, one per enclosing block.
+//!
+//! Anything outside the supported language becomes a spanned error in the
+//! [`Ctxt`]; lowering then continues with a placeholder so that every problem
+//! in the function is reported in the same compile.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Ident};
+
+use crate::ctxt::Ctxt;
+use crate::ir::{BinaryOp, Block, Function, IfStmt, Names, Op, Operand, Param, Phi, Stmt, Var, VarInfo};
+use crate::rules;
+use crate::signature::Signature;
+
+/// Lowers the body of `item`, whose parameters were already classified.
+pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) -> Function {
+    let mut lowerer = Lowerer {
+        cx,
+        vars: Vec::new(),
+        scopes: vec![HashMap::new()],
+        names: Names::new(),
+    };
+    let params = lowerer.bind_params(signature);
+    let frames = vec![Frame::new(&item.block.stmts)];
+    lowerer.scopes.push(HashMap::new());
+    let mut stmts = Vec::new();
+    let result = lowerer.lower_tail(frames, &mut stmts);
+    Function {
+        vars: lowerer.vars,
+        params,
+        body: Block { stmts },
+        result,
+    }
+}
+
+/// What a user variable holds at a point of the body.
+#[derive(Clone)]
+struct Binding {
+    /// `None` for `let x;` before its first assignment.
+    value: Option<Operand>,
+}
+
+type Scope = HashMap<String, Binding>;
+
+/// The statements of one block that are still to be lowered.
+#[derive(Clone)]
+struct Frame {
+    stmts: Rc<[syn::Stmt]>,
+    next: usize,
+}
+
+impl Frame {
+    fn new(stmts: &[syn::Stmt]) -> Self {
+        Frame {
+            stmts: stmts.into(),
+            next: 0,
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.next >= self.stmts.len()
+    }
+}
+
+struct Lowerer<'a> {
+    cx: &'a mut Ctxt,
+    vars: Vec<VarInfo>,
+    scopes: Vec<Scope>,
+    names: Names,
+}
+
+impl Lowerer<'_> {
+    fn bind_params(&mut self, signature: &Signature) -> Vec<Param> {
+        let mut params = Vec::new();
+        for param in &signature.params {
+            self.names.reserve(&param.ident.to_string());
+        }
+        for param in &signature.params {
+            let var = if param.kind == crate::ir::ParamKind::ScalarRef {
+                self.new_var(&param.ident.to_string())
+            } else {
+                let adjoint = self.names.fresh(&format!("adj_{}", param.ident));
+                self.vars.push(VarInfo {
+                    ident: param.ident.clone(),
+                    adjoint,
+                });
+                Var(self.vars.len() - 1)
+            };
+            if let Some(name) = &param.user_name {
+                self.bind(name, Operand::Var(var));
+            }
+            params.push(Param {
+                var,
+                ident: param.ident.clone(),
+                ty: param.ty.clone(),
+                kind: param.kind,
+                wrt: param.wrt,
+            });
+        }
+        params
+    }
+
+    /// A new variable with a readable, hygienic identifier derived from `hint`.
+    fn new_var(&mut self, hint: &str) -> Var {
+        let ident = self.names.fresh(hint);
+        let adjoint = self.names.fresh(&format!("adj_{ident}"));
+        self.vars.push(VarInfo { ident, adjoint });
+        Var(self.vars.len() - 1)
+    }
+
+    /// Names the variable computed for `let name = ...` or `name = ...` after
+    /// the user's variable, when the expression created it.
+    fn name_after_user(&mut self, value: &Operand, first_new: usize, name: &str) {
+        if let Operand::Var(var) = value
+            && var.0 >= first_new
+        {
+            self.vars[var.0].ident = self.names.fresh(name);
+            self.vars[var.0].adjoint = self.names.fresh(&format!("adj_{name}"));
+        }
+    }
+
+    fn bind(&mut self, name: &str, value: Operand) {
+        self.declare(name, Some(value));
+    }
+
+    fn declare(&mut self, name: &str, value: Option<Operand>) {
+        let scope = self.scopes.last_mut().expect("the function scope is never popped");
+        scope.insert(name.to_owned(), Binding { value });
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|scope| scope.get(name))
+    }
+
+    /// Rebinds an existing variable in the scope that declared it.
+    fn assign(&mut self, name: &str, value: Operand) -> bool {
+        for scope in self.scopes.iter_mut().rev() {
+            if let Some(binding) = scope.get_mut(name) {
+                binding.value = Some(value);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn emit(&mut self, out: &mut Vec<Stmt>, hint: &str, span: Span, op: Op) -> Operand {
+        let var = self.new_var(hint);
+        out.push(Stmt::Let { var, op, span });
+        Operand::Var(var)
+    }
+
+    /// A placeholder after an error, so that lowering can go on.
+    fn placeholder(&mut self, expr: &Expr) -> Operand {
+        Operand::Const(expr.clone())
+    }
+
+    // ----- statements in tail position: `return` allowed -------------------
+
+    /// Lowers the statements of `frames` (innermost last) up to the end of the
+    /// function and returns the function's result.
+    fn lower_tail(&mut self, mut frames: Vec<Frame>, out: &mut Vec<Stmt>) -> Operand {
+        loop {
+            let Some(frame) = frames.last_mut() else {
+                return Operand::Const(syn::parse_quote!(()));
+            };
+            if frame.is_done() {
+                frames.pop();
+                self.scopes.pop();
+                continue;
+            }
+            let stmts = Rc::clone(&frame.stmts);
+            let stmt = &stmts[frame.next];
+            frame.next += 1;
+            let at_end = frames.iter().all(Frame::is_done);
+            match stmt {
+                syn::Stmt::Expr(Expr::Return(ret), _) => return self.lower_return(ret, out),
+                syn::Stmt::Expr(Expr::If(expr_if), _) if if_contains_return(expr_if) => {
+                    return self.lower_returning_if(expr_if, frames, out);
+                }
+                syn::Stmt::Expr(Expr::Block(block), _)
+                    if block.label.is_none() && block_contains_return(&block.block) =>
+                {
+                    frames.push(Frame::new(&block.block.stmts));
+                    self.scopes.push(Scope::new());
+                }
+                syn::Stmt::Expr(expr, None) if at_end => return self.lower_expr(expr, out),
+                stmt => self.lower_stmt(stmt, out),
+            }
+        }
+    }
+
+    fn lower_return(&mut self, ret: &syn::ExprReturn, out: &mut Vec<Stmt>) -> Operand {
+        match &ret.expr {
+            Some(expr) => self.lower_expr(expr, out),
+            None => {
+                self.cx
+                    .error_spanned_by(ret, "`return` needs a value: write `return value;`");
+                Operand::Const(syn::parse_quote!(0.0))
+            }
+        }
+    }
+
+    /// `if c { ..return.. } rest`: each branch continues with a copy of the
+    /// rest of the function, so the `if` produces the function's result.
+    fn lower_returning_if(&mut self, expr_if: &syn::ExprIf, frames: Vec<Frame>, out: &mut Vec<Stmt>) -> Operand {
+        let cond = self.lower_expr(&expr_if.cond, out);
+        let saved = self.scopes.clone();
+
+        let mut then_frames = frames.clone();
+        then_frames.push(Frame::new(&expr_if.then_branch.stmts));
+        self.scopes.push(Scope::new());
+        let mut then_stmts = Vec::new();
+        let then_value = self.lower_tail(then_frames, &mut then_stmts);
+        self.scopes = saved.clone();
+
+        let mut else_frames = frames;
+        if let Some((_, else_expr)) = &expr_if.else_branch {
+            let stmt = syn::Stmt::Expr((**else_expr).clone(), None);
+            else_frames.push(Frame::new(std::slice::from_ref(&stmt)));
+            self.scopes.push(Scope::new());
+        }
+        let mut else_stmts = Vec::new();
+        let else_value = self.lower_tail(else_frames, &mut else_stmts);
+        self.scopes = saved;
+
+        let result = self.new_var("result");
+        let record = self.new_var("branch");
+        out.push(Stmt::If(IfStmt {
+            cond,
+            then_block: Block { stmts: then_stmts },
+            else_block: Block { stmts: else_stmts },
+            outputs: vec![Phi {
+                var: result,
+                then_value,
+                else_value,
+            }],
+            record,
+        }));
+        Operand::Var(result)
+    }
+
+    // ----- statements -------------------------------------------------------
+
+    fn lower_stmt(&mut self, stmt: &syn::Stmt, out: &mut Vec<Stmt>) {
+        match stmt {
+            syn::Stmt::Local(local) => self.lower_local(local, out),
+            syn::Stmt::Item(item) => self.cx.error_spanned_by(
+                item,
+                "items inside a #[differentiate] function are not supported; move this item out of the function",
+            ),
+            syn::Stmt::Macro(mac) => self.unsupported_macro(&mac.mac),
+            syn::Stmt::Expr(expr, _) => {
+                self.lower_expr(expr, out);
+            }
+        }
+    }
+
+    fn lower_local(&mut self, local: &syn::Local, out: &mut Vec<Stmt>) {
+        let first_new = self.vars.len();
+        let value = match &local.init {
+            Some(init) => {
+                if let Some((else_token, _)) = &init.diverge {
+                    self.cx.error_spanned_by(
+                        else_token,
+                        "`let ... else` is not supported in a #[differentiate] function; use `if`/`else` instead",
+                    );
+                }
+                Some(self.lower_expr(&init.expr, out))
+            }
+            None => None,
+        };
+        match binding_name(&local.pat) {
+            Ok(Some(name)) => {
+                if let Some(value) = &value {
+                    self.name_after_user(value, first_new, &name);
+                }
+                self.declare(&name, value);
+            }
+            Ok(None) => {}
+            Err(pat) => self.cx.error_spanned_by(
+                pat,
+                "this pattern is not supported by #[differentiate]; bind one variable per `let`, e.g. `let x = ...;`",
+            ),
+        }
+    }
+
+    fn unsupported_macro(&mut self, mac: &syn::Macro) {
+        let name = mac.path.to_token_stream().to_string().replace(' ', "");
+        self.cx.error_spanned_by(
+            mac,
+            format!(
+                "macro calls are not supported in a #[differentiate] function: chainrule cannot see inside `{name}!`; \
+                 compute the value with ordinary expressions, or call a function that has its own #[differentiate]"
+            ),
+        );
+    }
+
+    // ----- expressions ------------------------------------------------------
+
+    fn lower_expr(&mut self, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        match expr {
+            Expr::Lit(_) => Operand::Const(expr.clone()),
+            Expr::Path(path) => self.lower_path(path, expr),
+            Expr::Paren(paren) => self.lower_expr(&paren.expr, out),
+            Expr::Group(group) => self.lower_expr(&group.expr, out),
+            Expr::Binary(binary) => self.lower_binary(binary, expr, out),
+            Expr::Unary(unary) => match unary.op {
+                syn::UnOp::Neg(_) => {
+                    let operand = self.lower_expr(&unary.expr, out);
+                    self.emit(out, "neg", expr.span(), Op::Neg(operand))
+                }
+                // `*x` for a `&f64` parameter: the body already reads a copy.
+                syn::UnOp::Deref(_) => self.lower_expr(&unary.expr, out),
+                _ => self.opaque(expr, out),
+            },
+            Expr::Cast(cast) => self.lower_cast(cast, expr, out),
+            Expr::MethodCall(call) => self.lower_method_call(call, expr, out),
+            Expr::Call(call) => self.lower_call(call, expr, out),
+            Expr::If(expr_if) => self
+                .lower_if(expr_if, out)
+                .unwrap_or_else(|| Operand::Const(syn::parse_quote!(()))),
+            Expr::Block(block) if block.label.is_none() => self
+                .lower_block_value(&block.block, out)
+                .unwrap_or_else(|| Operand::Const(syn::parse_quote!(()))),
+            Expr::Assign(assign) => {
+                let first_new = self.vars.len();
+                let value = self.lower_expr(&assign.right, out);
+                if let Some(name) = target_name(&assign.left) {
+                    self.name_after_user(&value, first_new, &name);
+                }
+                self.assign_to(&assign.left, value);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::Return(ret) => {
+                self.cx.error_spanned_by(
+                    ret,
+                    "`return` is supported in `if` statements and at the end of the function; \
+                     write this `if` as a statement and return from its branches",
+                );
+                self.placeholder(expr)
+            }
+            other => {
+                self.unsupported_expr(other);
+                self.placeholder(expr)
+            }
+        }
+    }
+
+    fn unsupported_expr(&mut self, expr: &Expr) {
+        let message = match expr {
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                "loops are not supported by #[differentiate] yet; write the iterations out, \
+                 or move the loop into a function with a hand-written derivative"
+            }
+            Expr::Closure(_) => {
+                "closures are not supported in a #[differentiate] function; \
+                 write the closure as a separate function with its own #[differentiate] and call it"
+            }
+            Expr::Unsafe(_) => "`unsafe` is not supported in a #[differentiate] function",
+            Expr::Macro(mac) => {
+                self.unsupported_macro(&mac.mac);
+                return;
+            }
+            Expr::Match(_) => "`match` is not supported by #[differentiate] yet; use `if`/`else if`/`else`",
+            Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
+            Expr::Index(_) => "indexing is not supported on scalar functions; pass the elements as `f64` parameters",
+            Expr::Field(_) => "field access is not supported by #[differentiate]; pass the field as an `f64` parameter",
+            Expr::Reference(_) => "references are not supported here; pass the `f64` value itself",
+            Expr::Tuple(_) | Expr::Array(_) => {
+                "tuples and arrays are not supported by #[differentiate]; a differentiated function returns one `f64`"
+            }
+            Expr::Async(_) | Expr::Await(_) | Expr::Yield(_) | Expr::TryBlock(_) | Expr::Try(_) => {
+                "this control flow is not supported by #[differentiate]; compute the value with plain expressions"
+            }
+            Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` need loops, which are not supported yet",
+            _ => "this expression is not supported by #[differentiate]",
+        };
+        self.cx.error_spanned_by(expr, message);
+    }
+
+    fn lower_path(&mut self, path: &syn::ExprPath, expr: &Expr) -> Operand {
+        let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else {
+            return Operand::Const(expr.clone());
+        };
+        match self.lookup(&ident.to_string()) {
+            Some(Binding { value: Some(value) }) => value.clone(),
+            // Read before assignment: rustc reports it on the original function.
+            Some(Binding { value: None }) => self.placeholder(expr),
+            // Not a local: a constant such as `PI` or a `const` item.
+            None => Operand::Const(expr.clone()),
+        }
+    }
+
+    fn lower_binary(&mut self, binary: &syn::ExprBinary, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        use syn::BinOp as B;
+        let arithmetic = match binary.op {
+            B::Add(_) => Some((BinaryOp::Add, false)),
+            B::Sub(_) => Some((BinaryOp::Sub, false)),
+            B::Mul(_) => Some((BinaryOp::Mul, false)),
+            B::Div(_) => Some((BinaryOp::Div, false)),
+            B::Rem(_) => Some((BinaryOp::Rem, false)),
+            B::AddAssign(_) => Some((BinaryOp::Add, true)),
+            B::SubAssign(_) => Some((BinaryOp::Sub, true)),
+            B::MulAssign(_) => Some((BinaryOp::Mul, true)),
+            B::DivAssign(_) => Some((BinaryOp::Div, true)),
+            B::RemAssign(_) => Some((BinaryOp::Rem, true)),
+            _ => None,
+        };
+        let Some((op, compound)) = arithmetic else {
+            if is_compound_assignment(&binary.op) {
+                self.cx.error_spanned_by(
+                    binary,
+                    "bitwise compound assignment is not supported by #[differentiate]; write `x = x op y`",
+                );
+                return self.placeholder(expr);
+            }
+            // Comparisons, `&&`, `||` and bit operations give no derivative.
+            return self.opaque(expr, out);
+        };
+        let lhs = self.lower_expr(&binary.left, out);
+        let rhs = self.lower_expr(&binary.right, out);
+        let hint = match op {
+            BinaryOp::Add => "sum",
+            BinaryOp::Sub => "diff",
+            BinaryOp::Mul => "prod",
+            BinaryOp::Div => "quot",
+            BinaryOp::Rem => "rem",
+        };
+        let hint = if compound {
+            target_name(&binary.left).unwrap_or_else(|| hint.to_owned())
+        } else {
+            hint.to_owned()
+        };
+        let value = self.emit(out, &hint, expr.span(), Op::Binary(op, lhs, rhs));
+        if compound {
+            self.assign_to(&binary.left, value);
+            return Operand::Const(syn::parse_quote!(()));
+        }
+        value
+    }
+
+    fn assign_to(&mut self, target: &Expr, value: Operand) {
+        let name = target_name(target);
+        match name {
+            Some(name) if self.assign(&name, value) => {}
+            _ => self.cx.error_spanned_by(
+                target,
+                "only local variables can be assigned in a #[differentiate] function; \
+                 element and field writes are not supported",
+            ),
+        }
+    }
+
+    fn lower_cast(&mut self, cast: &syn::ExprCast, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let is_f64 = matches!(&*cast.ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("f64"));
+        if !is_f64 {
+            return self.opaque(expr, out);
+        }
+        match self.lower_expr(&cast.expr, out) {
+            // `2 as f64`, `N as f64`: a constant stays a constant.
+            Operand::Const(_) => Operand::Const(self.rename_reads(expr).0),
+            operand => self.emit(out, "cast", expr.span(), Op::Cast(operand, (*cast.ty).clone())),
+        }
+    }
+
+    fn lower_method_call(&mut self, call: &syn::ExprMethodCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let name = call.method.to_string();
+        if rules::PREDICATES.contains(&name.as_str()) {
+            return self.opaque(expr, out);
+        }
+        if let Some(turbofish) = &call.turbofish {
+            self.cx.error_spanned_by(
+                turbofish,
+                "generic method calls are not supported by #[differentiate]; call the method without `::<...>`",
+            );
+            return self.placeholder(expr);
+        }
+        let receiver = self.lower_expr(&call.receiver, out);
+        if name == "clone" && call.args.is_empty() {
+            // Values in the IR are never mutated, so a clone is the value itself.
+            return receiver;
+        }
+        let args = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
+        self.emit(
+            out,
+            &name,
+            expr.span(),
+            Op::Method {
+                method: call.method.clone(),
+                receiver,
+                args,
+                path: None,
+            },
+        )
+    }
+
+    fn lower_call(&mut self, call: &syn::ExprCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let Expr::Path(func) = &*call.func else {
+            self.cx.error_spanned_by(
+                &call.func,
+                "only calls of named functions are supported by #[differentiate]",
+            );
+            return self.placeholder(expr);
+        };
+        // `f64::exp(x)` is the method `x.exp()`.
+        if let Some(method) = f64_method_path(func) {
+            if rules::PREDICATES.contains(&method.to_string().as_str()) {
+                return self.opaque(expr, out);
+            }
+            let mut operands: Vec<Operand> = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
+            if operands.is_empty() {
+                self.cx
+                    .error_spanned_by(call, format!("`f64::{method}` needs its argument"));
+                return self.placeholder(expr);
+            }
+            let receiver = operands.remove(0);
+            return self.emit(
+                out,
+                &method.to_string(),
+                expr.span(),
+                Op::Method {
+                    method,
+                    receiver,
+                    args: operands,
+                    path: Some(func.clone()),
+                },
+            );
+        }
+        let args = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
+        let name = func
+            .path
+            .segments
+            .last()
+            .map_or_else(|| "call".to_owned(), |segment| segment.ident.to_string());
+        let pullback = self.new_var(&format!("{name}_pb"));
+        self.emit(
+            out,
+            &name,
+            expr.span(),
+            Op::Call {
+                func: func.clone(),
+                args,
+                pullback,
+            },
+        )
+    }
+
+    /// An `if` used for its value or for the variables it assigns. Returns its
+    /// value, or `None` when its branches produce none.
+    fn lower_if(&mut self, expr_if: &syn::ExprIf, out: &mut Vec<Stmt>) -> Option<Operand> {
+        let cond = self.lower_expr(&expr_if.cond, out);
+        let before = self.scopes.clone();
+
+        let mut then_stmts = Vec::new();
+        let then_value = self.lower_block_value(&expr_if.then_branch, &mut then_stmts);
+        let then_scopes = std::mem::replace(&mut self.scopes, before.clone());
+
+        let mut else_stmts = Vec::new();
+        let else_value = expr_if
+            .else_branch
+            .as_ref()
+            .map(|(_, else_expr)| self.lower_expr(else_expr, &mut else_stmts));
+        let else_scopes = std::mem::replace(&mut self.scopes, before.clone());
+
+        let mut outputs = Vec::new();
+        for (level, scope) in before.iter().enumerate() {
+            for (name, binding) in scope {
+                let branch_value = |scopes: &[Scope]| scopes.get(level)?.get(name)?.value.clone();
+                let (Some(then_op), Some(else_op)) = (branch_value(&then_scopes), branch_value(&else_scopes)) else {
+                    continue;
+                };
+                if same_operand(&then_op, &else_op) {
+                    let unchanged = binding
+                        .value
+                        .as_ref()
+                        .is_some_and(|value| same_operand(value, &then_op));
+                    if !unchanged {
+                        self.scopes[level].insert(name.clone(), Binding { value: Some(then_op) });
+                    }
+                    continue;
+                }
+                let var = self.new_var(name);
+                outputs.push(Phi {
+                    var,
+                    then_value: then_op,
+                    else_value: else_op,
+                });
+                self.scopes[level].insert(
+                    name.clone(),
+                    Binding {
+                        value: Some(Operand::Var(var)),
+                    },
+                );
+            }
+        }
+        // Deterministic output order, whatever the hash map's.
+        outputs.sort_by_key(|phi| phi.var);
+
+        let value = match (then_value, else_value) {
+            (Some(then_value), Some(else_value)) if !is_unit(&then_value) && !is_unit(&else_value) => {
+                let var = self.new_var("value");
+                outputs.push(Phi {
+                    var,
+                    then_value,
+                    else_value,
+                });
+                Some(Operand::Var(var))
+            }
+            _ => None,
+        };
+        let record = self.new_var("branch");
+        out.push(Stmt::If(IfStmt {
+            cond,
+            then_block: Block { stmts: then_stmts },
+            else_block: Block { stmts: else_stmts },
+            outputs,
+            record,
+        }));
+        value
+    }
+
+    /// Lowers a block in its own scope and returns its tail value, if any.
+    fn lower_block_value(&mut self, block: &syn::Block, out: &mut Vec<Stmt>) -> Option<Operand> {
+        self.scopes.push(Scope::new());
+        let mut value = None;
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            match stmt {
+                syn::Stmt::Expr(expr, None) if i + 1 == block.stmts.len() => {
+                    let operand = self.lower_expr(expr, out);
+                    value = (!is_unit(&operand)).then_some(operand);
+                }
+                stmt => self.lower_stmt(stmt, out),
+            }
+        }
+        self.scopes.pop();
+        value
+    }
+
+    /// An expression without derivative, kept as written with the local
+    /// variables it reads renamed to their current values.
+    fn opaque(&mut self, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let mut checker = OpaqueChecker { problem: None };
+        checker.visit_expr(expr);
+        if let Some((span, message)) = checker.problem {
+            self.cx.error_at(span, message);
+            return self.placeholder(expr);
+        }
+        let (renamed, reads) = self.rename_reads(expr);
+        if reads.is_empty() {
+            return Operand::Const(renamed);
+        }
+        self.emit(out, "cond", expr.span(), Op::Opaque(renamed))
+    }
+
+    /// Replaces each read of a local variable in `expr` with its current value.
+    fn rename_reads(&self, expr: &Expr) -> (Expr, Vec<Var>) {
+        let mut renamer = Renamer {
+            lowerer: self,
+            reads: Vec::new(),
+        };
+        let mut renamed = expr.clone();
+        renamer.visit_expr_mut(&mut renamed);
+        let mut reads = renamer.reads;
+        reads.sort();
+        reads.dedup();
+        (renamed, reads)
+    }
+}
+
+/// Rewrites local variable reads inside an opaque expression.
+struct Renamer<'l, 'a> {
+    lowerer: &'l Lowerer<'a>,
+    reads: Vec<Var>,
+}
+
+impl VisitMut for Renamer<'_, '_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::Path(path) = expr
+            && let Some(ident) = path.path.get_ident()
+            && path.qself.is_none()
+            && let Some(Binding { value: Some(value) }) = self.lowerer.lookup(&ident.to_string())
+        {
+            match value {
+                Operand::Var(var) => {
+                    self.reads.push(*var);
+                    let ident = &self.lowerer.vars[var.0].ident;
+                    *expr = syn::parse_quote!(#ident);
+                }
+                Operand::Const(constant) => *expr = syn::parse_quote!((#constant)),
+            }
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// Finds constructs that cannot be kept inside an opaque expression.
+struct OpaqueChecker {
+    problem: Option<(Span, &'static str)>,
+}
+
+impl<'ast> Visit<'ast> for OpaqueChecker {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if self.problem.is_some() {
+            return;
+        }
+        let problem = match expr {
+            Expr::Closure(_) => Some("closures are not supported in a #[differentiate] function"),
+            Expr::Macro(_) => Some("macro calls are not supported in a #[differentiate] function"),
+            Expr::Block(_) | Expr::Unsafe(_) => {
+                Some("blocks are not supported inside a condition; bind the value with `let` first")
+            }
+            Expr::Assign(_) => Some("assignments are not supported inside a condition"),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                Some("loops are not supported by #[differentiate] yet")
+            }
+            Expr::Return(_) => Some("`return` is not supported inside a condition"),
+            _ => None,
+        };
+        if let Some(message) = problem {
+            self.problem = Some((expr.span(), message));
+            return;
+        }
+        syn::visit::visit_expr(self, expr);
+    }
+}
+
+/// Finds a `return` (closures excluded: they are rejected on their own).
+#[derive(Default)]
+struct ReturnFinder(bool);
+
+impl<'ast> Visit<'ast> for ReturnFinder {
+    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+        self.0 = true;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+fn if_contains_return(expr_if: &syn::ExprIf) -> bool {
+    let mut finder = ReturnFinder::default();
+    finder.visit_expr_if(expr_if);
+    finder.0
+}
+
+fn block_contains_return(block: &syn::Block) -> bool {
+    let mut finder = ReturnFinder::default();
+    finder.visit_block(block);
+    finder.0
+}
+
+/// The variable a `let` pattern binds: `Ok(None)` for `_`, `Err` for
+/// patterns chainrule does not destructure.
+fn binding_name(pat: &syn::Pat) -> Result<Option<String>, &syn::Pat> {
+    match pat {
+        syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => Ok(Some(ident.ident.to_string())),
+        syn::Pat::Type(typed) => binding_name(&typed.pat),
+        syn::Pat::Wild(_) => Ok(None),
+        other => Err(other),
+    }
+}
+
+/// The local variable an assignment writes, if it is a plain name.
+fn target_name(target: &Expr) -> Option<String> {
+    match target {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(ToString::to_string),
+        Expr::Paren(paren) => target_name(&paren.expr),
+        _ => None,
+    }
+}
+
+/// `f64::name` (or `core::f64::name`): the method form it abbreviates.
+fn f64_method_path(func: &syn::ExprPath) -> Option<Ident> {
+    if func.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<&syn::PathSegment> = func.path.segments.iter().collect();
+    let [.., ty, method] = segments.as_slice() else {
+        return None;
+    };
+    (ty.ident == "f64" && ty.arguments.is_none()).then(|| method.ident.clone())
+}
+
+fn is_compound_assignment(op: &syn::BinOp) -> bool {
+    use syn::BinOp as B;
+    matches!(
+        op,
+        B::BitXorAssign(_) | B::BitAndAssign(_) | B::BitOrAssign(_) | B::ShlAssign(_) | B::ShrAssign(_)
+    )
+}
+
+fn is_unit(operand: &Operand) -> bool {
+    matches!(operand, Operand::Const(Expr::Tuple(tuple)) if tuple.elems.is_empty())
+}
+
+fn same_operand(a: &Operand, b: &Operand) -> bool {
+    match (a, b) {
+        (Operand::Var(a), Operand::Var(b)) => a == b,
+        (Operand::Const(a), Operand::Const(b)) => a.to_token_stream().to_string() == b.to_token_stream().to_string(),
+        _ => false,
+    }
+}

@@ -1,0 +1,282 @@
+//! The reverse transform: from the primal IR to the adjoint sweep.
+//!
+//! The adjoint of a block is built by walking its statements backwards. Each
+//! active variable `v` gets an adjoint `adj_v`, created as a zero of `v`'s shape
+//! at the start of the adjoint of the block that defines `v` (so before any of
+//! its uses is processed), and every use of `v` adds its contribution through
+//! the rule's kernel. By the time the walk reaches the definition of `v`,
+//! `adj_v` is complete and is pushed further back to `v`'s own operands. A
+//! variable used along several paths (`x + x * x`) simply receives several
+//! contributions: the total derivative.
+//!
+//! An `if` becomes a `match` on the record its forward sweep kept of the branch
+//! taken. The record also carries the branch's *residuals*: the values defined
+//! inside the branch that its adjoint reads (operands a kernel needs, shapes of
+//! zero adjoints, pullbacks of calls). Values defined outside the branch are
+//! simply in scope. Nothing else is stored.
+//!
+//! A call of another differentiated function keeps the pullback closure its
+//! `_pullback` returned in the forward sweep; the adjoint sweep calls it with
+//! the adjoint of the result, so the callee's primal never runs twice.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::check::Activity;
+use crate::ir::{Block, Function, Op, Operand, Stmt, Var};
+use crate::rules::{self, Input};
+
+/// One step of the adjoint sweep.
+pub enum AdjStmt {
+    /// `let adj_v = zero_like(&v)`.
+    Zero(Var),
+    /// `adj_v += seed`: the adjoint of the function's result.
+    Seed(Var),
+    /// `kernel(&mut adj_target, &adj_out, &reads...)`.
+    Kernel {
+        kernel: &'static str,
+        target: Var,
+        out: Var,
+        reads: Vec<Operand>,
+    },
+    /// `adj_target += adj_from`, for a `Phi` or an identity such as a cast.
+    Flow { target: Var, from: Var },
+    /// Calls a callee's pullback with `adj_out` and adds each returned
+    /// gradient to the adjoint of the corresponding argument, if active.
+    CallPullback {
+        pullback: Var,
+        out: Var,
+        targets: Vec<Option<Var>>,
+    },
+    /// `match record { Then(residuals) => .., Else(residuals) => .. }`.
+    Branch {
+        record: Var,
+        then_body: Vec<AdjStmt>,
+        else_body: Vec<AdjStmt>,
+    },
+}
+
+/// The residuals an `if`'s record carries for each branch.
+pub struct Residuals {
+    pub then_vars: Vec<Var>,
+    pub else_vars: Vec<Var>,
+}
+
+pub struct Adjoint {
+    pub body: Vec<AdjStmt>,
+    /// For each `if` whose adjoint does work, keyed by its record variable.
+    pub residuals: HashMap<Var, Residuals>,
+    /// Adjoints that receive contributions, so are declared `mut`.
+    pub accumulated: HashSet<Var>,
+    /// Whether the adjoint sweep reads the seed at all.
+    pub uses_seed: bool,
+}
+
+pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
+    let mut builder = Builder {
+        activity,
+        residuals: HashMap::new(),
+        accumulated: HashSet::new(),
+    };
+    let mut body: Vec<AdjStmt> = function
+        .params
+        .iter()
+        .filter(|param| param.wrt)
+        .map(|param| AdjStmt::Zero(param.var))
+        .collect();
+    let mut seed = Vec::new();
+    let mut uses_seed = false;
+    if let Operand::Var(result) = function.result
+        && activity.is_active(result)
+    {
+        builder.accumulated.insert(result);
+        seed.push(AdjStmt::Seed(result));
+        uses_seed = true;
+    }
+    let (top, _) = builder.block(&function.body, seed);
+    body.extend(top);
+    Adjoint {
+        body,
+        residuals: builder.residuals,
+        accumulated: builder.accumulated,
+        uses_seed,
+    }
+}
+
+struct Builder<'a> {
+    activity: &'a Activity,
+    residuals: HashMap<Var, Residuals>,
+    accumulated: HashSet<Var>,
+}
+
+impl Builder<'_> {
+    fn active_var(&self, operand: &Operand) -> Option<Var> {
+        operand.var().filter(|var| self.activity.is_active(*var))
+    }
+
+    /// The adjoint of `block`, after `incoming` (the flows into it from the
+    /// `Phi`s of its `if`), and the primal variables it reads, except those
+    /// that nested branches keep in their own records.
+    fn block(&mut self, block: &Block, incoming: Vec<AdjStmt>) -> (Vec<AdjStmt>, BTreeSet<Var>) {
+        let mut body = Vec::new();
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Let { var, .. } => {
+                    if self.activity.is_active(*var) {
+                        body.push(AdjStmt::Zero(*var));
+                    }
+                }
+                Stmt::If(stmt) => {
+                    for phi in &stmt.outputs {
+                        if self.activity.is_active(phi.var) {
+                            body.push(AdjStmt::Zero(phi.var));
+                        }
+                    }
+                }
+            }
+        }
+        body.extend(incoming);
+        let mut reads = BTreeSet::new();
+        for stmt in block.stmts.iter().rev() {
+            match stmt {
+                Stmt::Let { var, op, .. } => self.let_stmt(*var, op, &mut body),
+                Stmt::If(stmt) => {
+                    let mut flows = |pick: fn(&crate::ir::Phi) -> &Operand| -> Vec<AdjStmt> {
+                        let mut flows = Vec::new();
+                        for phi in stmt.outputs.iter().filter(|phi| self.activity.is_active(phi.var)) {
+                            if let Some(target) = self.active_var(pick(phi)) {
+                                self.accumulated.insert(target);
+                                flows.push(AdjStmt::Flow { target, from: phi.var });
+                            }
+                        }
+                        flows
+                    };
+                    let then_flows = flows(|phi| &phi.then_value);
+                    let else_flows = flows(|phi| &phi.else_value);
+                    let (then_body, then_reads) = self.block(&stmt.then_block, then_flows);
+                    let (else_body, else_reads) = self.block(&stmt.else_block, else_flows);
+                    if then_body.is_empty() && else_body.is_empty() {
+                        continue;
+                    }
+                    let then_vars = branch_residuals(&stmt.then_block, &then_reads);
+                    let else_vars = branch_residuals(&stmt.else_block, &else_reads);
+                    reads.extend(then_reads.difference(&then_vars.iter().copied().collect()).copied());
+                    reads.extend(else_reads.difference(&else_vars.iter().copied().collect()).copied());
+                    reads.insert(stmt.record);
+                    self.residuals.insert(stmt.record, Residuals { then_vars, else_vars });
+                    body.push(AdjStmt::Branch {
+                        record: stmt.record,
+                        then_body,
+                        else_body,
+                    });
+                }
+            }
+        }
+        collect_reads(&body, &mut reads);
+        (body, reads)
+    }
+
+    fn let_stmt(&mut self, var: Var, op: &Op, body: &mut Vec<AdjStmt>) {
+        if !self.activity.is_active(var) {
+            return;
+        }
+        let operands = op.operands();
+        match op {
+            Op::Call { pullback, .. } => {
+                let targets: Vec<Option<Var>> = operands.iter().map(|operand| self.active_var(operand)).collect();
+                self.accumulated.extend(targets.iter().flatten().copied());
+                body.push(AdjStmt::CallPullback {
+                    pullback: *pullback,
+                    out: var,
+                    targets,
+                });
+            }
+            Op::Cast(operand, _) => {
+                if let Some(target) = self.active_var(operand) {
+                    self.accumulated.insert(target);
+                    body.push(AdjStmt::Flow { target, from: var });
+                }
+            }
+            Op::Binary(..) | Op::Neg(_) | Op::Method { .. } => {
+                let rule = match op {
+                    Op::Binary(binary, ..) => rules::binary_rule(*binary),
+                    Op::Neg(_) => Some(&rules::NEG),
+                    Op::Method { method, .. } => rules::method_rule(&method.to_string()),
+                    _ => None,
+                };
+                // Activity only marks operations that have a rule.
+                let Some(rule) = rule else { return };
+                for pullback in rule.pullbacks {
+                    let Some(target) = operands
+                        .get(pullback.operand)
+                        .and_then(|operand| self.active_var(operand))
+                    else {
+                        continue;
+                    };
+                    let reads = pullback
+                        .reads
+                        .iter()
+                        .filter_map(|input| match input {
+                            Input::Out => Some(Operand::Var(var)),
+                            Input::Arg(index) => operands.get(*index).map(|operand| (*operand).clone()),
+                        })
+                        .collect();
+                    self.accumulated.insert(target);
+                    body.push(AdjStmt::Kernel {
+                        kernel: pullback.kernel,
+                        target,
+                        out: var,
+                        reads,
+                    });
+                }
+            }
+            Op::Opaque(_) => {}
+        }
+    }
+}
+
+/// The primal variables that adjoint statements read directly; a nested
+/// branch reads its record here and the rest through its block's reads.
+fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
+    for stmt in body {
+        match stmt {
+            AdjStmt::Zero(var) => {
+                reads.insert(*var);
+            }
+            AdjStmt::Kernel { reads: operands, .. } => reads.extend(operands.iter().filter_map(Operand::var)),
+            AdjStmt::CallPullback { pullback, .. } => {
+                reads.insert(*pullback);
+            }
+            AdjStmt::Branch { record, .. } => {
+                reads.insert(*record);
+            }
+            AdjStmt::Seed(_) | AdjStmt::Flow { .. } => {}
+        }
+    }
+}
+
+/// The variables a block defines at its own level (not inside nested
+/// branches): its `let`s, the pullbacks of its calls, the records and outputs
+/// of its `if`s.
+pub fn defined_in(block: &Block) -> BTreeSet<Var> {
+    let mut defined = BTreeSet::new();
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let { var, op, .. } => {
+                defined.insert(*var);
+                if let Op::Call { pullback, .. } = op {
+                    defined.insert(*pullback);
+                }
+            }
+            Stmt::If(stmt) => {
+                defined.insert(stmt.record);
+                defined.extend(stmt.outputs.iter().map(|phi| phi.var));
+            }
+        }
+    }
+    defined
+}
+
+/// The variables a branch defines at its own level that its adjoint reads.
+fn branch_residuals(block: &Block, reads: &BTreeSet<Var>) -> Vec<Var> {
+    defined_in(block).intersection(reads).copied().collect()
+}

@@ -1,0 +1,367 @@
+//! The rule table: every operation chainrule can differentiate, with its
+//! derivative written beside it.
+//!
+//! A rule lists, for each operand a derivative flows to, the runtime kernel
+//! that accumulates that operand's adjoint and the primal values the kernel
+//! reads. The generated adjoint sweep calls
+//! `::chainrule::rules::KERNEL(&mut adj_operand, &adj_out, &reads...)`.
+//! Notation: `y` is the result, `ȳ` its adjoint, `a` the receiver (or left
+//! operand), `b`, `c` the following arguments. The kernels themselves live in
+//! `runtime/src/rules/`, with the same formulas.
+//!
+//! Knowing which primal values each kernel reads is what lets the reverse
+//! transform keep only those values alive for the adjoint sweep.
+
+use crate::ir::BinaryOp;
+
+/// A primal value a kernel reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Input {
+    /// The operation's result `y`.
+    Out,
+    /// Operand `i`: 0 is the receiver or left operand.
+    Arg(usize),
+}
+
+/// How the adjoint flows to one operand.
+pub struct Pullback {
+    pub operand: usize,
+    pub kernel: &'static str,
+    pub reads: &'static [Input],
+}
+
+pub struct Rule {
+    pub name: &'static str,
+    /// Number of operands, the receiver included.
+    pub arity: usize,
+    /// One entry per operand a derivative flows to. Empty for functions
+    /// whose derivative is zero wherever it exists (`signum`).
+    pub pullbacks: &'static [Pullback],
+}
+
+use Input::{Arg, Out};
+
+const fn pb(operand: usize, kernel: &'static str, reads: &'static [Input]) -> Pullback {
+    Pullback { operand, kernel, reads }
+}
+
+/// The arithmetic operators.
+pub fn binary_rule(op: BinaryOp) -> Option<&'static Rule> {
+    match op {
+        // y = a + b: ā += ȳ, b̄ += ȳ
+        BinaryOp::Add => Some(&ADD),
+        // y = a − b: ā += ȳ, b̄ −= ȳ
+        BinaryOp::Sub => Some(&SUB),
+        // y = a·b: ā += ȳ·bᵀ, b̄ += aᵀ·ȳ
+        BinaryOp::Mul => Some(&MUL),
+        // y = a / b: ā += ȳ / b, b̄ −= ȳ·y / b
+        BinaryOp::Div => Some(&DIV),
+        BinaryOp::Rem => None,
+    }
+}
+
+static ADD: Rule = Rule {
+    name: "+",
+    arity: 2,
+    pullbacks: &[pb(0, "add_pb_lhs", &[]), pb(1, "add_pb_rhs", &[])],
+};
+static SUB: Rule = Rule {
+    name: "-",
+    arity: 2,
+    pullbacks: &[pb(0, "sub_pb_lhs", &[]), pb(1, "sub_pb_rhs", &[])],
+};
+static MUL: Rule = Rule {
+    name: "*",
+    arity: 2,
+    pullbacks: &[pb(0, "mul_pb_lhs", &[Arg(1)]), pb(1, "mul_pb_rhs", &[Arg(0)])],
+};
+static DIV: Rule = Rule {
+    name: "/",
+    arity: 2,
+    pullbacks: &[pb(0, "div_pb_lhs", &[Arg(1)]), pb(1, "div_pb_rhs", &[Out, Arg(1)])],
+};
+
+/// y = −a: ā −= ȳ
+pub static NEG: Rule = Rule {
+    name: "-",
+    arity: 1,
+    pullbacks: &[pb(0, "neg_pb", &[])],
+};
+
+/// The methods of `f64` (also callable as `f64::name(a, ...)`).
+pub static METHODS: &[Rule] = &[
+    // y = eᵃ: ā += ȳ·y
+    Rule {
+        name: "exp",
+        arity: 1,
+        pullbacks: &[pb(0, "exp_pb", &[Out])],
+    },
+    // y = 2ᵃ: ā += ȳ·y·ln 2
+    Rule {
+        name: "exp2",
+        arity: 1,
+        pullbacks: &[pb(0, "exp2_pb", &[Out])],
+    },
+    // y = eᵃ − 1: ā += ȳ·(y + 1)
+    Rule {
+        name: "exp_m1",
+        arity: 1,
+        pullbacks: &[pb(0, "exp_m1_pb", &[Out])],
+    },
+    // y = ln a: ā += ȳ / a
+    Rule {
+        name: "ln",
+        arity: 1,
+        pullbacks: &[pb(0, "ln_pb", &[Arg(0)])],
+    },
+    // y = ln a / ln b: ā += ȳ / (a ln b), b̄ −= ȳ·y / (b ln b)
+    Rule {
+        name: "log",
+        arity: 2,
+        pullbacks: &[
+            pb(0, "log_pb_value", &[Arg(0), Arg(1)]),
+            pb(1, "log_pb_base", &[Out, Arg(1)]),
+        ],
+    },
+    // y = log₂ a: ā += ȳ / (a ln 2)
+    Rule {
+        name: "log2",
+        arity: 1,
+        pullbacks: &[pb(0, "log2_pb", &[Arg(0)])],
+    },
+    // y = log₁₀ a: ā += ȳ / (a ln 10)
+    Rule {
+        name: "log10",
+        arity: 1,
+        pullbacks: &[pb(0, "log10_pb", &[Arg(0)])],
+    },
+    // y = ln(1 + a): ā += ȳ / (1 + a)
+    Rule {
+        name: "ln_1p",
+        arity: 1,
+        pullbacks: &[pb(0, "ln_1p_pb", &[Arg(0)])],
+    },
+    // y = √a: ā += ȳ / (2y)
+    Rule {
+        name: "sqrt",
+        arity: 1,
+        pullbacks: &[pb(0, "sqrt_pb", &[Out])],
+    },
+    // y = ∛a: ā += ȳ / (3y²)
+    Rule {
+        name: "cbrt",
+        arity: 1,
+        pullbacks: &[pb(0, "cbrt_pb", &[Out])],
+    },
+    // y = aⁿ (n an integer constant): ā += ȳ·n·aⁿ⁻¹
+    Rule {
+        name: "powi",
+        arity: 2,
+        pullbacks: &[pb(0, "powi_pb", &[Arg(0), Arg(1)])],
+    },
+    // y = aᵇ: ā += ȳ·b·aᵇ⁻¹, b̄ += ȳ·y·ln a (0 where y = 0)
+    Rule {
+        name: "powf",
+        arity: 2,
+        pullbacks: &[
+            pb(0, "powf_pb_base", &[Arg(0), Arg(1)]),
+            pb(1, "powf_pb_exponent", &[Out, Arg(0)]),
+        ],
+    },
+    // y = 1 / a: ā −= ȳ·y²
+    Rule {
+        name: "recip",
+        arity: 1,
+        pullbacks: &[pb(0, "recip_pb", &[Out])],
+    },
+    // y = |a|: ā += ȳ·sign(a), with |·|'(0) = 0
+    Rule {
+        name: "abs",
+        arity: 1,
+        pullbacks: &[pb(0, "abs_pb", &[Arg(0)])],
+    },
+    // y = sign(a), ⌊a⌋, ⌈a⌉, round(a), trunc(a): piecewise constant, zero
+    // derivative wherever it exists (the convention of JAX and PyTorch)
+    Rule {
+        name: "signum",
+        arity: 1,
+        pullbacks: &[],
+    },
+    Rule {
+        name: "floor",
+        arity: 1,
+        pullbacks: &[],
+    },
+    Rule {
+        name: "ceil",
+        arity: 1,
+        pullbacks: &[],
+    },
+    Rule {
+        name: "round",
+        arity: 1,
+        pullbacks: &[],
+    },
+    Rule {
+        name: "trunc",
+        arity: 1,
+        pullbacks: &[],
+    },
+    // y = a − trunc(a): ā += ȳ
+    Rule {
+        name: "fract",
+        arity: 1,
+        pullbacks: &[pb(0, "add_pb_lhs", &[])],
+    },
+    // y = sin a: ā += ȳ·cos a
+    Rule {
+        name: "sin",
+        arity: 1,
+        pullbacks: &[pb(0, "sin_pb", &[Arg(0)])],
+    },
+    // y = cos a: ā −= ȳ·sin a
+    Rule {
+        name: "cos",
+        arity: 1,
+        pullbacks: &[pb(0, "cos_pb", &[Arg(0)])],
+    },
+    // y = tan a: ā += ȳ·(1 + y²)
+    Rule {
+        name: "tan",
+        arity: 1,
+        pullbacks: &[pb(0, "tan_pb", &[Out])],
+    },
+    // y = asin a: ā += ȳ / √(1 − a²)
+    Rule {
+        name: "asin",
+        arity: 1,
+        pullbacks: &[pb(0, "asin_pb", &[Arg(0)])],
+    },
+    // y = acos a: ā −= ȳ / √(1 − a²)
+    Rule {
+        name: "acos",
+        arity: 1,
+        pullbacks: &[pb(0, "acos_pb", &[Arg(0)])],
+    },
+    // y = atan a: ā += ȳ / (1 + a²)
+    Rule {
+        name: "atan",
+        arity: 1,
+        pullbacks: &[pb(0, "atan_pb", &[Arg(0)])],
+    },
+    // y = atan2(a, b): ā += ȳ·b / (a² + b²), b̄ −= ȳ·a / (a² + b²)
+    Rule {
+        name: "atan2",
+        arity: 2,
+        pullbacks: &[
+            pb(0, "atan2_pb_lhs", &[Arg(0), Arg(1)]),
+            pb(1, "atan2_pb_rhs", &[Arg(0), Arg(1)]),
+        ],
+    },
+    // y = sinh a: ā += ȳ·cosh a
+    Rule {
+        name: "sinh",
+        arity: 1,
+        pullbacks: &[pb(0, "sinh_pb", &[Arg(0)])],
+    },
+    // y = cosh a: ā += ȳ·sinh a
+    Rule {
+        name: "cosh",
+        arity: 1,
+        pullbacks: &[pb(0, "cosh_pb", &[Arg(0)])],
+    },
+    // y = tanh a: ā += ȳ·(1 − y²)
+    Rule {
+        name: "tanh",
+        arity: 1,
+        pullbacks: &[pb(0, "tanh_pb", &[Out])],
+    },
+    // y = asinh a: ā += ȳ / √(a² + 1)
+    Rule {
+        name: "asinh",
+        arity: 1,
+        pullbacks: &[pb(0, "asinh_pb", &[Arg(0)])],
+    },
+    // y = acosh a: ā += ȳ / √(a² − 1)
+    Rule {
+        name: "acosh",
+        arity: 1,
+        pullbacks: &[pb(0, "acosh_pb", &[Arg(0)])],
+    },
+    // y = atanh a: ā += ȳ / (1 − a²)
+    Rule {
+        name: "atanh",
+        arity: 1,
+        pullbacks: &[pb(0, "atanh_pb", &[Arg(0)])],
+    },
+    // y = √(a² + b²): ā += ȳ·a / y, b̄ += ȳ·b / y (0 where y = 0)
+    Rule {
+        name: "hypot",
+        arity: 2,
+        pullbacks: &[pb(0, "hypot_pb", &[Out, Arg(0)]), pb(1, "hypot_pb", &[Out, Arg(1)])],
+    },
+    // y = max(a, b): the operand equal to y gets ȳ, `a` on ties
+    Rule {
+        name: "max",
+        arity: 2,
+        pullbacks: &[
+            pb(0, "select_pb_first", &[Out, Arg(0)]),
+            pb(1, "select_pb_second", &[Out, Arg(0)]),
+        ],
+    },
+    // y = min(a, b): the operand equal to y gets ȳ, `a` on ties
+    Rule {
+        name: "min",
+        arity: 2,
+        pullbacks: &[
+            pb(0, "select_pb_first", &[Out, Arg(0)]),
+            pb(1, "select_pb_second", &[Out, Arg(0)]),
+        ],
+    },
+    // y = a·b + c: ā += ȳ·b, b̄ += ȳ·a, c̄ += ȳ
+    Rule {
+        name: "mul_add",
+        arity: 3,
+        pullbacks: &[
+            pb(0, "mul_pb_lhs", &[Arg(1)]),
+            pb(1, "mul_pb_rhs", &[Arg(0)]),
+            pb(2, "add_pb_rhs", &[]),
+        ],
+    },
+    // y = clamp(a, lo, hi): ȳ goes to whichever of a, lo, hi equals y, `a` first
+    Rule {
+        name: "clamp",
+        arity: 3,
+        pullbacks: &[
+            pb(0, "clamp_pb_value", &[Out, Arg(0)]),
+            pb(1, "clamp_pb_low", &[Out, Arg(0), Arg(1)]),
+            pb(2, "clamp_pb_high", &[Out, Arg(0), Arg(1)]),
+        ],
+    },
+];
+
+/// Methods whose result carries no derivative (a `bool` or an ordering):
+/// they may be called on any value and are kept as written.
+pub static PREDICATES: &[&str] = &[
+    "is_nan",
+    "is_infinite",
+    "is_finite",
+    "is_normal",
+    "is_subnormal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "partial_cmp",
+    "total_cmp",
+    "to_bits",
+];
+
+/// The rule of a method, if the table knows it.
+pub fn method_rule(name: &str) -> Option<&'static Rule> {
+    METHODS.iter().find(|rule| rule.name == name)
+}
+
+/// The names of all known methods, for error messages.
+pub fn method_names() -> String {
+    let names: Vec<&str> = METHODS.iter().map(|rule| rule.name).collect();
+    names.join(", ")
+}
