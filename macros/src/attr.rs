@@ -1,5 +1,6 @@
 //! Parsing of the attribute's own arguments: `#[differentiate]`,
-//! `#[differentiate(wrt(w, b))]`.
+//! `#[differentiate(wrt(w, b))]`, `#[differentiate(jacobian)]`,
+//! `#[differentiate(jacobian, layout = denominator)]`.
 //!
 //! The arguments are a comma-separated list of options. Each option is parsed
 //! on its own so that every unknown or malformed option is reported, each at
@@ -17,6 +18,10 @@ pub struct Options {
     /// `wrt(a, b)`: the parameters to differentiate; `None` means every
     /// parameter of a float type.
     pub wrt: Option<Vec<Ident>>,
+    /// `jacobian`: also generate `f_jacobian`, at the option's span.
+    pub jacobian: Option<proc_macro2::Span>,
+    /// `layout = denominator`: the Jacobian is transposed (n × m).
+    pub denominator_layout: bool,
 }
 
 /// One raw option as written, before validation.
@@ -64,9 +69,21 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
                     options.wrt = Some(params.into_iter().collect());
                 }
             }
+            RawOption::Other(syn::Meta::Path(path)) if path.is_ident("jacobian") => {
+                options.jacobian = Some(syn::spanned::Spanned::span(&path));
+            }
+            RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("layout") => match &pair.value {
+                syn::Expr::Path(value) if value.path.is_ident("denominator") => options.denominator_layout = true,
+                syn::Expr::Path(value) if value.path.is_ident("numerator") => options.denominator_layout = false,
+                value => cx.error_spanned_by(
+                    value,
+                    "`layout` is `numerator` (rows are outputs, the default) or `denominator` (rows are inputs)",
+                ),
+            },
             RawOption::Other(meta) => cx.error_spanned_by(
                 &meta,
-                "unknown option of #[differentiate]; the supported option is `wrt(param, ...)`",
+                "unknown option of #[differentiate]; the supported options are `wrt(param, ...)`, `jacobian` \
+                 and `layout = numerator` or `layout = denominator`",
             ),
         }
     }

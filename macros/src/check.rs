@@ -10,19 +10,40 @@
 //! An operation the rule table does not know is fine on constants (`n.pow(2)`
 //! on an integer, `c.floor()` on a constant) and an error on an active value,
 //! reported at the expression with the list of what is supported.
+//!
+//! The same pass learns which variables are certainly `Copy` (scalars from
+//! `f64` arithmetic and methods, element reads, reductions; references and
+//! views among the parameters), so that the emitter can pass and return them
+//! as they are and clone only values that could otherwise be moved.
 
+use crate::attr::Options;
 use crate::ctxt::Ctxt;
-use crate::ir::{BinaryOp, Block, Function, Op, Operand, Stmt, Var};
+use crate::ir::{BinaryOp, Block, Function, Op, Operand, Shape, Stmt, Var};
 use crate::rules;
 
-/// Which variables carry a derivative.
+/// Which variables carry a derivative, and which are certainly `Copy`.
 pub struct Activity {
     active: Vec<bool>,
+    scalar: Vec<bool>,
+    copyable: Vec<bool>,
 }
 
 impl Activity {
     pub fn is_active(&self, var: Var) -> bool {
         self.active[var.0]
+    }
+
+    /// Whether passing the variable by value copies it.
+    pub fn is_copyable(&self, var: Var) -> bool {
+        self.copyable[var.0] || self.scalar[var.0]
+    }
+
+    fn operand_is_scalar(&self, operand: &Operand) -> bool {
+        match operand {
+            Operand::Var(var) => self.scalar[var.0],
+            Operand::Transposed(_) => false,
+            Operand::Const(_) => true,
+        }
     }
 
     pub fn operand_is_active(&self, operand: &Operand) -> bool {
@@ -33,9 +54,13 @@ impl Activity {
 pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
     let mut activity = Activity {
         active: vec![false; function.vars.len()],
+        scalar: vec![false; function.vars.len()],
+        copyable: vec![false; function.vars.len()],
     };
-    for param in function.params.iter().filter(|param| param.wrt) {
-        activity.active[param.var.0] = true;
+    for param in &function.params {
+        activity.active[param.var.0] = param.wrt;
+        activity.scalar[param.var.0] = param.kind.shape() == Some(crate::ir::Shape::Scalar);
+        activity.copyable[param.var.0] = param.kind.is_copyable();
     }
     while propagate(&mut activity, &function.body) {}
     report_block(cx, &activity, &function.body);
@@ -52,6 +77,13 @@ fn propagate(activity: &mut Activity, block: &Block) -> bool {
                     activity.active[var.0] = true;
                     changed = true;
                 }
+                if !activity.scalar[var.0] && op_gives_scalar(activity, op) {
+                    activity.scalar[var.0] = true;
+                    changed = true;
+                }
+                if let Op::Opaque(_) = op {
+                    activity.copyable[var.0] = true;
+                }
             }
             Stmt::If(stmt) => {
                 changed |= propagate(activity, &stmt.then_block);
@@ -63,6 +95,12 @@ fn propagate(activity: &mut Activity, block: &Block) -> bool {
                         activity.active[phi.var.0] = true;
                         changed = true;
                     }
+                    let scalar =
+                        activity.operand_is_scalar(&phi.then_value) && activity.operand_is_scalar(&phi.else_value);
+                    if scalar && !activity.scalar[phi.var.0] {
+                        activity.scalar[phi.var.0] = true;
+                        changed = true;
+                    }
                 }
             }
         }
@@ -72,23 +110,38 @@ fn propagate(activity: &mut Activity, block: &Block) -> bool {
 
 /// Whether an operation's result depends on an active operand through a rule.
 fn op_is_active(activity: &Activity, op: &Op) -> bool {
-    match op {
-        Op::Binary(BinaryOp::Rem, ..) | Op::Opaque(_) => false,
-        Op::Method { method, .. } => {
-            let Some(rule) = rules::method_rule(&method.to_string()) else {
-                return false;
-            };
-            let operands = op.operands();
+    let through_rule = |rule: Option<&rules::Rule>| {
+        let operands = op.operands();
+        rule.is_some_and(|rule| {
             rule.pullbacks.iter().any(|pullback| {
                 operands
                     .get(pullback.operand)
                     .is_some_and(|operand| activity.operand_is_active(operand))
             })
-        }
-        Op::Binary(..) | Op::Neg(_) | Op::Cast(..) | Op::Call { .. } => op
+        })
+    };
+    match op {
+        Op::Binary(BinaryOp::Rem, ..) | Op::Opaque(_) => false,
+        Op::Method { method, .. } => through_rule(rules::method_rule(&method.to_string())),
+
+        Op::Binary(..) | Op::Neg(_) | Op::Cast(..) | Op::Index { .. } | Op::Call { .. } => op
             .operands()
             .into_iter()
             .any(|operand| activity.operand_is_active(operand)),
+    }
+}
+
+/// Whether an operation certainly produces an `f64`.
+fn op_gives_scalar(activity: &Activity, op: &Op) -> bool {
+    match op {
+        Op::Binary(..) | Op::Neg(_) => op
+            .operands()
+            .into_iter()
+            .all(|operand| activity.operand_is_scalar(operand)),
+        Op::Cast(..) | Op::Index { .. } => true,
+        Op::Method { method, .. } => rules::method_gives_scalar(&method.to_string()),
+
+        Op::Call { .. } | Op::Opaque(_) => false,
     }
 }
 
@@ -137,6 +190,37 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, span: proc_macro2::Spa
             ),
             Some(_) => {}
         },
+        
         _ => {}
+    }
+}
+
+/// `jacobian` needs a column output and, as inputs, one column or only
+/// scalars (stacked in parameter order).
+pub fn check_jacobian(cx: &mut Ctxt, options: &Options, function: &Function) {
+    let Some(span) = options.jacobian else {
+        return;
+    };
+    if function.output != Shape::Column {
+        cx.error_at(
+            span,
+            "`jacobian` needs a function returning `Col<f64>`; for an `f64` output use `f_grad`, \
+             for other outputs `f_vjp`",
+        );
+    }
+    let shapes: Vec<Option<Shape>> = function
+        .params
+        .iter()
+        .filter(|param| param.wrt)
+        .map(|param| param.kind.shape())
+        .collect();
+    let one_column = shapes == [Some(Shape::Column)];
+    let scalars = shapes.iter().all(|shape| *shape == Some(Shape::Scalar));
+    if !one_column && !scalars {
+        cx.error_at(
+            span,
+            "`jacobian` differentiates with respect to one `Col<f64>` parameter or to `f64` parameters \
+             (stacked in order); choose them with `wrt(...)`",
+        );
     }
 }

@@ -1,46 +1,65 @@
 //! Emission: the only stage that writes Rust tokens.
 //!
-//! For `fn f(x: f64, n: usize, y: f64) -> f64` it writes, beside `f`:
+//! For `fn f(x: &Col<f64>, n: usize, b: f64) -> f64` it writes, beside `f`:
 //!
 //! ```text
-//! fn f_pullback(x, n, y) -> (f64, impl FnOnce(&f64) -> (f64, (), f64))
-//!     forward sweep (the primal, in A-normal form, keeping what the
-//!     adjoint needs), then the result and a `move` closure running the
-//!     adjoint sweep: one gradient per parameter, `()` for constants.
-//! fn f_vjp(x, n, y, seed: f64) -> (f64, f64, f64)   // pullback composed
-//! fn f_grad(x, n, y) -> (f64, f64, f64)              // vjp with seed 1
+//! fn f_pullback(x, n, b) -> (f64, impl FnOnce(&f64, (&Col<f64>, usize, f64)) -> (Col<f64>, (), f64))
+//!     the forward sweep (the primal in A-normal form), then the value and a
+//!     `move` closure running the adjoint sweep. The closure takes the seed and
+//!     the arguments again, so it borrows nothing and keeps only intermediate
+//!     values; it returns one gradient per parameter, `()` for constants.
+//! fn f_vjp(x, n, b, seed: f64) -> (f64, Col<f64>, f64)    // the two composed
+//! fn f_grad(x, n, b) -> (f64, Col<f64>, f64)               // seed 1 (f64 output)
+//! fn f_jacobian(x, ...) -> (Col<f64>, Mat<f64>)            // with `jacobian`
 //! ```
 //!
 //! Every runtime item is named by its absolute path (`::chainrule::rules::…`)
 //! and every generated local has a mixed-site span, so the code neither
 //! depends on the user's imports nor collides with the user's names.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
 
+use crate::attr::Options;
 use crate::check::Activity;
-use crate::ir::{BinaryOp, Block, Function, IfStmt, Op, Operand, ParamKind, Stmt, Var};
-use crate::reverse::{AdjStmt, Adjoint, defined_in};
+use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, Op, Operand, ParamKind, Shape, Stmt, Var};
+use crate::reverse::{AdjStmt, Adjoint, Target, all_reads, defined_in};
 
-pub fn emit(item: &syn::ItemFn, function: &Function, activity: &Activity, adjoint: &Adjoint) -> TokenStream {
+pub fn emit(
+    item: &syn::ItemFn,
+    options: &Options,
+    function: &Function,
+    activity: &Activity,
+    adjoint: &Adjoint,
+) -> TokenStream {
     let emitter = Emitter {
+        item,
         function,
         activity,
         adjoint,
     };
-    let pullback = emitter.pullback_fn(item);
-    let vjp = emitter.vjp_fn(item);
-    let grad = emitter.grad_fn(item);
+    let pullback = emitter.pullback_fn();
+    let vjp = emitter.vjp_fn();
+    let grad = (function.output == Shape::Scalar).then(|| emitter.grad_fn());
+    let jacobian = options
+        .jacobian
+        .map(|_| emitter.jacobian_fn(options.denominator_layout));
     quote! {
         #item
         #pullback
         #vjp
         #grad
+        #jacobian
     }
 }
 
+fn mixed(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
 struct Emitter<'a> {
+    item: &'a syn::ItemFn,
     function: &'a Function,
     activity: &'a Activity,
     adjoint: &'a Adjoint,
@@ -55,13 +74,59 @@ impl Emitter<'_> {
         self.function.adjoint(var)
     }
 
+    fn generated_name(&self, suffix: &str) -> Ident {
+        format_ident!("{}_{}", self.item.sig.ident, suffix)
+    }
+
     fn operand(&self, operand: &Operand) -> TokenStream {
         match operand {
             Operand::Var(var) => self.ident(*var).to_token_stream(),
+            Operand::Transposed(var) => {
+                let ident = self.ident(*var);
+                quote!(#ident.transpose())
+            }
             Operand::Const(expr @ (syn::Expr::Lit(_) | syn::Expr::Path(_))) => expr.to_token_stream(),
             Operand::Const(expr) => quote!((#expr)),
         }
     }
+
+    fn target(&self, target: Target) -> TokenStream {
+        let adj = self.adj(target.var);
+        if target.transposed {
+            quote!(&mut #adj.transpose_mut())
+        } else {
+            quote!(&mut #adj)
+        }
+    }
+
+    fn is_copyable(&self, operand: &Operand) -> bool {
+        match operand {
+            Operand::Var(var) => self.activity.is_copyable(*var),
+            Operand::Transposed(_) | Operand::Const(_) => true,
+        }
+    }
+
+    /// A value passed on by value: as it is when that copies it, else a clone
+    /// (`keep`), so the forward sweep never moves what the adjoint reads.
+    fn by_value(&self, operand: &Operand) -> TokenStream {
+        let tokens = self.operand(operand);
+        if self.is_copyable(operand) {
+            tokens
+        } else {
+            quote!(::chainrule::rules::keep(&#tokens))
+        }
+    }
+
+    fn call_arg(&self, arg: &CallArg) -> TokenStream {
+        if arg.by_ref {
+            let tokens = self.operand(&arg.operand);
+            quote!(&#tokens)
+        } else {
+            self.by_value(&arg.operand)
+        }
+    }
+
+    // ----- signatures -------------------------------------------------------
 
     /// The parameters as the generated functions declare them: the user's
     /// types, without `mut` (the generated code never reassigns them).
@@ -77,17 +142,53 @@ impl Emitter<'_> {
             .collect()
     }
 
-    fn param_idents(&self) -> Vec<&Ident> {
-        self.function.params.iter().map(|param| &param.ident).collect()
+    fn param_types(&self) -> Vec<&syn::Type> {
+        self.function.params.iter().map(|param| &param.ty).collect()
     }
 
-    /// The gradient type of each parameter: `f64` if differentiated, else `()`.
+    /// The gradient type of each parameter: its owned shape if differentiated,
+    /// else `()`.
     fn gradient_types(&self) -> Vec<TokenStream> {
         self.function
             .params
             .iter()
-            .map(|param| if param.wrt { quote!(f64) } else { quote!(()) })
+            .map(|param| match (param.wrt, param.kind.shape()) {
+                (true, Some(shape)) => shape.owned_type(),
+                _ => quote!(()),
+            })
             .collect()
+    }
+
+    fn wrt_gradient_types(&self) -> Vec<TokenStream> {
+        self.function
+            .params
+            .iter()
+            .filter(|param| param.wrt)
+            .filter_map(|param| param.kind.shape())
+            .map(Shape::owned_type)
+            .collect()
+    }
+
+    /// The arguments passed to `f_pullback` from a generated function whose
+    /// parameters are `f`'s: an owned vector or matrix is cloned when it is
+    /// also passed to the pullback (`again`), or always (`clone_owned`).
+    fn forwarded_args(&self, clone_owned: bool) -> Vec<TokenStream> {
+        self.function
+            .params
+            .iter()
+            .map(|param| {
+                let ident = &param.ident;
+                if clone_owned && !param.kind.is_copyable() {
+                    quote!(::chainrule::rules::keep(&#ident))
+                } else {
+                    quote!(#ident)
+                }
+            })
+            .collect()
+    }
+
+    fn lifetimes(&self) -> Vec<&syn::Lifetime> {
+        self.item.sig.generics.lifetimes().map(|def| &def.lifetime).collect()
     }
 
     fn wrt_names(&self) -> String {
@@ -101,13 +202,16 @@ impl Emitter<'_> {
         names.join(", ")
     }
 
-    fn pullback_fn(&self, item: &syn::ItemFn) -> TokenStream {
-        let vis = &item.vis;
-        let name = &item.sig.ident;
-        let pullback_name = format_ident!("{}_pullback", name);
+    fn pullback_fn(&self) -> TokenStream {
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let pullback_name = self.generated_name("pullback");
+        let generics = &self.item.sig.generics;
+        let lifetimes = self.lifetimes();
         let params = self.params();
+        let param_types = self.param_types();
         let gradient_types = self.gradient_types();
-        let lifetimes = &item.sig.generics;
+        let output = self.function.output.owned_type();
         let derefs = self
             .function
             .params
@@ -119,7 +223,18 @@ impl Emitter<'_> {
                 quote!(let #body_var: f64 = *#ident;)
             });
         let forward = self.forward_block(&self.function.body);
-        let result = self.operand(&self.function.result);
+        let reads = all_reads(&self.adjoint.body);
+        let result = match &self.function.result {
+            Operand::Var(var) if reads.contains(var) => self.by_value(&self.function.result),
+            result => self.operand(result),
+        };
+        let closure_params = self.function.params.iter().map(|param| {
+            if reads.contains(&param.var) && param.kind != ParamKind::ScalarRef {
+                param.ident.to_token_stream()
+            } else {
+                quote!(_)
+            }
+        });
         let adjoint = self.adjoint_stmts(&self.adjoint.body);
         let gradients = self.function.params.iter().map(|param| {
             if param.wrt {
@@ -128,29 +243,26 @@ impl Emitter<'_> {
                 quote!(())
             }
         });
-        let seed = if self.adjoint.uses_seed {
-            Ident::new("seed", proc_macro2::Span::mixed_site())
-        } else {
-            Ident::new("_seed", proc_macro2::Span::mixed_site())
-        };
+        let seed = mixed(if self.adjoint.uses_seed { "seed" } else { "_seed" });
         let doc = format!(
-            " Split reverse mode of [`{name}`], generated by chainrule: returns `{name}`'s value and a pullback \
-             closure that maps a seed `s` to `s` times the derivative with respect to each parameter \
-             ({}), with `()` for parameters that are not differentiated. Calling the pullback does not \
-             run `{name}` again.",
+            " Split reverse mode of [`{name}`], generated by chainrule: returns `{name}`'s value and a pullback. \
+             The pullback takes a seed `s` shaped like the value, and the arguments again, and returns `s` times \
+             the derivative with respect to each parameter ({}), with `()` for parameters that are not \
+             differentiated. It keeps only intermediate values: calling it does not run `{name}` again.",
             self.wrt_names()
         );
         quote! {
             #[doc = #doc]
             #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
-            #vis fn #pullback_name #lifetimes (#(#params),*)
-                -> (f64, impl ::core::ops::FnOnce(&f64) -> (#(#gradient_types,)*) + use<>)
+            #vis fn #pullback_name #generics (#(#params),*)
+                -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
+                    + use<#(#lifetimes),*>)
             {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
                 #(#derefs)*
                 #forward
-                (#result, move |#seed: &f64| {
+                (#result, move |#seed: &#output, (#(#closure_params,)*): (#(#param_types,)*)| {
                     #adjoint
                     (#(#gradients,)*)
                 })
@@ -158,77 +270,158 @@ impl Emitter<'_> {
         }
     }
 
-    fn vjp_fn(&self, item: &syn::ItemFn) -> TokenStream {
-        let vis = &item.vis;
-        let name = &item.sig.ident;
-        let pullback_name = format_ident!("{}_pullback", name);
-        let vjp_name = format_ident!("{}_vjp", name);
-        let lifetimes = &item.sig.generics;
+    fn vjp_fn(&self) -> TokenStream {
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let pullback_name = self.generated_name("pullback");
+        let vjp_name = self.generated_name("vjp");
+        let generics = &self.item.sig.generics;
         let params = self.params();
-        let args = self.param_idents();
-        let mixed = proc_macro2::Span::mixed_site();
-        let value = Ident::new("value", mixed);
-        let pullback = Ident::new("pullback", mixed);
-        let seed = Ident::new("seed", mixed);
-        let (patterns, outputs): (Vec<TokenStream>, Vec<TokenStream>) = self
+        let forward_args = self.forwarded_args(true);
+        let args = self.forwarded_args(false);
+        let value = mixed("value");
+        let pullback = mixed("pullback");
+        let seed = mixed("seed");
+        let output = self.function.output.owned_type();
+        let (seed_type, seed_ref) = if self.function.output == Shape::Scalar {
+            (quote!(f64), quote!(&#seed))
+        } else {
+            (quote!(&#output), quote!(#seed))
+        };
+        let (patterns, outputs): (Vec<TokenStream>, Vec<Option<Ident>>) = self
             .function
             .params
             .iter()
             .map(|param| {
                 if param.wrt {
-                    let grad = Ident::new(&format!("grad_{}", param.ident), mixed);
-                    (grad.to_token_stream(), grad.to_token_stream())
+                    let grad = mixed(&format!("grad_{}", param.ident));
+                    (grad.to_token_stream(), Some(grad))
                 } else {
-                    (quote!(()), TokenStream::new())
+                    (quote!(()), None)
                 }
             })
             .unzip();
-        let outputs = outputs.into_iter().filter(|tokens| !tokens.is_empty());
-        let output_types = self
-            .function
-            .params
-            .iter()
-            .filter(|param| param.wrt)
-            .map(|_| quote!(f64));
+        let outputs = outputs.into_iter().flatten();
+        let output_types = self.wrt_gradient_types();
         let doc = format!(
-            " Vector–Jacobian product of [`{name}`], generated by chainrule: returns `({name}, {})` each \
-             multiplied by `seed`.",
+            " Vector–Jacobian product of [`{name}`], generated by chainrule: returns `{name}`'s value, then \
+             `seed` times the derivative with respect to each differentiated parameter ({}), each shaped like \
+             its parameter.",
             self.wrt_names()
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments)]
-            #vis fn #vjp_name #lifetimes (#(#params,)* #seed: f64) -> (f64, #(#output_types),*) {
-                let (#value, #pullback) = #pullback_name(#(#args),*);
-                let (#(#patterns,)*) = #pullback(&#seed);
+            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #vjp_name #generics (#(#params,)* #seed: #seed_type) -> (#output, #(#output_types),*) {
+                let (#value, #pullback) = #pullback_name(#(#forward_args),*);
+                let (#(#patterns,)*) = #pullback(#seed_ref, (#(#args,)*));
                 (#value, #(#outputs),*)
             }
         }
     }
 
-    fn grad_fn(&self, item: &syn::ItemFn) -> TokenStream {
-        let vis = &item.vis;
-        let name = &item.sig.ident;
-        let vjp_name = format_ident!("{}_vjp", name);
-        let grad_name = format_ident!("{}_grad", name);
-        let lifetimes = &item.sig.generics;
+    fn grad_fn(&self) -> TokenStream {
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let vjp_name = self.generated_name("vjp");
+        let grad_name = self.generated_name("grad");
+        let generics = &self.item.sig.generics;
         let params = self.params();
-        let args = self.param_idents();
-        let output_types = self
-            .function
-            .params
-            .iter()
-            .filter(|param| param.wrt)
-            .map(|_| quote!(f64));
+        let args = self.forwarded_args(false);
+        let output_types = self.wrt_gradient_types();
         let doc = format!(
-            " Gradient of [`{name}`], generated by chainrule: returns `({name}, {})`.",
+            " Gradient of [`{name}`], generated by chainrule: returns `({name}, {})`, each derivative shaped \
+             like its parameter.",
             self.wrt_names()
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments)]
-            #vis fn #grad_name #lifetimes (#(#params),*) -> (f64, #(#output_types),*) {
+            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #grad_name #generics (#(#params),*) -> (f64, #(#output_types),*) {
                 #vjp_name(#(#args,)* 1.0)
+            }
+        }
+    }
+
+    /// `f_jacobian`: one pullback per output, each with a unit seed, giving
+    /// the Jacobian row by row. Assumes `expand` checked the shapes: a column
+    /// output and either one column parameter or scalar parameters only.
+    fn jacobian_fn(&self, denominator: bool) -> TokenStream {
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let pullback_name = self.generated_name("pullback");
+        let jacobian_name = self.generated_name("jacobian");
+        let generics = &self.item.sig.generics;
+        let params = self.params();
+        let args = self.forwarded_args(true);
+        let (value, pullback, jacobian, row, seed) = (
+            mixed("value"),
+            mixed("pullback"),
+            mixed("jacobian"),
+            mixed("row"),
+            mixed("seed"),
+        );
+        let wrt: Vec<_> = self.function.params.iter().filter(|param| param.wrt).collect();
+        let column_param = wrt.iter().find(|param| param.kind.shape() == Some(Shape::Column));
+        let width = match column_param {
+            Some(param) => {
+                let ident = &param.ident;
+                quote!(::chainrule::rules::kinds::view_2d(&#ident).nrows())
+            }
+            None => {
+                let count = wrt.len();
+                quote!(#count)
+            }
+        };
+        let (patterns, grads): (Vec<TokenStream>, Vec<Option<Ident>>) = self
+            .function
+            .params
+            .iter()
+            .map(|param| {
+                if param.wrt {
+                    let grad = mixed(&format!("grad_{}", param.ident));
+                    (grad.to_token_stream(), Some(grad))
+                } else {
+                    (quote!(()), None)
+                }
+            })
+            .unzip();
+        let grads: Vec<Ident> = grads.into_iter().flatten().collect();
+        let write_row = if column_param.is_some() {
+            quote!(::chainrule::rules::set_jacobian_row(&mut #jacobian, #row, &#(#grads)*);)
+        } else {
+            quote!(::chainrule::rules::set_jacobian_row_scalars(&mut #jacobian, #row, &[#(#grads),*]);)
+        };
+        let (layout, result) = if denominator {
+            (
+                "denominator layout: row j holds the derivatives of every output with respect to input j, an n×m matrix",
+                quote!(#jacobian.transpose().to_owned()),
+            )
+        } else {
+            (
+                "numerator layout: row i holds the gradient of output i, an m×n matrix",
+                quote!(#jacobian),
+            )
+        };
+        let doc = format!(
+            " Jacobian of [`{name}`], generated by chainrule: returns `{name}`'s value and the matrix of \
+             derivatives of each output with respect to each input ({}), in {layout}. Computed with one \
+             pullback per output.",
+            self.wrt_names()
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #jacobian_name #generics (#(#params),*) -> (::faer::Col<f64>, ::faer::Mat<f64>) {
+                let (#value, _) = #pullback_name(#(#args),*);
+                let mut #jacobian = ::faer::Mat::<f64>::zeros(#value.nrows(), #width);
+                for #row in 0..#value.nrows() {
+                    let (_, #pullback) = #pullback_name(#(#args),*);
+                    let #seed = ::chainrule::rules::unit_column(#value.nrows(), #row);
+                    let (#(#patterns,)*) = #pullback(&#seed, (#(#args,)*));
+                    #write_row
+                }
+                (#value, #result)
             }
         }
     }
@@ -243,13 +436,23 @@ impl Emitter<'_> {
         quote!(#(#stmts)*)
     }
 
-    fn forward_let(&self, var: Var, op: &Op, span: proc_macro2::Span) -> TokenStream {
+    fn forward_let(&self, var: Var, op: &Op, span: Span) -> TokenStream {
         let ident = self.ident(var);
-        let active = self.adjoint_is_needed(var);
+        let active = self.activity.is_active(var);
         let value = match op {
             Op::Binary(binary, lhs, rhs) => {
+                let plain = !active && self.is_copyable(lhs) && self.is_copyable(rhs);
                 let (lhs, rhs) = (self.operand(lhs), self.operand(rhs));
-                if active {
+                if plain {
+                    let operator = match binary {
+                        BinaryOp::Add => quote!(+),
+                        BinaryOp::Sub => quote!(-),
+                        BinaryOp::Mul => quote!(*),
+                        BinaryOp::Div => quote!(/),
+                        BinaryOp::Rem => quote!(%),
+                    };
+                    quote!(#lhs #operator #rhs)
+                } else {
                     let kernel = match binary {
                         BinaryOp::Add => "add",
                         BinaryOp::Sub => "sub",
@@ -259,23 +462,15 @@ impl Emitter<'_> {
                     };
                     let kernel = Ident::new(kernel, span);
                     quote!(::chainrule::rules::#kernel(&#lhs, &#rhs))
-                } else {
-                    let operator = match binary {
-                        BinaryOp::Add => quote!(+),
-                        BinaryOp::Sub => quote!(-),
-                        BinaryOp::Mul => quote!(*),
-                        BinaryOp::Div => quote!(/),
-                        BinaryOp::Rem => quote!(%),
-                    };
-                    quote!(#lhs #operator #rhs)
                 }
             }
             Op::Neg(operand) => {
+                let plain = !active && self.is_copyable(operand);
                 let operand = self.operand(operand);
-                if active {
-                    quote!(::chainrule::rules::neg(&#operand))
-                } else {
+                if plain {
                     quote!(-#operand)
+                } else {
+                    quote!(::chainrule::rules::neg(&#operand))
                 }
             }
             Op::Cast(operand, ty) => {
@@ -295,8 +490,13 @@ impl Emitter<'_> {
                     None => quote!(#receiver.#method(#(#args),*)),
                 }
             }
+            Op::Index { base, index } => {
+                let base = self.operand(base);
+                let index = self.operand(index);
+                quote!(#base[#index])
+            }
             Op::Call { func, args, pullback } => {
-                let args = args.iter().map(|arg| self.operand(arg));
+                let args = args.iter().map(|arg| self.call_arg(arg));
                 if active {
                     let pullback_fn = pullback_path(func);
                     let pullback = self.ident(*pullback);
@@ -307,10 +507,6 @@ impl Emitter<'_> {
             Op::Opaque(expr) => expr.to_token_stream(),
         };
         quote!(let #ident = #value;)
-    }
-
-    fn adjoint_is_needed(&self, var: Var) -> bool {
-        self.activity.is_active(var)
     }
 
     /// `let (outputs.., record) = if cond { .. } else { .. };` where each branch
@@ -346,8 +542,9 @@ impl Emitter<'_> {
     }
 
     /// The value a branch ends with. A variable the branch defined is moved at
-    /// its last occurrence; any other variable is cloned with `keep`, because
-    /// the code after the `if` (or the adjoint) may still need it.
+    /// its last occurrence; any other variable that is not `Copy` is cloned
+    /// with `keep`, because the code after the `if` (or the adjoint) may still
+    /// need it.
     fn branch_tail(&self, block: &Block, mut values: Vec<Operand>, record: Option<(&str, &[Var])>) -> TokenStream {
         let output_count = values.len();
         if let Some((_, residuals)) = record {
@@ -359,21 +556,20 @@ impl Emitter<'_> {
             .enumerate()
             .map(|(index, value)| match value {
                 Operand::Var(var) => {
-                    let ident = self.ident(*var);
                     let used_later = values[index + 1..].iter().any(|later| later.var() == Some(*var));
                     if local.contains(var) && !used_later {
-                        quote!(#ident)
+                        self.operand(value)
                     } else {
-                        quote!(::chainrule::rules::keep(&#ident))
+                        self.by_value(value)
                     }
                 }
-                Operand::Const(_) => self.operand(value),
+                _ => self.by_value(value),
             })
             .collect();
         let (outputs, residuals) = rendered.split_at(output_count);
         let mut items = outputs.to_vec();
         if let Some((variant, _)) = record {
-            let variant = Ident::new(variant, proc_macro2::Span::call_site());
+            let variant = Ident::new(variant, Span::call_site());
             items.push(quote!(::chainrule::rules::Branch::#variant((#(#residuals,)*))));
         }
         match items.as_slice() {
@@ -399,7 +595,7 @@ impl Emitter<'_> {
             }
             AdjStmt::Seed(var) => {
                 let adj = self.adj(*var);
-                let seed = Ident::new("seed", proc_macro2::Span::mixed_site());
+                let seed = mixed("seed");
                 quote!(::chainrule::rules::accumulate(&mut #adj, #seed);)
             }
             AdjStmt::Kernel {
@@ -408,33 +604,33 @@ impl Emitter<'_> {
                 out,
                 reads,
             } => {
-                let kernel = Ident::new(kernel, proc_macro2::Span::call_site());
-                let target = self.adj(*target);
+                let kernel = Ident::new(kernel, Span::call_site());
+                let target = self.target(*target);
                 let out = self.adj(*out);
                 let reads = reads.iter().map(|read| self.operand(read));
-                quote!(::chainrule::rules::#kernel(&mut #target, &#out #(, &#reads)*);)
+                quote!(::chainrule::rules::#kernel(#target, &#out #(, &#reads)*);)
             }
             AdjStmt::Flow { target, from } => {
-                let target = self.adj(*target);
+                let target = self.target(*target);
                 let from = self.adj(*from);
-                quote!(::chainrule::rules::accumulate(&mut #target, &#from);)
+                quote!(::chainrule::rules::accumulate(#target, &#from);)
             }
-            AdjStmt::CallPullback { pullback, out, targets } => {
+            AdjStmt::CallPullback { pullback, out, args } => {
                 let pullback = self.ident(*pullback);
                 let out = self.adj(*out);
-                let mixed = proc_macro2::Span::mixed_site();
-                let patterns = targets.iter().enumerate().map(|(index, target)| match target {
-                    Some(_) => Ident::new(&format!("grad_{index}"), mixed).to_token_stream(),
+                let patterns = args.iter().enumerate().map(|(index, (target, _))| match target {
+                    Some(_) => mixed(&format!("grad_{index}")).to_token_stream(),
                     None => quote!(_),
                 });
-                let accumulations = targets.iter().enumerate().filter_map(|(index, target)| {
-                    let target = self.adj((*target)?);
-                    let grad = Ident::new(&format!("grad_{index}"), mixed);
-                    Some(quote!(::chainrule::rules::accumulate(&mut #target, &#grad);))
+                let accumulations = args.iter().enumerate().filter_map(|(index, (target, _))| {
+                    let target = self.target((*target)?);
+                    let grad = mixed(&format!("grad_{index}"));
+                    Some(quote!(::chainrule::rules::accumulate(#target, &#grad);))
                 });
+                let args = args.iter().map(|(_, arg)| self.call_arg(arg));
                 quote! {
                     {
-                        let (#(#patterns,)*) = #pullback(&#out);
+                        let (#(#patterns,)*) = ::chainrule::rules::pull(#pullback, &#out, (#(#args,)*));
                         #(#accumulations)*
                     }
                 }

@@ -28,11 +28,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let signature = signature::read_signature(&mut cx, &item, &options);
     let function = lower::lower_function(&mut cx, &item, &signature);
     let activity = check::analyse(&mut cx, &function);
+    check::check_jacobian(&mut cx, &options, &function);
     if cx.has_errors() {
         return with_errors(quote!(#item), cx);
     }
     let adjoint = reverse::reverse(&function, &activity);
-    emit::emit(&item, &function, &activity, &adjoint)
+    emit::emit(&item, &options, &function, &activity, &adjoint)
 }
 
 fn with_errors(item: TokenStream, cx: Ctxt) -> TokenStream {

@@ -27,7 +27,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 use crate::ctxt::Ctxt;
-use crate::ir::{BinaryOp, Block, Function, IfStmt, Names, Op, Operand, Param, Phi, Stmt, Var, VarInfo};
+use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, Names, Op, Operand, Param, Phi, Stmt, Var, VarInfo};
 use crate::rules;
 use crate::signature::Signature;
 
@@ -46,6 +46,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
     let result = lowerer.lower_tail(frames, &mut stmts);
     Function {
         vars: lowerer.vars,
+        output: signature.output,
         params,
         body: Block { stmts },
         result,
@@ -333,6 +334,13 @@ impl Lowerer<'_> {
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
+            // `&a * &b`: the generated code borrows its operands anyway.
+            Expr::Reference(reference) if reference.mutability.is_none() => self.lower_expr(&reference.expr, out),
+            Expr::Index(index) => {
+                let base = self.lower_expr(&index.expr, out);
+                let position = self.opaque(&index.index, out);
+                self.emit(out, "element", expr.span(), Op::Index { base, index: position })
+            }
             Expr::MethodCall(call) => self.lower_method_call(call, expr, out),
             Expr::Call(call) => self.lower_call(call, expr, out),
             Expr::If(expr_if) => self
@@ -382,11 +390,12 @@ impl Lowerer<'_> {
             }
             Expr::Match(_) => "`match` is not supported by #[differentiate] yet; use `if`/`else if`/`else`",
             Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
-            Expr::Index(_) => "indexing is not supported on scalar functions; pass the elements as `f64` parameters",
             Expr::Field(_) => "field access is not supported by #[differentiate]; pass the field as an `f64` parameter",
-            Expr::Reference(_) => "references are not supported here; pass the `f64` value itself",
+            Expr::Reference(_) => {
+                "`&mut` is not supported in a #[differentiate] function; values are read, not mutated"
+            }
             Expr::Tuple(_) | Expr::Array(_) => {
-                "tuples and arrays are not supported by #[differentiate]; a differentiated function returns one `f64`"
+                "tuples and arrays are not supported by #[differentiate]; use `f64` values or faer `Col`/`Mat` values"
             }
             Expr::Async(_) | Expr::Await(_) | Expr::Yield(_) | Expr::TryBlock(_) | Expr::Try(_) => {
                 "this control flow is not supported by #[differentiate]; compute the value with plain expressions"
@@ -465,7 +474,8 @@ impl Lowerer<'_> {
             _ => self.cx.error_spanned_by(
                 target,
                 "only local variables can be assigned in a #[differentiate] function; \
-                 element and field writes are not supported",
+                 element writes (`a[i] = ...`) and field writes are not supported: build the value with \
+                 operations on whole vectors and matrices instead",
             ),
         }
     }
@@ -495,9 +505,17 @@ impl Lowerer<'_> {
             return self.placeholder(expr);
         }
         let receiver = self.lower_expr(&call.receiver, out);
-        if name == "clone" && call.args.is_empty() {
-            // Values in the IR are never mutated, so a clone is the value itself.
+        if rules::ALIASES.contains(&name.as_str()) && call.args.is_empty() {
+            // Values in the IR are never mutated, so a clone or a view of a
+            // value is the value itself.
             return receiver;
+        }
+        if name == "transpose" && call.args.is_empty() {
+            return match receiver {
+                Operand::Var(var) => Operand::Transposed(var),
+                Operand::Transposed(var) => Operand::Var(var),
+                Operand::Const(_) => Operand::Const(self.rename_reads(expr).0),
+            };
         }
         let args = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
         self.emit(
@@ -545,7 +563,20 @@ impl Lowerer<'_> {
                 },
             );
         }
-        let args = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
+        let args = call
+            .args
+            .iter()
+            .map(|arg| match arg {
+                Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
+                    operand: self.lower_expr(&reference.expr, out),
+                    by_ref: true,
+                },
+                arg => CallArg {
+                    operand: self.lower_expr(arg, out),
+                    by_ref: false,
+                },
+            })
+            .collect();
         let name = func
             .path
             .segments
@@ -705,6 +736,11 @@ impl VisitMut for Renamer<'_, '_> {
                     let ident = &self.lowerer.vars[var.0].ident;
                     *expr = syn::parse_quote!(#ident);
                 }
+                Operand::Transposed(var) => {
+                    self.reads.push(*var);
+                    let ident = &self.lowerer.vars[var.0].ident;
+                    *expr = syn::parse_quote!(#ident.transpose());
+                }
                 Operand::Const(constant) => *expr = syn::parse_quote!((#constant)),
             }
             return;
@@ -813,7 +849,7 @@ fn is_unit(operand: &Operand) -> bool {
 
 fn same_operand(a: &Operand, b: &Operand) -> bool {
     match (a, b) {
-        (Operand::Var(a), Operand::Var(b)) => a == b,
+        (Operand::Var(a), Operand::Var(b)) | (Operand::Transposed(a), Operand::Transposed(b)) => a == b,
         (Operand::Const(a), Operand::Const(b)) => a.to_token_stream().to_string() == b.to_token_stream().to_string(),
         _ => false,
     }

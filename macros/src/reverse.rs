@@ -22,8 +22,16 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
-use crate::ir::{Block, Function, Op, Operand, Stmt, Var};
+use crate::ir::{Block, CallArg, Function, Op, Operand, Stmt, Var};
 use crate::rules::{self, Input};
+
+/// Where a contribution goes: the adjoint of `var`, or a transposed view of
+/// it when the operand was `var.transpose()`.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub var: Var,
+    pub transposed: bool,
+}
 
 /// One step of the adjoint sweep.
 pub enum AdjStmt {
@@ -34,18 +42,19 @@ pub enum AdjStmt {
     /// `kernel(&mut adj_target, &adj_out, &reads...)`.
     Kernel {
         kernel: &'static str,
-        target: Var,
+        target: Target,
         out: Var,
         reads: Vec<Operand>,
     },
     /// `adj_target += adj_from`, for a `Phi` or an identity such as a cast.
-    Flow { target: Var, from: Var },
-    /// Calls a callee's pullback with `adj_out` and adds each returned
-    /// gradient to the adjoint of the corresponding argument, if active.
+    Flow { target: Target, from: Var },
+    /// Calls a callee's pullback with `adj_out` and the call's arguments
+    /// again, and adds each returned gradient to the adjoint of the
+    /// corresponding argument, if active.
     CallPullback {
         pullback: Var,
         out: Var,
-        targets: Vec<Option<Var>>,
+        args: Vec<(Option<Target>, CallArg)>,
     },
     /// `match record { Then(residuals) => .., Else(residuals) => .. }`.
     Branch {
@@ -109,8 +118,24 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn active_var(&self, operand: &Operand) -> Option<Var> {
-        operand.var().filter(|var| self.activity.is_active(*var))
+    /// Where the adjoint of an active operand is accumulated.
+    fn target(&mut self, operand: &Operand) -> Option<Target> {
+        let target = match operand {
+            Operand::Var(var) => Target {
+                var: *var,
+                transposed: false,
+            },
+            Operand::Transposed(var) => Target {
+                var: *var,
+                transposed: true,
+            },
+            Operand::Const(_) => return None,
+        };
+        if !self.activity.is_active(target.var) {
+            return None;
+        }
+        self.accumulated.insert(target.var);
+        Some(target)
     }
 
     /// The adjoint of `block`, after `incoming` (the flows into it from the
@@ -143,8 +168,7 @@ impl Builder<'_> {
                     let mut flows = |pick: fn(&crate::ir::Phi) -> &Operand| -> Vec<AdjStmt> {
                         let mut flows = Vec::new();
                         for phi in stmt.outputs.iter().filter(|phi| self.activity.is_active(phi.var)) {
-                            if let Some(target) = self.active_var(pick(phi)) {
-                                self.accumulated.insert(target);
+                            if let Some(target) = self.target(pick(phi)) {
                                 flows.push(AdjStmt::Flow { target, from: phi.var });
                             }
                         }
@@ -181,35 +205,35 @@ impl Builder<'_> {
         }
         let operands = op.operands();
         match op {
-            Op::Call { pullback, .. } => {
-                let targets: Vec<Option<Var>> = operands.iter().map(|operand| self.active_var(operand)).collect();
-                self.accumulated.extend(targets.iter().flatten().copied());
+            Op::Call { pullback, args, .. } => {
+                let args = args
+                    .iter()
+                    .map(|arg| (self.target(&arg.operand), arg.clone()))
+                    .collect();
                 body.push(AdjStmt::CallPullback {
                     pullback: *pullback,
                     out: var,
-                    targets,
+                    args,
                 });
             }
             Op::Cast(operand, _) => {
-                if let Some(target) = self.active_var(operand) {
-                    self.accumulated.insert(target);
+                if let Some(target) = self.target(operand) {
                     body.push(AdjStmt::Flow { target, from: var });
                 }
             }
-            Op::Binary(..) | Op::Neg(_) | Op::Method { .. } => {
+            Op::Binary(..) | Op::Neg(_) | Op::Method { .. } | Op::Index { .. } => {
                 let rule = match op {
                     Op::Binary(binary, ..) => rules::binary_rule(*binary),
                     Op::Neg(_) => Some(&rules::NEG),
                     Op::Method { method, .. } => rules::method_rule(&method.to_string()),
+                    Op::Index { .. } => Some(&rules::INDEX),
+
                     _ => None,
                 };
                 // Activity only marks operations that have a rule.
                 let Some(rule) = rule else { return };
                 for pullback in rule.pullbacks {
-                    let Some(target) = operands
-                        .get(pullback.operand)
-                        .and_then(|operand| self.active_var(operand))
-                    else {
+                    let Some(target) = operands.get(pullback.operand).and_then(|operand| self.target(operand)) else {
                         continue;
                     };
                     let reads = pullback
@@ -220,7 +244,6 @@ impl Builder<'_> {
                             Input::Arg(index) => operands.get(*index).map(|operand| (*operand).clone()),
                         })
                         .collect();
-                    self.accumulated.insert(target);
                     body.push(AdjStmt::Kernel {
                         kernel: pullback.kernel,
                         target,
@@ -243,8 +266,9 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
                 reads.insert(*var);
             }
             AdjStmt::Kernel { reads: operands, .. } => reads.extend(operands.iter().filter_map(Operand::var)),
-            AdjStmt::CallPullback { pullback, .. } => {
+            AdjStmt::CallPullback { pullback, args, .. } => {
                 reads.insert(*pullback);
+                reads.extend(args.iter().filter_map(|(_, arg)| arg.operand.var()));
             }
             AdjStmt::Branch { record, .. } => {
                 reads.insert(*record);
@@ -279,4 +303,20 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
 /// The variables a branch defines at its own level that its adjoint reads.
 fn branch_residuals(block: &Block, reads: &BTreeSet<Var>) -> Vec<Var> {
     defined_in(block).intersection(reads).copied().collect()
+}
+
+/// Every primal variable `body` reads, nested branches included.
+pub fn all_reads(body: &[AdjStmt]) -> BTreeSet<Var> {
+    let mut reads = BTreeSet::new();
+    collect_reads(body, &mut reads);
+    for stmt in body {
+        if let AdjStmt::Branch {
+            then_body, else_body, ..
+        } = stmt
+        {
+            reads.extend(all_reads(then_body));
+            reads.extend(all_reads(else_body));
+        }
+    }
+    reads
 }

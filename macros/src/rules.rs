@@ -353,15 +353,68 @@ pub static PREDICATES: &[&str] = &[
     "partial_cmp",
     "total_cmp",
     "to_bits",
+    // Shape queries of faer values: integers.
+    "nrows",
+    "ncols",
+    "shape",
 ];
+
+/// Methods that return a view of their receiver as it is: the same value.
+pub static ALIASES: &[&str] = &["clone", "as_ref"];
+
+/// Methods of faer vectors and matrices. `a` is the receiver.
+pub static ARRAY_METHODS: &[Rule] = &[
+    // y = Σ aᵢⱼ: ā += ȳ·1
+    Rule {
+        name: "sum",
+        arity: 1,
+        pullbacks: &[pb(0, "sum_pb", &[])],
+    },
+    // y = ‖a‖²: ā += 2ȳ·a
+    Rule {
+        name: "squared_norm_l2",
+        arity: 1,
+        pullbacks: &[pb(0, "squared_norm_pb", &[Arg(0)])],
+    },
+    // y = ‖a‖: ā += ȳ·a / y (0 where y = 0)
+    Rule {
+        name: "norm_l2",
+        arity: 1,
+        pullbacks: &[pb(0, "norm_pb", &[Out, Arg(0)])],
+    },
+    // y = a, a copy (`x.transpose().to_owned()`): ā += ȳ
+    Rule {
+        name: "to_owned",
+        arity: 1,
+        pullbacks: &[pb(0, "add_pb_lhs", &[])],
+    },
+];
+
+/// y = a[i] or a[(i, j)]: ā[i] += ȳ
+pub static INDEX: Rule = Rule {
+    name: "index",
+    arity: 2,
+    pullbacks: &[pb(0, "index_pb", &[Arg(1)])],
+};
 
 /// The rule of a method, if the table knows it.
 pub fn method_rule(name: &str) -> Option<&'static Rule> {
-    METHODS.iter().find(|rule| rule.name == name)
+    METHODS.iter().chain(ARRAY_METHODS).find(|rule| rule.name == name)
 }
 
 /// The names of all known methods, for error messages.
 pub fn method_names() -> String {
     let names: Vec<&str> = METHODS.iter().map(|rule| rule.name).collect();
-    names.join(", ")
+    let array_names: Vec<&str> = ARRAY_METHODS.iter().map(|rule| rule.name).collect();
+    format!(
+        "{} (on `f64`), `.transpose()`, {} (on faer values)",
+        names.join(", "),
+        array_names.join(", ")
+    )
+}
+
+/// Whether a method's result is a scalar when its receiver is one or when
+/// it reduces a vector or matrix.
+pub fn method_gives_scalar(name: &str) -> bool {
+    METHODS.iter().any(|rule| rule.name == name) || matches!(name, "sum" | "squared_norm_l2" | "norm_l2")
 }

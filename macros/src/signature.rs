@@ -1,19 +1,20 @@
 //! Reading the signature: the one place the macro looks at types.
 //!
 //! Each parameter's type decides whether it can be differentiated and what
-//! type its derivative has (`f64` and `&f64` give an `f64`; integers, `bool`
-//! and other types are constants). `wrt(...)` then selects the differentiated
-//! parameters among the float ones. The return type must be `f64`.
+//! type its derivative has: `f64` and `&f64` give an `f64`; a faer `Col`,
+//! `Row` or `Mat` of `f64` (owned, by reference or as a `…Ref` view) gives the
+//! owned type; integers, `bool` and other types are constants. `wrt(...)` then
+//! selects the differentiated parameters among those. The return type is
+//! `f64` or an owned faer vector or matrix.
 //! Everything else about the signature that chainrule cannot generate code for
 //! (generics, `async`, `self`) is reported here with its span.
 
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Pat, Type};
 
 use crate::attr::Options;
 use crate::ctxt::Ctxt;
-use crate::ir::ParamKind;
+use crate::ir::{ParamKind, Shape};
 
 pub struct SigParam {
     /// The parameter's name in generated functions: the user's, or a
@@ -29,6 +30,7 @@ pub struct SigParam {
 
 pub struct Signature {
     pub params: Vec<SigParam>,
+    pub output: Shape,
 }
 
 pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options) -> Signature {
@@ -49,8 +51,8 @@ pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options) -> S
         }
     }
     select_wrt(cx, &mut params, options);
-    check_return_type(cx, sig);
-    Signature { params }
+    let output = output_shape(cx, sig);
+    Signature { params, output }
 }
 
 fn check_header(cx: &mut Ctxt, sig: &syn::Signature) {
@@ -109,6 +111,8 @@ fn read_param(cx: &mut Ctxt, index: usize, typed: &syn::PatType) -> Option<SigPa
 /// reporting a float type chainrule does not cover.
 fn param_kind(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
     match ty {
+        Type::Paren(paren) => param_kind(cx, &paren.elem),
+        Type::Group(group) => param_kind(cx, &group.elem),
         Type::Path(path) if is_named(path, "f64") => Some(ParamKind::Scalar),
         Type::Path(path) if is_named(path, "f32") => {
             cx.error_spanned_by(
@@ -117,31 +121,137 @@ fn param_kind(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
             );
             None
         }
-        Type::Reference(reference) => match &*reference.elem {
-            Type::Path(path) if is_named(path, "f64") || is_named(path, "f32") => {
-                if reference.mutability.is_some() {
+        Type::Path(path) => match faer_type(cx, path)? {
+            Some((shape, Form::Owned)) => Some(ParamKind::Array { shape, copyable: false }),
+            Some((shape, Form::View)) => Some(ParamKind::Array { shape, copyable: true }),
+            Some((_, Form::ViewMut)) => {
+                cx.error_spanned_by(
+                    ty,
+                    "a mutable view parameter is not supported by #[differentiate]; \
+                     take a read-only view (`ColRef<'_, f64>`, `MatRef<'_, f64>`) or a reference (`&Col<f64>`) \
+                     and return the result instead",
+                );
+                None
+            }
+            None if is_float_container(ty) => unsupported_container(cx, ty),
+            None => Some(ParamKind::Constant {
+                copyable: PRIMITIVES.iter().any(|name| is_named(path, name)),
+            }),
+        },
+        Type::Reference(reference) => {
+            let float_like = match &*reference.elem {
+                Type::Path(path) => is_named(path, "f64") || is_named(path, "f32") || faer_type(cx, path)?.is_some(),
+                _ => false,
+            };
+            if reference.mutability.is_some() {
+                if float_like || is_float_container(&reference.elem) {
                     cx.error_spanned_by(
                         ty,
-                        "a `&mut` float parameter is not supported by #[differentiate]; \
-                         take the value as `f64` and return the result instead",
+                        "a `&mut` parameter cannot be differentiated by #[differentiate]; \
+                         take the value by reference (`&`) and return the result instead",
                     );
-                    None
-                } else if is_named(path, "f32") {
+                    return None;
+                }
+                return Some(ParamKind::Constant { copyable: false });
+            }
+            match &*reference.elem {
+                Type::Path(path) if is_named(path, "f64") => Some(ParamKind::ScalarRef),
+                Type::Path(path) if is_named(path, "f32") => {
                     cx.error_spanned_by(
                         ty,
                         "chainrule differentiates `f64` values; write this parameter as `&f64`",
                     );
                     None
-                } else {
-                    Some(ParamKind::ScalarRef)
                 }
+                Type::Path(path) => match faer_type(cx, path)? {
+                    Some((shape, _)) => Some(ParamKind::Array { shape, copyable: true }),
+                    None => Some(ParamKind::Constant { copyable: true }),
+                },
+                elem if is_float_container(elem) => unsupported_container(cx, ty),
+                _ => Some(ParamKind::Constant { copyable: true }),
             }
-            _ => Some(ParamKind::Constant),
-        },
-        Type::Paren(paren) => param_kind(cx, &paren.elem),
-        Type::Group(group) => param_kind(cx, &group.elem),
-        _ => Some(ParamKind::Constant),
+        }
+        ty if is_float_container(ty) => unsupported_container(cx, ty),
+        _ => Some(ParamKind::Constant { copyable: false }),
     }
+}
+
+/// Types that are `Copy`, so a parameter of them is never moved.
+const PRIMITIVES: &[&str] = &[
+    "bool", "char", "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
+];
+
+/// How a faer type holds its elements.
+enum Form {
+    Owned,
+    View,
+    ViewMut,
+}
+
+/// The shape and form of a faer vector or matrix type (`Col<f64>`,
+/// `faer::MatRef<'_, f64>`), `Some(None)` for other types; `None` after
+/// reporting a faer type of elements other than `f64`.
+fn faer_type(cx: &mut Ctxt, path: &syn::TypePath) -> Option<Option<(Shape, Form)>> {
+    let Some(last) = path.path.segments.last() else {
+        return Some(None);
+    };
+    let (shape, form) = match last.ident.to_string().as_str() {
+        "Col" => (Shape::Column, Form::Owned),
+        "ColRef" => (Shape::Column, Form::View),
+        "ColMut" => (Shape::Column, Form::ViewMut),
+        "Row" => (Shape::Row, Form::Owned),
+        "RowRef" => (Shape::Row, Form::View),
+        "RowMut" => (Shape::Row, Form::ViewMut),
+        "Mat" => (Shape::Matrix, Form::Owned),
+        "MatRef" => (Shape::Matrix, Form::View),
+        "MatMut" => (Shape::Matrix, Form::ViewMut),
+        _ => return Some(None),
+    };
+    let element = match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        }),
+        _ => None,
+    };
+    match element {
+        Some(Type::Path(element)) if is_named(element, "f64") => Some(Some((shape, form))),
+        _ => {
+            cx.error_spanned_by(
+                path,
+                format!(
+                    "chainrule differentiates faer values of `f64`; write `{}<f64>`",
+                    last.ident
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `[f64]`, `[f64; N]`, `Vec<f64>`: float data chainrule does not take as a
+/// parameter yet.
+fn is_float_container(ty: &Type) -> bool {
+    let is_f64 = |ty: &Type| matches!(ty, Type::Path(path) if is_named(path, "f64"));
+    match ty {
+        Type::Slice(slice) => is_f64(&slice.elem),
+        Type::Array(array) => is_f64(&array.elem),
+        Type::Path(path) => path.path.segments.last().is_some_and(|last| {
+            last.ident == "Vec"
+                && matches!(&last.arguments, syn::PathArguments::AngleBracketed(args)
+                    if args.args.iter().any(|arg| matches!(arg, syn::GenericArgument::Type(ty) if is_f64(ty))))
+        }),
+        _ => false,
+    }
+}
+
+fn unsupported_container(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
+    cx.error_spanned_by(
+        ty,
+        "slices, arrays and `Vec`s of `f64` are not supported as parameters yet; \
+         pass the data as a faer column (`&Col<f64>` or `ColRef<'_, f64>`)",
+    );
+    None
 }
 
 fn is_named(path: &syn::TypePath, name: &str) -> bool {
@@ -151,7 +261,7 @@ fn is_named(path: &syn::TypePath, name: &str) -> bool {
 fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
     let Some(wrt) = &options.wrt else {
         for param in params.iter_mut() {
-            param.wrt = param.kind != ParamKind::Constant;
+            param.wrt = param.kind.is_differentiable();
         }
         return;
     };
@@ -172,11 +282,11 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
         };
         if param.wrt {
             cx.error_spanned_by(name, format!("`{name}` is listed twice in `wrt(...)`"));
-        } else if param.kind == ParamKind::Constant {
+        } else if !param.kind.is_differentiable() {
             let ty = param.ty.to_token_stream().to_string();
             cx.error_spanned_by(
                 name,
-                format!("cannot differentiate with respect to `{name}`: its type `{ty}` is not `f64` or `&f64`"),
+                format!("cannot differentiate with respect to `{name}`: its type `{ty}` is not `f64`, `&f64` or a faer `Col`, `Row` or `Mat` of `f64`"),
             );
         } else {
             param.wrt = true;
@@ -184,17 +294,33 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
     }
 }
 
-fn check_return_type(cx: &mut Ctxt, sig: &syn::Signature) {
+/// The shape of the returned value: `f64`, or an owned faer `Col`, `Row` or
+/// `Mat` of `f64`.
+fn output_shape(cx: &mut Ctxt, sig: &syn::Signature) -> Shape {
+    const EXPECTED: &str = "#[differentiate] differentiates functions that return `f64` or an owned faer \
+                            `Col<f64>`, `Row<f64>` or `Mat<f64>`; return one of these";
     match &sig.output {
-        syn::ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(path) if is_named(path, "f64")) => {}
-        syn::ReturnType::Type(_, ty) => cx.error_spanned_by(
-            ty,
-            "#[differentiate] differentiates functions that return `f64`; return the scalar to differentiate",
-        ),
-        syn::ReturnType::Default => cx.error_at(
-            sig.paren_token.span.join(),
-            "#[differentiate] needs a function that returns a value: add `-> f64`",
-        ),
+        syn::ReturnType::Type(_, ty) => match &**ty {
+            Type::Path(path) if is_named(path, "f64") => Shape::Scalar,
+            Type::Path(path) => match faer_type(cx, path) {
+                Some(Some((shape, Form::Owned))) => shape,
+                Some(_) => {
+                    cx.error_spanned_by(ty, EXPECTED);
+                    Shape::Scalar
+                }
+                None => Shape::Scalar,
+            },
+            _ => {
+                cx.error_spanned_by(ty, EXPECTED);
+                Shape::Scalar
+            }
+        },
+        syn::ReturnType::Default => {
+            cx.error_at(
+                sig.paren_token.span.join(),
+                "#[differentiate] needs a function that returns a value: add `-> f64`",
+            );
+            Shape::Scalar
+        }
     }
-    let _ = sig.span();
 }

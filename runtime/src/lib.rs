@@ -74,4 +74,17 @@
 pub use chainrule_macros::differentiate;
 
 pub mod fd;
+pub mod ops;
 pub mod rules;
+
+/// Everything a differentiated function usually needs: the attribute, the
+/// operations of [`ops`] and faer's vector and matrix types.
+pub mod prelude {
+    pub use crate::differentiate;
+    pub use crate::ops::{
+        add_scalar, add_scalar_pullback, dot, dot_pullback, exp, exp_pullback, hadamard, hadamard_pullback, ln,
+        ln_pullback, powi, powi_pullback, relu, relu_pullback, sigmoid, sigmoid_pullback, sqrt, sqrt_pullback, sum,
+        sum_pullback, tanh, tanh_pullback,
+    };
+    pub use faer::{Col, ColRef, Mat, MatRef, Row, RowRef};
+}

@@ -1,53 +1,30 @@
 //! Adjoint values: a zero of the right shape, accumulation, and the record an
 //! `if` keeps of the branch it took.
 
-/// A value whose adjoint starts as a zero of the same shape.
-pub trait ZeroLike {
-    /// The type of the adjoint (the gradient type).
-    type Adjoint;
-    fn zero_like(&self) -> Self::Adjoint;
-}
+use super::kinds::{Kind, Operand, Target};
 
-impl ZeroLike for f64 {
-    type Adjoint = f64;
-    #[inline]
-    fn zero_like(&self) -> f64 {
-        0.0
-    }
-}
-
-/// A zero adjoint shaped like `value`.
+/// A zero adjoint shaped like `value`: `0.0` for an `f64`, a zero `Col`,
+/// `Row` or `Mat` of the same size for the faer types.
 #[inline]
-pub fn zero_like<T: ZeroLike + ?Sized>(value: &T) -> T::Adjoint {
-    value.zero_like()
-}
-
-/// An adjoint that contributions of type `G` can be added to.
-#[diagnostic::on_unimplemented(
-    message = "a gradient of type `{G}` cannot be added to an adjoint of type `{Self}`",
-    note = "when `{G}` is `()`, the called function does not differentiate with respect to this argument, \
-            but the caller passes a value that depends on the differentiated parameters: \
-            add the parameter to the callee's `wrt(...)`"
-)]
-pub trait Accumulate<G: ?Sized> {
-    fn accumulate(&mut self, contribution: &G);
-}
-
-impl Accumulate<f64> for f64 {
-    #[inline]
-    fn accumulate(&mut self, contribution: &f64) {
-        *self += *contribution;
-    }
+pub fn zero_like<V: Operand + ?Sized>(value: &V) -> <V::Kind as Kind>::Owned {
+    V::Kind::zeros_like(value.view())
 }
 
 /// `adjoint += contribution`.
+///
+/// # Panics
+/// If the shapes differ.
 #[inline]
-pub fn accumulate<T: Accumulate<G> + ?Sized, G: ?Sized>(adjoint: &mut T, contribution: &G) {
-    adjoint.accumulate(contribution);
+pub fn accumulate<T, G>(adjoint: &mut T, contribution: &G)
+where
+    T: Target + ?Sized,
+    G: Operand<Kind = T::Kind> + ?Sized,
+{
+    T::Kind::axpy(adjoint.view_mut(), 1.0, contribution.view());
 }
 
 /// A copy of a value that the forward sweep must both pass on and keep for
-/// the adjoint sweep.
+/// the adjoint sweep (free for `f64` and views).
 #[inline]
 pub fn keep<T: Clone>(value: &T) -> T {
     value.clone()
@@ -59,4 +36,38 @@ pub fn keep<T: Clone>(value: &T) -> T {
 pub enum Branch<T, E> {
     Then(T),
     Else(E),
+}
+
+/// The reverse half of a split function: given the seed (the adjoint of the
+/// function's value) and the function's arguments again, returns one gradient
+/// per argument. Every closure `FnOnce(&Seed, Args) -> Gradients` is one, as
+/// returned by a generated `f_pullback`; the functions of [`crate::ops`]
+/// return small structs that are.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the pullback of a function called with these arguments",
+    note = "a function called with arguments that depend on the differentiated parameters must have a \
+            split form `name_pullback`: put #[differentiate] on it, or write `name_pullback` by hand"
+)]
+pub trait Pullback<Seed: ?Sized, Args, Gradients> {
+    fn pull(self, seed: &Seed, args: Args) -> Gradients;
+}
+
+impl<F, Seed: ?Sized, Args, Gradients> Pullback<Seed, Args, Gradients> for F
+where
+    F: FnOnce(&Seed, Args) -> Gradients,
+{
+    #[inline]
+    fn pull(self, seed: &Seed, args: Args) -> Gradients {
+        self(seed, args)
+    }
+}
+
+/// Runs a pullback: `pullback(seed, args)`.
+#[inline]
+pub fn pull<P, Seed, Args, Gradients>(pullback: P, seed: &Seed, args: Args) -> Gradients
+where
+    P: Pullback<Seed, Args, Gradients>,
+    Seed: ?Sized,
+{
+    pullback.pull(seed, args)
 }

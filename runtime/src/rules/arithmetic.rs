@@ -1,86 +1,316 @@
-//! `+ - * /` and negation of `f64`: the forward operation, then one pullback
-//! per operand. `y` is the result, `ȳ` its adjoint, `a` and `b` the operands.
+//! `+ - * /` and negation, for every shape: the forward operation, then one
+//! pullback per operand. `y` is the result, `ȳ` its adjoint, `a` and `b` the
+//! operands, `ā` and `b̄` their adjoints; `ᵀ` is the transpose.
+//!
+//! Sums need operands of the same shape. Products follow faer: scalar times
+//! anything, matrix·matrix, matrix·column, row·matrix, row·column (a scalar)
+//! and column·row (an outer product). Their adjoints accumulate in place with
+//! faer's `matmul(…, Accum::Add, …)` and transposed views, never materialising
+//! a transpose. Division is by a scalar.
+
+use faer::Accum;
+use faer::linalg::matmul::matmul;
+
+use super::kinds::{Column, Kind, Matrix, Operand, RowVector, Scalar, Target, parallelism};
+
+/// Shapes that can be added and subtracted: the same shape on both sides.
+#[diagnostic::on_unimplemented(
+    message = "chainrule cannot add or subtract a `{Self}` and a `{Rhs}`",
+    label = "both sides of `+` and `-` must have the same shape",
+    note = "to add a scalar to every element, write `chainrule::ops::add_scalar(a, s)`"
+)]
+pub trait SumRule<Rhs: Kind>: Kind {
+    /// `alpha · a + beta · b`.
+    fn combine(alpha: f64, a: Self::View<'_>, beta: f64, b: Rhs::View<'_>) -> Self::Owned;
+    /// `dst += alpha · src` where `dst` has this shape and `src` the other's.
+    fn axpy_other(dst: Rhs::ViewMut<'_>, alpha: f64, src: Self::View<'_>);
+}
+
+impl<K: Kind> SumRule<K> for K {
+    #[inline]
+    fn combine(alpha: f64, a: K::View<'_>, beta: f64, b: K::View<'_>) -> K::Owned {
+        K::lincomb(alpha, a, beta, b)
+    }
+    #[inline]
+    fn axpy_other(dst: K::ViewMut<'_>, alpha: f64, src: K::View<'_>) {
+        K::axpy(dst, alpha, src);
+    }
+}
 
 /// y = a + b
 #[inline]
-pub fn add(a: &f64, b: &f64) -> f64 {
-    a + b
-}
-
-/// ā += ȳ
-#[inline]
-pub fn add_pb_lhs(adj_a: &mut f64, adj_y: &f64) {
-    *adj_a += adj_y;
-}
-
-/// b̄ += ȳ
-#[inline]
-pub fn add_pb_rhs(adj_b: &mut f64, adj_y: &f64) {
-    *adj_b += adj_y;
+pub fn add<A, B>(a: &A, b: &B) -> <A::Kind as Kind>::Owned
+where
+    A: Operand + ?Sized,
+    B: Operand + ?Sized,
+    A::Kind: SumRule<B::Kind>,
+{
+    <A::Kind as SumRule<B::Kind>>::combine(1.0, a.view(), 1.0, b.view())
 }
 
 /// y = a − b
 #[inline]
-pub fn sub(a: &f64, b: &f64) -> f64 {
-    a - b
+pub fn sub<A, B>(a: &A, b: &B) -> <A::Kind as Kind>::Owned
+where
+    A: Operand + ?Sized,
+    B: Operand + ?Sized,
+    A::Kind: SumRule<B::Kind>,
+{
+    <A::Kind as SumRule<B::Kind>>::combine(1.0, a.view(), -1.0, b.view())
 }
 
-/// ā += ȳ
+/// y = a + b or a − b: ā += ȳ
 #[inline]
-pub fn sub_pb_lhs(adj_a: &mut f64, adj_y: &f64) {
-    *adj_a += adj_y;
+pub fn add_pb_lhs<T, Y>(adj_a: &mut T, adj_y: &Y)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    Y::Kind: SumRule<T::Kind>,
+{
+    Y::Kind::axpy_other(adj_a.view_mut(), 1.0, adj_y.view());
 }
 
-/// b̄ −= ȳ
+/// y = a + b: b̄ += ȳ
 #[inline]
-pub fn sub_pb_rhs(adj_b: &mut f64, adj_y: &f64) {
-    *adj_b -= adj_y;
+pub fn add_pb_rhs<T, Y>(adj_b: &mut T, adj_y: &Y)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    Y::Kind: SumRule<T::Kind>,
+{
+    Y::Kind::axpy_other(adj_b.view_mut(), 1.0, adj_y.view());
 }
 
-/// y = a·b
+/// y = a − b: ā += ȳ
 #[inline]
-pub fn mul(a: &f64, b: &f64) -> f64 {
-    a * b
+pub fn sub_pb_lhs<T, Y>(adj_a: &mut T, adj_y: &Y)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    Y::Kind: SumRule<T::Kind>,
+{
+    Y::Kind::axpy_other(adj_a.view_mut(), 1.0, adj_y.view());
 }
 
-/// ā += ȳ·b
+/// y = a − b: b̄ −= ȳ
 #[inline]
-pub fn mul_pb_lhs(adj_a: &mut f64, adj_y: &f64, b: &f64) {
-    *adj_a += adj_y * b;
-}
-
-/// b̄ += a·ȳ
-#[inline]
-pub fn mul_pb_rhs(adj_b: &mut f64, adj_y: &f64, a: &f64) {
-    *adj_b += a * adj_y;
-}
-
-/// y = a / b
-#[inline]
-pub fn div(a: &f64, b: &f64) -> f64 {
-    a / b
-}
-
-/// ā += ȳ / b
-#[inline]
-pub fn div_pb_lhs(adj_a: &mut f64, adj_y: &f64, b: &f64) {
-    *adj_a += adj_y / b;
-}
-
-/// b̄ −= ȳ·a / b² = ȳ·y / b
-#[inline]
-pub fn div_pb_rhs(adj_b: &mut f64, adj_y: &f64, y: &f64, b: &f64) {
-    *adj_b -= adj_y * y / b;
+pub fn sub_pb_rhs<T, Y>(adj_b: &mut T, adj_y: &Y)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    Y::Kind: SumRule<T::Kind>,
+{
+    Y::Kind::axpy_other(adj_b.view_mut(), -1.0, adj_y.view());
 }
 
 /// y = −a
 #[inline]
-pub fn neg(a: &f64) -> f64 {
-    -a
+pub fn neg<A: Operand + ?Sized>(a: &A) -> <A::Kind as Kind>::Owned {
+    A::Kind::map(a.view(), |x| -x)
 }
 
-/// ā −= ȳ
+/// y = −a: ā −= ȳ
 #[inline]
-pub fn neg_pb(adj_a: &mut f64, adj_y: &f64) {
-    *adj_a -= adj_y;
+pub fn neg_pb<T, Y>(adj_a: &mut T, adj_y: &Y)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    Y::Kind: SumRule<T::Kind>,
+{
+    Y::Kind::axpy_other(adj_a.view_mut(), -1.0, adj_y.view());
+}
+
+/// The shapes faer can multiply, with the shape of the product.
+#[diagnostic::on_unimplemented(
+    message = "chainrule has no product rule for a `{Self}` times a `{Rhs}`",
+    label = "faer does not multiply these shapes",
+    note = "products are scalar·anything, Mat·Mat, Mat·Col, Row·Mat, Row·Col (a scalar) and Col·Row (an outer \
+            product); for the dot product of two columns write `x.transpose() * y` or `chainrule::ops::dot(x, y)`, \
+            for an element-wise product `chainrule::ops::hadamard(a, b)`"
+)]
+pub trait ProductRule<Rhs: Kind>: Kind {
+    type Output: Kind;
+    /// y = a·b
+    fn product(a: Self::View<'_>, b: Rhs::View<'_>) -> <Self::Output as Kind>::Owned;
+    /// ā += ȳ·bᵀ
+    fn pullback_lhs(adj_a: Self::ViewMut<'_>, adj_y: <Self::Output as Kind>::View<'_>, b: Rhs::View<'_>);
+    /// b̄ += aᵀ·ȳ
+    fn pullback_rhs(adj_b: Rhs::ViewMut<'_>, adj_y: <Self::Output as Kind>::View<'_>, a: Self::View<'_>);
+}
+
+impl ProductRule<Scalar> for Scalar {
+    type Output = Scalar;
+    #[inline]
+    fn product(a: &f64, b: &f64) -> f64 {
+        a * b
+    }
+    #[inline]
+    fn pullback_lhs(adj_a: &mut f64, adj_y: &f64, b: &f64) {
+        *adj_a += adj_y * b;
+    }
+    #[inline]
+    fn pullback_rhs(adj_b: &mut f64, adj_y: &f64, a: &f64) {
+        *adj_b += a * adj_y;
+    }
+}
+
+/// Scalar times a vector or matrix and the other way round: y = a·B has
+/// ā += ⟨ȳ, B⟩ and B̄ += a·ȳ.
+macro_rules! scaling_rules {
+    ($($kind:ty),*) => {$(
+        impl ProductRule<$kind> for Scalar {
+            type Output = $kind;
+            #[inline]
+            fn product(a: &f64, b: <$kind as Kind>::View<'_>) -> <$kind as Kind>::Owned {
+                <$kind>::map(b, |x| a * x)
+            }
+            #[inline]
+            fn pullback_lhs(adj_a: &mut f64, adj_y: <$kind as Kind>::View<'_>, b: <$kind as Kind>::View<'_>) {
+                *adj_a += <$kind>::inner(adj_y, b);
+            }
+            #[inline]
+            fn pullback_rhs(adj_b: <$kind as Kind>::ViewMut<'_>, adj_y: <$kind as Kind>::View<'_>, a: &f64) {
+                <$kind>::axpy(adj_b, *a, adj_y);
+            }
+        }
+        impl ProductRule<Scalar> for $kind {
+            type Output = $kind;
+            #[inline]
+            fn product(a: <$kind as Kind>::View<'_>, b: &f64) -> <$kind as Kind>::Owned {
+                <$kind>::map(a, |x| x * b)
+            }
+            #[inline]
+            fn pullback_lhs(adj_a: <$kind as Kind>::ViewMut<'_>, adj_y: <$kind as Kind>::View<'_>, b: &f64) {
+                <$kind>::axpy(adj_a, *b, adj_y);
+            }
+            #[inline]
+            fn pullback_rhs(adj_b: &mut f64, adj_y: <$kind as Kind>::View<'_>, a: <$kind as Kind>::View<'_>) {
+                *adj_b += <$kind>::inner(adj_y, a);
+            }
+        }
+    )*};
+}
+
+scaling_rules!(Column, RowVector, Matrix);
+
+/// Matrix products through 2-D views: y = a·b, ā += ȳ·bᵀ, b̄ += aᵀ·ȳ, each one
+/// `matmul` writing into its destination.
+macro_rules! matmul_rules {
+    ($($lhs:ty, $rhs:ty => $out:ty;)*) => {$(
+        impl ProductRule<$rhs> for $lhs {
+            type Output = $out;
+            fn product(a: <$lhs as Kind>::View<'_>, b: <$rhs as Kind>::View<'_>) -> <$out as Kind>::Owned {
+                let (a, b) = (<$lhs>::as_2d(a), <$rhs>::as_2d(b));
+                let mut y = <$out>::zeros(a.nrows(), b.ncols());
+                matmul(<$out>::as_2d_mut(y.view_mut()), Accum::Replace, a, b, 1.0, parallelism());
+                y
+            }
+            fn pullback_lhs(
+                adj_a: <$lhs as Kind>::ViewMut<'_>,
+                adj_y: <$out as Kind>::View<'_>,
+                b: <$rhs as Kind>::View<'_>,
+            ) {
+                let b_transposed = <$rhs>::as_2d(b).transpose();
+                matmul(<$lhs>::as_2d_mut(adj_a), Accum::Add, <$out>::as_2d(adj_y), b_transposed, 1.0, parallelism());
+            }
+            fn pullback_rhs(
+                adj_b: <$rhs as Kind>::ViewMut<'_>,
+                adj_y: <$out as Kind>::View<'_>,
+                a: <$lhs as Kind>::View<'_>,
+            ) {
+                let a_transposed = <$lhs>::as_2d(a).transpose();
+                matmul(<$rhs>::as_2d_mut(adj_b), Accum::Add, a_transposed, <$out>::as_2d(adj_y), 1.0, parallelism());
+            }
+        }
+    )*};
+}
+
+matmul_rules! {
+    Matrix, Matrix => Matrix;
+    Matrix, Column => Column;
+    RowVector, Matrix => RowVector;
+    RowVector, Column => Scalar;
+    Column, RowVector => Matrix;
+}
+
+/// The shape of `a · b`.
+pub type Product<A, B> = <<<A as Operand>::Kind as ProductRule<<B as Operand>::Kind>>::Output as Kind>::Owned;
+
+/// y = a·b
+#[inline]
+pub fn mul<A, B>(a: &A, b: &B) -> Product<A, B>
+where
+    A: Operand + ?Sized,
+    B: Operand + ?Sized,
+    A::Kind: ProductRule<B::Kind>,
+{
+    A::Kind::product(a.view(), b.view())
+}
+
+/// y = a·b: ā += ȳ·bᵀ
+#[inline]
+pub fn mul_pb_lhs<T, Y, B>(adj_a: &mut T, adj_y: &Y, b: &B)
+where
+    T: Target + ?Sized,
+    B: Operand + ?Sized,
+    T::Kind: ProductRule<B::Kind>,
+    Y: Operand<Kind = <T::Kind as ProductRule<B::Kind>>::Output> + ?Sized,
+{
+    T::Kind::pullback_lhs(adj_a.view_mut(), adj_y.view(), b.view());
+}
+
+/// y = a·b: b̄ += aᵀ·ȳ
+#[inline]
+pub fn mul_pb_rhs<T, Y, A>(adj_b: &mut T, adj_y: &Y, a: &A)
+where
+    T: Target + ?Sized,
+    A: Operand + ?Sized,
+    A::Kind: ProductRule<T::Kind>,
+    Y: Operand<Kind = <A::Kind as ProductRule<T::Kind>>::Output> + ?Sized,
+{
+    A::Kind::pullback_rhs(adj_b.view_mut(), adj_y.view(), a.view());
+}
+
+/// Division by a scalar.
+#[diagnostic::on_unimplemented(
+    message = "chainrule can only divide by a scalar, not by a `{Rhs}`",
+    label = "the divisor must be an `f64`",
+    note = "for an element-wise quotient write `hadamard(a, &chainrule::ops::powi(b, -1))`"
+)]
+pub trait DivRule<Rhs: Kind>: Kind {}
+
+impl<K: Kind> DivRule<Scalar> for K {}
+
+/// y = a / b, b a scalar
+#[inline]
+pub fn div<A, B>(a: &A, b: &B) -> <A::Kind as Kind>::Owned
+where
+    A: Operand + ?Sized,
+    B: Operand<Kind = Scalar> + ?Sized,
+    A::Kind: DivRule<B::Kind>,
+{
+    let divisor = *b.view();
+    A::Kind::map(a.view(), |x| x / divisor)
+}
+
+/// y = a / b: ā += ȳ / b
+#[inline]
+pub fn div_pb_lhs<T, Y, B>(adj_a: &mut T, adj_y: &Y, b: &B)
+where
+    T: Target + ?Sized,
+    Y: Operand<Kind = T::Kind> + ?Sized,
+    B: Operand<Kind = Scalar> + ?Sized,
+{
+    T::Kind::axpy_div(adj_a.view_mut(), adj_y.view(), *b.view());
+}
+
+/// y = a / b: b̄ −= ⟨ȳ, a⟩ / b² = ⟨ȳ, y⟩ / b
+#[inline]
+pub fn div_pb_rhs<T, Y, B>(adj_b: &mut T, adj_y: &Y, y: &Y, b: &B)
+where
+    T: Target<Kind = Scalar> + ?Sized,
+    Y: Operand + ?Sized,
+    B: Operand<Kind = Scalar> + ?Sized,
+{
+    *adj_b.view_mut() -= Y::Kind::inner(adj_y.view(), y.view()) / b.view();
 }

@@ -4,17 +4,28 @@
 //! operand of each operation; the kernel adds that operand's share of the
 //! result's adjoint to the operand's adjoint, in place:
 //! `kernel(&mut adj_operand, &adj_result, &primal values...)`. Every kernel is
-//! `#[inline]`, so generated scalar code compiles to what one would write by
-//! hand. The kernels are ordinary public functions, usable outside the macro.
+//! generic over the shapes of [`kinds`] and `#[inline]`, so generated scalar
+//! code compiles to what one would write by hand and matrix code runs faer's
+//! kernels. They are ordinary public functions, usable outside the macro.
 //!
+//! - [`kinds`]: the shapes and the traits that dispatch on them;
 //! - [`adjoint`]: creating and accumulating adjoints, branch records;
 //! - [`arithmetic`]: `+ - * /` and negation, forward and pullbacks;
-//! - [`scalar`]: the elementary functions of `f64`.
+//! - [`scalar`]: the elementary functions of `f64`;
+//! - [`reductions`]: sums, norms, dot products and element reads;
+//! - [`elementwise`]: the element-wise functions of [`crate::ops`].
 
 pub mod adjoint;
 pub mod arithmetic;
+pub mod elementwise;
+pub mod jacobian;
+pub mod kinds;
+pub mod reductions;
 pub mod scalar;
 
-pub use adjoint::{Accumulate, Branch, ZeroLike, accumulate, keep, zero_like};
+pub use adjoint::{Branch, Pullback, accumulate, keep, pull, zero_like};
 pub use arithmetic::*;
+pub use elementwise::*;
+pub use jacobian::{set_jacobian_row, set_jacobian_row_scalars, unit_column};
+pub use reductions::*;
 pub use scalar::*;

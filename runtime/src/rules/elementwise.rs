@@ -1,0 +1,94 @@
+//! The element-wise rules of `chainrule::ops`: each kernel adds to `ā` the
+//! element-wise product of `ȳ` with the derivative at each element. `y` is the
+//! result, `ȳ` its adjoint, `a` the argument, `⊙` and `⊘` the element-wise
+//! product and quotient. The functions themselves are in [`crate::ops`].
+
+use faer::{unzip, zip};
+
+use super::kinds::{Kind, Operand, Scalar, Target};
+
+/// `ā += f(ȳ, p)` element by element, for a primal `p` of the same shape.
+///
+/// # Panics
+/// If the shapes differ.
+#[inline]
+fn accumulate_with<T, Y, P>(adj_a: &mut T, adj_y: &Y, primal: &P, f: impl Fn(f64, f64) -> f64)
+where
+    T: Target + ?Sized,
+    Y: Operand<Kind = T::Kind> + ?Sized,
+    P: Operand<Kind = T::Kind> + ?Sized,
+{
+    zip!(
+        T::Kind::as_2d_mut(adj_a.view_mut()),
+        T::Kind::as_2d(adj_y.view()),
+        T::Kind::as_2d(primal.view())
+    )
+    .for_each(|unzip!(d, g, p)| *d += f(*g, *p));
+}
+
+/// Defines one element-wise pullback kernel `ā += f(ȳ, p)`.
+macro_rules! elementwise_pullback {
+    ($(#[$doc:meta])* $name:ident($primal:ident) => |$g:ident, $p:ident| $body:expr) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name<T, Y, P>(adj_a: &mut T, adj_y: &Y, $primal: &P)
+        where
+            T: Target + ?Sized,
+            Y: Operand<Kind = T::Kind> + ?Sized,
+            P: Operand<Kind = T::Kind> + ?Sized,
+        {
+            accumulate_with(adj_a, adj_y, $primal, |$g, $p| $body);
+        }
+    };
+}
+
+elementwise_pullback!(
+    /// y = a ⊙ b: ā += ȳ ⊙ b (and b̄ += ȳ ⊙ a)
+    hadamard_pb(other) => |g, b| g * b
+);
+elementwise_pullback!(
+    /// y = exp(a): ā += ȳ ⊙ y
+    ew_exp_pb(y) => |g, y| g * y
+);
+elementwise_pullback!(
+    /// y = ln(a): ā += ȳ ⊘ a
+    ew_ln_pb(a) => |g, a| g / a
+);
+elementwise_pullback!(
+    /// y = √a: ā += ȳ ⊘ (2y)
+    ew_sqrt_pb(y) => |g, y| g / (2.0 * y)
+);
+elementwise_pullback!(
+    /// y = tanh(a): ā += ȳ ⊙ (1 − y²)
+    ew_tanh_pb(y) => |g, y| g * (1.0 - y * y)
+);
+elementwise_pullback!(
+    /// y = σ(a) = 1 / (1 + e⁻ᵃ): ā += ȳ ⊙ y ⊙ (1 − y)
+    sigmoid_pb(y) => |g, y| g * y * (1.0 - y)
+);
+elementwise_pullback!(
+    /// y = max(a, 0): ā += ȳ where y > 0, with relu'(0) = 0
+    relu_pb(y) => |g, y| if y > 0.0 { g } else { 0.0 }
+);
+
+/// y = aⁿ element-wise: ā += ȳ ⊙ n·aⁿ⁻¹
+#[inline]
+pub fn ew_powi_pb<T, Y, P>(adj_a: &mut T, adj_y: &Y, a: &P, n: &i32)
+where
+    T: Target + ?Sized,
+    Y: Operand<Kind = T::Kind> + ?Sized,
+    P: Operand<Kind = T::Kind> + ?Sized,
+{
+    let n = *n;
+    accumulate_with(adj_a, adj_y, a, |g, a| g * f64::from(n) * a.powi(n - 1));
+}
+
+/// y = a + s (s added to every element): s̄ += Σ ȳ
+#[inline]
+pub fn add_scalar_pb_scalar<T, Y>(adj_s: &mut T, adj_y: &Y)
+where
+    T: Target<Kind = Scalar> + ?Sized,
+    Y: Operand + ?Sized,
+{
+    *adj_s.view_mut() += Y::Kind::as_2d(adj_y.view()).sum();
+}

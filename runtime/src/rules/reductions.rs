@@ -1,0 +1,93 @@
+//! Reductions to a scalar and element reads: `.sum()`, `.squared_norm_l2()`,
+//! `.norm_l2()`, `x[i]`, `a[(i, j)]`, and the function forms `sum(a)` and
+//! `dot(x, y)` of `chainrule::ops`. `y` is the (scalar) result, `ȳ` its
+//! adjoint, `a` the vector or matrix, `ā` its adjoint.
+
+use faer::{unzip, zip};
+
+use super::kinds::{Column, Kind, Matrix, Operand, RowVector, Target};
+
+/// y = Σ aᵢⱼ: ā += ȳ·1 (every element)
+#[inline]
+pub fn sum_pb<T: Target + ?Sized>(adj_a: &mut T, adj_y: &f64) {
+    let adj_y = *adj_y;
+    zip!(T::Kind::as_2d_mut(adj_a.view_mut())).for_each(|unzip!(d)| *d += adj_y);
+}
+
+/// y = ‖a‖² = Σ aᵢⱼ²: ā += 2ȳ·a
+#[inline]
+pub fn squared_norm_pb<T, A>(adj_a: &mut T, adj_y: &f64, a: &A)
+where
+    T: Target + ?Sized,
+    A: Operand<Kind = T::Kind> + ?Sized,
+{
+    T::Kind::axpy(adj_a.view_mut(), 2.0 * adj_y, a.view());
+}
+
+/// y = ‖a‖: ā += ȳ·a / y, and 0 where y = 0 (the convention of `|x|'(0)`)
+#[inline]
+pub fn norm_pb<T, A>(adj_a: &mut T, adj_y: &f64, y: &f64, a: &A)
+where
+    T: Target + ?Sized,
+    A: Operand<Kind = T::Kind> + ?Sized,
+{
+    if *y != 0.0 {
+        T::Kind::axpy(adj_a.view_mut(), adj_y / y, a.view());
+    }
+}
+
+/// y = x·z for two columns: x̄ += ȳ·z (and z̄ += ȳ·x with the roles swapped)
+#[inline]
+pub fn dot_pb<T, Z>(adj_x: &mut T, adj_y: &f64, z: &Z)
+where
+    T: Target + ?Sized,
+    Z: Operand<Kind = T::Kind> + ?Sized,
+{
+    T::Kind::axpy(adj_x.view_mut(), *adj_y, z.view());
+}
+
+/// Kinds whose elements can be read by index, and where each index points.
+#[diagnostic::on_unimplemented(
+    message = "chainrule cannot read elements of a `{Self}` with this index",
+    note = "index a column or row with `x[i]` and a matrix with `a[(i, j)]`"
+)]
+pub trait ElementIndex<I>: Kind {
+    /// The (row, column) of the element in the 2-D view.
+    fn position(index: I) -> (usize, usize);
+}
+
+impl ElementIndex<usize> for Column {
+    #[inline]
+    fn position(i: usize) -> (usize, usize) {
+        (i, 0)
+    }
+}
+
+impl ElementIndex<usize> for RowVector {
+    #[inline]
+    fn position(j: usize) -> (usize, usize) {
+        (0, j)
+    }
+}
+
+impl ElementIndex<(usize, usize)> for Matrix {
+    #[inline]
+    fn position(index: (usize, usize)) -> (usize, usize) {
+        index
+    }
+}
+
+/// y = a[index]: ā[index] += ȳ
+///
+/// # Panics
+/// If the index is out of bounds (as the forward read would have).
+#[inline]
+pub fn index_pb<T, I>(adj_a: &mut T, adj_y: &f64, index: &I)
+where
+    T: Target + ?Sized,
+    T::Kind: ElementIndex<I>,
+    I: Copy,
+{
+    let (row, col) = T::Kind::position(*index);
+    T::Kind::as_2d_mut(adj_a.view_mut())[(row, col)] += adj_y;
+}
