@@ -190,7 +190,6 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, span: proc_macro2::Spa
             ),
             Some(_) => {}
         },
-        
         _ => {}
     }
 }
