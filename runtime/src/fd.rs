@@ -8,6 +8,8 @@
 //! `h ≈ 1e-8`). The central quotient `(f(x + h) − f(x − h)) / 2h` converges
 //! faster (error O(h²) instead of O(h)); [`central_gradient`] uses it for every
 //! coordinate, and [`check_gradient`] compares a generated gradient with it.
+//! [`to_vec`] and [`from_vec_like`] flatten faer values to use them with these
+//! checkers, and [`central_jacobian`] differentiates vector-valued functions.
 //!
 //! ```
 //! use chainrule::fd;
@@ -25,6 +27,10 @@
 //! ```
 
 use std::fmt;
+
+use faer::Mat;
+
+use crate::rules::kinds::{Kind, Operand, Target};
 
 /// The forward difference quotient `(f(x + h) − f(x)) / h`.
 pub fn forward_difference(f: impl Fn(f64) -> f64, x: f64, h: f64) -> f64 {
@@ -165,4 +171,74 @@ impl fmt::Display for GradientCheck {
         }
         Ok(())
     }
+}
+
+/// The elements of a scalar, vector or matrix, in column-major order, to use
+/// faer values with the slice-based checkers of this module.
+///
+/// ```
+/// use chainrule::fd;
+/// use faer::mat;
+///
+/// let a = mat![[1.0, 2.0], [3.0, 4.0]];
+/// assert_eq!(fd::to_vec(&a), vec![1.0, 3.0, 2.0, 4.0]);
+/// let b: faer::Mat<f64> = fd::from_vec_like(&a, &[0.0, 1.0, 0.0, 1.0]);
+/// assert_eq!(b, mat![[0.0, 0.0], [1.0, 1.0]]);
+/// ```
+pub fn to_vec<A: Operand + ?Sized>(value: &A) -> Vec<f64> {
+    let view = A::Kind::as_2d(value.view());
+    let mut elements = Vec::with_capacity(view.nrows() * view.ncols());
+    for j in 0..view.ncols() {
+        for i in 0..view.nrows() {
+            elements.push(view[(i, j)]);
+        }
+    }
+    elements
+}
+
+/// A value shaped like `template` holding `elements` in column-major order:
+/// the inverse of [`to_vec`].
+///
+/// # Panics
+/// If the number of elements does not match the shape.
+pub fn from_vec_like<A: Operand + ?Sized>(template: &A, elements: &[f64]) -> <A::Kind as Kind>::Owned {
+    let mut value = A::Kind::zeros_like(template.view());
+    let mut view = A::Kind::as_2d_mut(value.view_mut());
+    assert_eq!(
+        elements.len(),
+        view.nrows() * view.ncols(),
+        "{} elements for a {}×{} value",
+        elements.len(),
+        view.nrows(),
+        view.ncols()
+    );
+    let nrows = view.nrows();
+    for (k, element) in elements.iter().enumerate() {
+        view[(k % nrows, k / nrows)] = *element;
+    }
+    value
+}
+
+/// The Jacobian of `f` at `x` by central differences, in numerator layout
+/// (row i = output i).
+pub fn central_jacobian(f: impl Fn(&[f64]) -> Vec<f64>, x: &[f64]) -> Mat<f64> {
+    let mut point = x.to_vec();
+    let mut columns = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        let h = central_step(x[i]);
+        point[i] = x[i] + h;
+        let forward = f(&point);
+        point[i] = x[i] - h;
+        let backward = f(&point);
+        point[i] = x[i];
+        columns.push(
+            forward
+                .iter()
+                .zip(&backward)
+                .map(|(f, b)| (f - b) / (2.0 * h))
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let rows = columns.first().map_or(0, Vec::len);
+    Mat::from_fn(rows, x.len(), |i, j| columns[j][i])
 }

@@ -21,29 +21,58 @@
 //! let (_, sx, sy) = f_vjp(2.0, 5.0, 0.5);
 //! assert_eq!((sx, sy), (30.0, 6.0));
 //!
-//! // The split form: the value now, the derivatives later, without
-//! // running `f` again.
+//! // The split form: the value now, the derivatives later (given the seed
+//! // and the arguments again), without running `f` again.
 //! let (value, pullback) = f_pullback(2.0, 5.0);
-//! let (dx, dy) = pullback(&1.0);
+//! let (dx, dy) = pullback(&1.0, (2.0, 5.0));
 //! assert_eq!((value, dx, dy), (60.0, 60.0, 12.0));
+//! ```
+//!
+//! Vectors and matrices are faer's, and gradients come back shaped like their
+//! parameter. The least-squares gradient 2Xᵀ(Xw − y):
+//!
+//! ```
+//! use chainrule::prelude::*;
+//! use faer::{col, mat};
+//!
+//! #[differentiate(wrt(w))]
+//! fn least_squares(w: &Col<f64>, x: &Mat<f64>, y: &Col<f64>) -> f64 {
+//!     (x * w - y).squared_norm_l2()
+//! }
+//!
+//! let x = mat![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+//! let y = col![1.0, 0.0, 1.0];
+//! let w = col![0.5, -0.5];
+//! let (loss, grad_w) = least_squares_grad(&w, &x, &y);
+//! assert_eq!(grad_w, 2.0 * x.transpose() * (&x * &w - &y));
+//! # let _ = loss;
 //! ```
 //!
 //! ## What is generated
 //!
 //! For `fn f(x: f64, y: f64) -> f64`, with the visibility of `f`:
 //! - `f_grad(x, y) -> (f64, f64, f64)`: the value, then one derivative per
-//!   differentiated parameter in parameter order;
+//!   differentiated parameter in parameter order (only for `f64` outputs);
 //! - `f_vjp(x, y, seed: f64) -> (f64, f64, f64)`: the value, then `seed` times
-//!   each derivative;
-//! - `f_pullback(x, y) -> (f64, impl FnOnce(&f64) -> (f64, f64))`: the value
-//!   and a closure mapping a seed to the derivatives times the seed. It has
-//!   one entry per parameter, `()` for parameters that are not differentiated.
-//!   A `#[differentiate]` function calling `f` uses this form, so the adjoint
-//!   sweep never runs `f`'s primal twice.
+//!   each derivative. For a vector or matrix output, `seed` is a reference to
+//!   a value of the output's shape (`seed: &Col<f64>`);
+//! - `f_pullback(x, y) -> (f64, impl FnOnce(&f64, (f64, f64)) -> (f64, f64))`:
+//!   the split form, the value and a pullback. The pullback takes the seed and
+//!   the arguments again (so it borrows nothing and stores only intermediate
+//!   values) and returns one gradient per parameter, `()` for parameters that
+//!   are not differentiated. A `#[differentiate]` function calling `f` uses
+//!   this form, so the adjoint sweep never runs `f`'s primal twice;
+//! - with `#[differentiate(jacobian)]`, for a `Col<f64>` output:
+//!   `f_jacobian(x, ...) -> (Col<f64>, Mat<f64>)`, the Jacobian with respect to
+//!   one `Col<f64>` parameter or to the `f64` parameters stacked in order, in
+//!   numerator layout (row i = output i); `layout = denominator` transposes it.
 //!
 //! `#[differentiate(wrt(x))]` differentiates only the listed parameters.
-//! Without it, every `f64` and `&f64` parameter is differentiated; integers,
-//! `bool` and other types are constants.
+//! Without it, every parameter of a float type is differentiated: `f64`,
+//! `&f64`, and faer's `Col`, `Row` and `Mat` of `f64`, owned, by reference or
+//! as `ColRef`/`RowRef`/`MatRef` views. Gradients have the shape of their
+//! parameter and are owned (`Col<f64>` for a `&Col<f64>` or a `ColRef`).
+//! Integers, `bool` and other types are constants.
 //!
 //! ## The language of differentiated functions
 //!
@@ -54,8 +83,19 @@
 //! acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, max, min,
 //! mul_add, clamp` (also as `f64::exp(x)`); `if`/`else` as statements and
 //! expressions, with `return` from their branches; calls of other
-//! `#[differentiate]` functions. Anything else is a compile error at the
-//! expression, saying what to write instead.
+//! `#[differentiate]` functions.
+//!
+//! On faer values: the operators `+ - *` (every product faer has: Mat·Mat,
+//! Mat·Col, Row·Mat, Row·Col giving a scalar, Col·Row giving an outer
+//! product, a scalar times anything) and `/` by a scalar, on owned values,
+//! references and views; `.transpose()`, `.transpose().to_owned()`, `.sum()`,
+//! `.squared_norm_l2()`, `.norm_l2()`, element reads `x[i]` and `a[(i, j)]`,
+//! `.nrows()`/`.ncols()` as constants; and the functions of [`ops`]
+//! (`hadamard`, `add_scalar`, `exp`, `ln`, `sqrt`, `tanh`, `sigmoid`, `relu`,
+//! `powi`, `dot`, `sum`).
+//!
+//! Anything else is a compile error at the expression, saying what to write
+//! instead. Shapes that do not fit panic at run time with faer's message.
 //!
 //! ## Conventions at kinks
 //!
