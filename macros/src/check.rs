@@ -4,8 +4,9 @@
 //! parameter: only active variables get an adjoint, and only operations with an
 //! active operand need a derivative rule. Activity flows forward from the
 //! `wrt` parameters through every operation that has a rule, through calls,
-//! and through the `Phi`s of `if`s. The analysis is iterated to a fixed point,
-//! which a straight-line body reaches in one pass.
+//! through the `Phi`s of `if`s and through loop-carried variables. The
+//! analysis is iterated to a fixed point, which a body without loops reaches
+//! in one pass.
 //!
 //! An operation the rule table does not know is fine on constants (`n.pow(2)`
 //! on an integer, `c.floor()` on a constant) and an error on an active value,
@@ -24,6 +25,9 @@ use crate::rules;
 /// Which variables carry a derivative, and which are certainly `Copy`.
 pub struct Activity {
     active: Vec<bool>,
+    /// Depends on a differentiated parameter in any way, even through a
+    /// comparison or a cast to an integer.
+    tainted: Vec<bool>,
     scalar: Vec<bool>,
     copyable: Vec<bool>,
 }
@@ -31,6 +35,11 @@ pub struct Activity {
 impl Activity {
     pub fn is_active(&self, var: Var) -> bool {
         self.active[var.0]
+    }
+
+    /// Whether the variable is certainly an `f64`.
+    pub fn is_scalar(&self, var: Var) -> bool {
+        self.scalar[var.0]
     }
 
     /// Whether passing the variable by value copies it.
@@ -49,63 +58,121 @@ impl Activity {
     pub fn operand_is_active(&self, operand: &Operand) -> bool {
         operand.var().is_some_and(|var| self.is_active(var))
     }
-}
 
-pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
-    let mut activity = Activity {
-        active: vec![false; function.vars.len()],
-        scalar: vec![false; function.vars.len()],
-        copyable: vec![false; function.vars.len()],
-    };
-    for param in &function.params {
-        activity.active[param.var.0] = param.wrt;
-        activity.scalar[param.var.0] = param.kind.shape() == Some(crate::ir::Shape::Scalar);
-        activity.copyable[param.var.0] = param.kind.is_copyable();
+    fn operand_is_tainted(&self, operand: &Operand) -> bool {
+        operand.var().is_some_and(|var| self.tainted[var.0])
     }
-    while propagate(&mut activity, &function.body) {}
-    report_block(cx, &activity, &function.body);
-    activity
 }
 
-/// One forward pass; returns whether any variable became active.
-fn propagate(activity: &mut Activity, block: &Block) -> bool {
-    let mut changed = false;
+/// How a variable gets its value, for the fixed-point analyses.
+enum Definition<'a> {
+    Let(Var, &'a Op),
+    /// A merge of values: the outputs of an `if`, the head of a loop-carried
+    /// variable (its value before the loop or at the end of the body).
+    Merge(Var, [&'a Operand; 2]),
+    /// The value of a loop-carried variable after the loop: its head's.
+    Exit(Var, Var),
+    /// A loop counter.
+    Counter(Var),
+}
+
+fn definitions<'a>(block: &'a Block, out: &mut Vec<Definition<'a>>) {
     for stmt in &block.stmts {
         match stmt {
-            Stmt::Let { var, op, .. } => {
-                if !activity.is_active(*var) && op_is_active(activity, op) {
-                    activity.active[var.0] = true;
-                    changed = true;
-                }
-                if !activity.scalar[var.0] && op_gives_scalar(activity, op) {
-                    activity.scalar[var.0] = true;
-                    changed = true;
-                }
-                if let Op::Opaque(_) = op {
-                    activity.copyable[var.0] = true;
+            Stmt::Let { var, op, .. } => out.push(Definition::Let(*var, op)),
+            Stmt::If(stmt) => {
+                definitions(&stmt.then_block, out);
+                definitions(&stmt.else_block, out);
+                for phi in &stmt.outputs {
+                    out.push(Definition::Merge(phi.var, [&phi.then_value, &phi.else_value]));
                 }
             }
-            Stmt::If(stmt) => {
-                changed |= propagate(activity, &stmt.then_block);
-                changed |= propagate(activity, &stmt.else_block);
-                for phi in &stmt.outputs {
-                    let incoming =
-                        activity.operand_is_active(&phi.then_value) || activity.operand_is_active(&phi.else_value);
-                    if incoming && !activity.is_active(phi.var) {
-                        activity.active[phi.var.0] = true;
-                        changed = true;
-                    }
-                    let scalar =
-                        activity.operand_is_scalar(&phi.then_value) && activity.operand_is_scalar(&phi.else_value);
-                    if scalar && !activity.scalar[phi.var.0] {
-                        activity.scalar[phi.var.0] = true;
-                        changed = true;
-                    }
+            Stmt::Loop(stmt) => {
+                out.push(Definition::Counter(stmt.index));
+                for carried in &stmt.carried {
+                    out.push(Definition::Merge(carried.head, [&carried.init, &carried.next]));
+                }
+                definitions(&stmt.body, out);
+                for carried in &stmt.carried {
+                    out.push(Definition::Exit(carried.exit, carried.head));
                 }
             }
         }
     }
-    changed
+}
+
+pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
+    let count = function.vars.len();
+    let mut activity = Activity {
+        active: vec![false; count],
+        tainted: vec![false; count],
+        scalar: vec![true; count],
+        copyable: vec![false; count],
+    };
+    for param in &function.params {
+        activity.active[param.var.0] = param.wrt;
+        activity.tainted[param.var.0] = param.wrt;
+        activity.scalar[param.var.0] = param.kind.shape() == Some(crate::ir::Shape::Scalar);
+        activity.copyable[param.var.0] = param.kind.is_copyable();
+    }
+    let mut defs = Vec::new();
+    definitions(&function.body, &mut defs);
+    // Activity grows from the parameters; scalar-ness shrinks from "all
+    // scalar", so that a loop-carried sum of scalars stays a scalar.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for def in &defs {
+            let (var, active, tainted, scalar) = match def {
+                Definition::Let(var, op) => {
+                    let active = op_is_active(&activity, op);
+                    let tainted = active
+                        || match op {
+                            Op::Opaque { reads, .. } => reads.iter().any(|read| activity.tainted[read.0]),
+                            op => op
+                                .operands()
+                                .into_iter()
+                                .any(|operand| activity.operand_is_tainted(operand)),
+                        };
+                    if let Op::Opaque { .. } = op {
+                        activity.copyable[var.0] = true;
+                    }
+                    (*var, active, tainted, op_gives_scalar(&activity, op))
+                }
+                Definition::Merge(var, operands) => (
+                    *var,
+                    operands.iter().any(|operand| activity.operand_is_active(operand)),
+                    operands.iter().any(|operand| activity.operand_is_tainted(operand)),
+                    operands.iter().all(|operand| activity.operand_is_scalar(operand)),
+                ),
+                Definition::Exit(var, head) => (
+                    *var,
+                    activity.active[head.0],
+                    activity.tainted[head.0],
+                    activity.scalar[head.0],
+                ),
+                Definition::Counter(var) => {
+                    activity.copyable[var.0] = true;
+                    (*var, false, false, false)
+                }
+            };
+            let slot = var.0;
+            if active && !activity.active[slot] {
+                activity.active[slot] = true;
+                changed = true;
+            }
+            if tainted && !activity.tainted[slot] {
+                activity.tainted[slot] = true;
+                changed = true;
+            }
+            if !scalar && activity.scalar[slot] {
+                activity.scalar[slot] = false;
+                changed = true;
+            }
+        }
+    }
+    report_block(cx, &activity, &function.body);
+    activity
 }
 
 /// Whether an operation's result depends on an active operand through a rule.
@@ -121,7 +188,7 @@ fn op_is_active(activity: &Activity, op: &Op) -> bool {
         })
     };
     match op {
-        Op::Binary(BinaryOp::Rem, ..) | Op::Opaque(_) => false,
+        Op::Binary(BinaryOp::Rem, ..) | Op::Opaque { .. } => false,
         Op::Method { method, .. } => through_rule(rules::method_rule(&method.to_string())),
 
         Op::Binary(..) | Op::Neg(_) | Op::Cast(..) | Op::Index { .. } | Op::Call { .. } => op
@@ -141,7 +208,7 @@ fn op_gives_scalar(activity: &Activity, op: &Op) -> bool {
         Op::Cast(..) | Op::Index { .. } => true,
         Op::Method { method, .. } => rules::method_gives_scalar(&method.to_string()),
 
-        Op::Call { .. } | Op::Opaque(_) => false,
+        Op::Call { .. } | Op::Opaque { .. } => false,
     }
 }
 
@@ -153,6 +220,20 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
             Stmt::If(stmt) => {
                 report_block(cx, activity, &stmt.then_block);
                 report_block(cx, activity, &stmt.else_block);
+            }
+            Stmt::Loop(stmt) => {
+                if [&stmt.start, &stmt.end]
+                    .into_iter()
+                    .any(|bound| activity.operand_is_tainted(bound))
+                {
+                    cx.error_at(
+                        stmt.span,
+                        "the bounds of this loop depend on a differentiated parameter; chainrule needs a \
+                         trip count that does not change with the parameters: compute it from integers, \
+                         lengths or parameters outside `wrt(...)`",
+                    );
+                }
+                report_block(cx, activity, &stmt.body);
             }
         }
     }

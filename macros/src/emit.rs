@@ -23,8 +23,8 @@ use syn::Ident;
 
 use crate::attr::Options;
 use crate::check::Activity;
-use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, Op, Operand, ParamKind, Shape, Stmt, Var};
-use crate::reverse::{AdjStmt, Adjoint, Target, all_reads, defined_in};
+use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, LoopStmt, Op, Operand, ParamKind, Shape, Stmt, Var};
+use crate::reverse::{AdjStmt, Adjoint, AdjointLoop, Target, all_reads, defined_in};
 
 pub fn emit(
     item: &syn::ItemFn,
@@ -432,6 +432,7 @@ impl Emitter<'_> {
         let stmts = block.stmts.iter().map(|stmt| match stmt {
             Stmt::Let { var, op, span } => self.forward_let(*var, op, *span),
             Stmt::If(stmt) => self.forward_if(stmt),
+            Stmt::Loop(stmt) => self.forward_loop(stmt),
         });
         quote!(#(#stmts)*)
     }
@@ -504,7 +505,7 @@ impl Emitter<'_> {
                 }
                 quote!(#func(#(#args),*))
             }
-            Op::Opaque(expr) => expr.to_token_stream(),
+            Op::Opaque { expr, .. } => expr.to_token_stream(),
         };
         quote!(let #ident = #value;)
     }
@@ -538,6 +539,76 @@ impl Emitter<'_> {
         };
         quote! {
             let #pattern = if #cond { #then_stmts #then_tail } else { #else_stmts #else_tail };
+        }
+    }
+
+    /// `for index in start..end { body; tape.push(residuals); head = next; }`,
+    /// with each carried variable a `let mut` head before the loop, and its
+    /// value after the loop bound to its exit variable.
+    fn forward_loop(&self, stmt: &LoopStmt) -> TokenStream {
+        let index = self.ident(stmt.index);
+        let range = range_tokens(
+            self.operand(&stmt.start),
+            self.operand(&stmt.end),
+            stmt.inclusive,
+            stmt.reverse,
+        );
+        let heads = stmt.carried.iter().map(|carried| {
+            let head = self.ident(carried.head);
+            let init = self.by_value(&carried.init);
+            quote!(let mut #head = #init;)
+        });
+        let body = self.forward_block(&stmt.body);
+        let local = defined_in(&stmt.body);
+        let nexts: Vec<Option<Var>> = stmt.carried.iter().map(|carried| carried.next.var()).collect();
+        let residuals = self.adjoint.tapes.get(&stmt.tape);
+        let tape = self.ident(stmt.tape);
+        let (tape_decl, tape_push) = match residuals {
+            Some(residuals) if !residuals.is_empty() => {
+                let items = residuals.iter().map(|var| {
+                    let ident = self.ident(*var);
+                    let is_head = stmt.carried.iter().any(|carried| carried.head == *var);
+                    if (local.contains(var) && !nexts.contains(&Some(*var))) || is_head {
+                        quote!(#ident)
+                    } else {
+                        self.by_value(&Operand::Var(*var))
+                    }
+                });
+                let capacity_range = range_tokens(
+                    self.operand(&stmt.start),
+                    self.operand(&stmt.end),
+                    stmt.inclusive,
+                    false,
+                );
+                (
+                    quote!(let mut #tape = ::std::vec::Vec::with_capacity(::core::iter::Iterator::size_hint(&#capacity_range).0);),
+                    quote!(#tape.push((#(#items,)*));),
+                )
+            }
+            _ => (TokenStream::new(), TokenStream::new()),
+        };
+        let advances = stmt.carried.iter().map(|carried| {
+            let head = self.ident(carried.head);
+            let next = match &carried.next {
+                Operand::Var(var) if local.contains(var) => self.operand(&carried.next),
+                next => self.by_value(next),
+            };
+            quote!(#head = #next;)
+        });
+        let exits = stmt.carried.iter().map(|carried| {
+            let exit = self.ident(carried.exit);
+            let head = self.ident(carried.head);
+            quote!(let #exit = #head;)
+        });
+        quote! {
+            #(#heads)*
+            #tape_decl
+            for #index in #range {
+                #body
+                #tape_push
+                #(#advances)*
+            }
+            #(#exits)*
         }
     }
 
@@ -593,6 +664,11 @@ impl Emitter<'_> {
                 let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
                 quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
             }
+            AdjStmt::ZeroScalar(var) => {
+                let adj = self.adj(*var);
+                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
+                quote!(let #mutability #adj = 0.0_f64;)
+            }
             AdjStmt::Seed(var) => {
                 let adj = self.adj(*var);
                 let seed = mixed("seed");
@@ -635,6 +711,18 @@ impl Emitter<'_> {
                     }
                 }
             }
+            AdjStmt::ZeroLikeAdjoint { var, like } => {
+                let adj = self.adj(*var);
+                let like = self.adj(*like);
+                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
+                quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#like);)
+            }
+            AdjStmt::Carry { exit, head } => {
+                let exit = self.adj(*exit);
+                let head = self.adj(*head);
+                quote!(#exit = #head;)
+            }
+            AdjStmt::Loop(adjoint_loop) => self.adjoint_loop(adjoint_loop),
             AdjStmt::Branch {
                 record,
                 then_body,
@@ -656,9 +744,61 @@ impl Emitter<'_> {
         }
     }
 
+    /// The iterations of a loop in reverse, zipped with the tape when there is
+    /// one.
+    fn adjoint_loop(&self, adjoint_loop: &AdjointLoop) -> TokenStream {
+        let AdjointLoop {
+            tape,
+            index,
+            start,
+            end,
+            inclusive,
+            reverse,
+            body,
+        } = adjoint_loop;
+        let reads = all_reads(body);
+        let index = if reads.contains(index) {
+            self.ident(*index).to_token_stream()
+        } else {
+            quote!(_)
+        };
+        let range = range_tokens(self.operand(start), self.operand(end), *inclusive, !*reverse);
+        let body = self.adjoint_stmts(body);
+        match self.adjoint.tapes.get(tape) {
+            Some(residuals) if !residuals.is_empty() => {
+                let tape = self.ident(*tape);
+                let pattern = self.residual_pattern(residuals);
+                quote! {
+                    for (#index, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.into_iter())) {
+                        #body
+                    }
+                }
+            }
+            _ => quote! {
+                for #index in #range {
+                    #body
+                }
+            },
+        }
+    }
+
     fn residual_pattern(&self, vars: &[Var]) -> TokenStream {
         let idents = vars.iter().map(|var| self.ident(*var));
         quote!((#(#idents,)*))
+    }
+}
+
+/// `start..end`, `start..=end`, reversed with `.rev()` when asked.
+fn range_tokens(start: TokenStream, end: TokenStream, inclusive: bool, reverse: bool) -> TokenStream {
+    let range = if inclusive {
+        quote!((#start..=#end))
+    } else {
+        quote!((#start..#end))
+    };
+    if reverse {
+        quote!(::core::iter::Iterator::rev(#range))
+    } else {
+        range
     }
 }
 

@@ -141,7 +141,10 @@ pub enum Op {
     /// An expression that carries no derivative (a comparison, a logical
     /// operator, a cast to an integer), emitted as the user wrote it with the
     /// variables it reads renamed.
-    Opaque(syn::Expr),
+    Opaque {
+        expr: syn::Expr,
+        reads: Vec<Var>,
+    },
 }
 
 impl Op {
@@ -162,6 +165,33 @@ impl Op {
 pub enum Stmt {
     Let { var: Var, op: Op, span: Span },
     If(IfStmt),
+    Loop(LoopStmt),
+}
+
+/// `for index in start..end { body }` (or `..=`, or reversed), which is also
+/// what iteration over a slice or a vector lowers to. The variables the body
+/// reassigns are carried from one iteration to the next.
+pub struct LoopStmt {
+    /// The counter, an integer that carries no derivative.
+    pub index: Var,
+    pub start: Operand,
+    pub end: Operand,
+    pub inclusive: bool,
+    pub reverse: bool,
+    pub carried: Vec<Carried>,
+    pub body: Block,
+    /// The forward sweep's record of each iteration's residuals.
+    pub tape: Var,
+    pub span: Span,
+}
+
+/// A variable the loop body reassigns: `init` before the loop, `head` at the
+/// start of each iteration, `next` at its end, `exit` after the loop.
+pub struct Carried {
+    pub init: Operand,
+    pub head: Var,
+    pub next: Operand,
+    pub exit: Var,
 }
 
 /// `if cond { then } else { otherwise }`, with the values it merges.

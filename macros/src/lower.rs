@@ -27,7 +27,9 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 use crate::ctxt::Ctxt;
-use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, Names, Op, Operand, Param, Phi, Stmt, Var, VarInfo};
+use crate::ir::{
+    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Param, Phi, Stmt, Var, VarInfo,
+};
 use crate::rules;
 use crate::signature::Signature;
 
@@ -358,6 +360,10 @@ impl Lowerer<'_> {
                 self.assign_to(&assign.left, value);
                 Operand::Const(syn::parse_quote!(()))
             }
+            Expr::ForLoop(for_loop) => {
+                self.lower_for(for_loop, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
             Expr::Return(ret) => {
                 self.cx.error_spanned_by(
                     ret,
@@ -375,9 +381,9 @@ impl Lowerer<'_> {
 
     fn unsupported_expr(&mut self, expr: &Expr) {
         let message = match expr {
-            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
-                "loops are not supported by #[differentiate] yet; write the iterations out, \
-                 or move the loop into a function with a hand-written derivative"
+            Expr::While(_) | Expr::Loop(_) => {
+                "`while` and `loop` are not supported by #[differentiate] yet; write a counted \
+                 `for i in 0..n` loop (with an `if` inside for an early exit)"
             }
             Expr::Closure(_) => {
                 "closures are not supported in a #[differentiate] function; \
@@ -669,6 +675,177 @@ impl Lowerer<'_> {
         value
     }
 
+    // ----- loops ------------------------------------------------------------
+
+    /// `for pattern in iterable { body }`: a counted loop, whose reassigned
+    /// outer variables are carried from one iteration to the next.
+    fn lower_for(&mut self, for_loop: &syn::ExprForLoop, out: &mut Vec<Stmt>) {
+        if let Some(label) = &for_loop.label {
+            self.cx
+                .error_spanned_by(label, "loop labels are not supported by #[differentiate]");
+        }
+        let Some(header) = self.lower_loop_header(&for_loop.expr, &for_loop.pat, out) else {
+            return;
+        };
+
+        let mut carried_names: Vec<String> = assigned_names(&for_loop.body)
+            .into_iter()
+            .filter(|name| matches!(self.lookup(name), Some(Binding { value: Some(_) })))
+            .collect();
+        carried_names.sort();
+        carried_names.dedup();
+        let mut carried = Vec::new();
+        for name in &carried_names {
+            let Some(Binding { value: Some(init) }) = self.lookup(name).cloned() else {
+                continue;
+            };
+            let head = self.new_var(name);
+            self.assign(name, Operand::Var(head));
+            carried.push((name.clone(), init, head));
+        }
+
+        self.scopes.push(Scope::new());
+        let index = self.new_var(header.index_name.as_deref().unwrap_or("index"));
+        if let Some(name) = &header.index_name {
+            self.bind(name, Operand::Var(index));
+        }
+        let mut body = Vec::new();
+        if let Some((name, sequence)) = &header.element {
+            let element = self.emit(
+                &mut body,
+                name,
+                for_loop.pat.span(),
+                Op::Index {
+                    base: sequence.clone(),
+                    index: Operand::Var(index),
+                },
+            );
+            self.bind(name, element);
+        }
+        for stmt in &for_loop.body.stmts {
+            match stmt {
+                syn::Stmt::Expr(expr, None) => {
+                    self.lower_expr(expr, &mut body);
+                }
+                stmt => self.lower_stmt(stmt, &mut body),
+            }
+        }
+        self.scopes.pop();
+
+        let carried = carried
+            .into_iter()
+            .map(|(name, init, head)| {
+                let next = match self.lookup(&name) {
+                    Some(Binding { value: Some(next) }) => next.clone(),
+                    _ => Operand::Var(head),
+                };
+                let exit = self.new_var(&name);
+                self.assign(&name, Operand::Var(exit));
+                Carried { init, head, next, exit }
+            })
+            .collect();
+        let tape = self.new_var("tape");
+        out.push(Stmt::Loop(LoopStmt {
+            index,
+            start: header.start,
+            end: header.end,
+            inclusive: header.inclusive,
+            reverse: header.reverse,
+            carried,
+            body: Block { stmts: body },
+            tape,
+            span: for_loop.for_token.span,
+        }));
+    }
+
+    /// What a `for` iterates over: `a..b`, `a..=b`, `(a..b).rev()`, or the
+    /// elements of a slice, `Vec`, array or faer vector (`xs`, `&xs`,
+    /// `xs.iter()`, `xs.iter().enumerate()`), which become reads `xs[i]` over
+    /// `0..len`.
+    fn lower_loop_header(&mut self, iterable: &Expr, pat: &syn::Pat, out: &mut Vec<Stmt>) -> Option<LoopHeader> {
+        let (iterable, reverse) = match iterable {
+            Expr::MethodCall(call) if call.method == "rev" && call.args.is_empty() => (&*call.receiver, true),
+            iterable => (iterable, false),
+        };
+        if let Expr::Range(range) = strip_parens(iterable) {
+            let (Some(start), Some(end)) = (&range.start, &range.end) else {
+                self.cx
+                    .error_spanned_by(range, "#[differentiate] needs a loop range with both ends, e.g. `0..n`");
+                return None;
+            };
+            let index_name = match pattern_name(pat) {
+                Ok(name) => name,
+                Err(()) => {
+                    self.cx
+                        .error_spanned_by(pat, "bind the loop counter to a name, e.g. `for i in 0..n`");
+                    return None;
+                }
+            };
+            let start = self.opaque(start, out);
+            let end = self.opaque(end, out);
+            return Some(LoopHeader {
+                start,
+                end,
+                inclusive: matches!(range.limits, syn::RangeLimits::Closed(_)),
+                reverse,
+                index_name,
+                element: None,
+            });
+        }
+        let (sequence, enumerate) = sequence_of(iterable);
+        let Some(sequence) = sequence else {
+            self.cx.error_spanned_by(
+                iterable,
+                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of a slice, \
+                 `Vec`, array or faer vector (`for &x in xs`, `for x in xs.iter()`, \
+                 `for (i, x) in xs.iter().enumerate()`); iterator adapters other than `rev` and `enumerate` \
+                 have no rule",
+            );
+            return None;
+        };
+        let (index_pat, element_pat) = match (enumerate, pat) {
+            (true, syn::Pat::Tuple(tuple)) if tuple.elems.len() == 2 => (Some(&tuple.elems[0]), &tuple.elems[1]),
+            (true, pat) => {
+                self.cx
+                    .error_spanned_by(pat, "with `.enumerate()`, bind the pair as `(i, x)` or `(i, &x)`");
+                return None;
+            }
+            (false, pat) => (None, pat),
+        };
+        let index_name = match index_pat.map(pattern_name) {
+            Some(Ok(name)) => name,
+            Some(Err(())) => {
+                self.cx
+                    .error_spanned_by(index_pat, "bind the index to a name, e.g. `(i, x)`");
+                return None;
+            }
+            None => None,
+        };
+        let element_name = match element_pat {
+            syn::Pat::Reference(reference) if reference.mutability.is_none() => pattern_name(&reference.pat),
+            pat => pattern_name(pat),
+        };
+        let element_name = match element_name {
+            Ok(name) => name.unwrap_or_else(|| "element".to_owned()),
+            Err(()) => {
+                self.cx
+                    .error_spanned_by(element_pat, "bind each element to a name, e.g. `for &x in xs`");
+                return None;
+            }
+        };
+        let sequence_operand = self.lower_expr(sequence, out);
+        let length: Expr = syn::parse_quote!(::chainrule::rules::length(&#sequence));
+        let end = self.opaque(&length, out);
+        Some(LoopHeader {
+            start: Operand::Const(syn::parse_quote!(0)),
+            end,
+            inclusive: false,
+            reverse,
+            index_name,
+            element: Some((element_name, sequence_operand)),
+        })
+    }
+
     /// Lowers a block in its own scope and returns its tail value, if any.
     fn lower_block_value(&mut self, block: &syn::Block, out: &mut Vec<Stmt>) -> Option<Operand> {
         self.scopes.push(Scope::new());
@@ -699,10 +876,11 @@ impl Lowerer<'_> {
         if reads.is_empty() {
             return Operand::Const(renamed);
         }
-        self.emit(out, "cond", expr.span(), Op::Opaque(renamed))
+        self.emit(out, "cond", expr.span(), Op::Opaque { expr: renamed, reads })
     }
 
-    /// Replaces each read of a local variable in `expr` with its current value.
+    /// Replaces each read of a local variable in `expr` with its current value,
+    /// and lists the variables whose values (not just shapes) it reads.
     fn rename_reads(&self, expr: &Expr) -> (Expr, Vec<Var>) {
         let mut renamer = Renamer {
             lowerer: self,
@@ -725,6 +903,19 @@ struct Renamer<'l, 'a> {
 
 impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        // A shape query reads the shape of its receiver, not its values.
+        let shape_query = match expr {
+            Expr::MethodCall(call) => rules::SHAPE_QUERIES.contains(&call.method.to_string().as_str()),
+            Expr::Call(call) => matches!(&*call.func, Expr::Path(path)
+                if path.path.segments.last().is_some_and(|last| last.ident == "length")),
+            _ => false,
+        };
+        if shape_query {
+            let reads = self.reads.len();
+            syn::visit_mut::visit_expr_mut(self, expr);
+            self.reads.truncate(reads);
+            return;
+        }
         if let Expr::Path(path) = expr
             && let Some(ident) = path.path.get_ident()
             && path.qself.is_none()
@@ -778,6 +969,77 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
         }
         syn::visit::visit_expr(self, expr);
     }
+}
+
+/// The header of a lowered `for` loop.
+struct LoopHeader {
+    start: Operand,
+    end: Operand,
+    inclusive: bool,
+    reverse: bool,
+    /// The user's name for the counter, if the loop exposes it.
+    index_name: Option<String>,
+    /// For loops over elements: the element's name and the sequence.
+    element: Option<(String, Operand)>,
+}
+
+/// The sequence a loop over elements reads, and whether it is enumerated:
+/// `xs`, `&xs`, `xs.iter()`, `xs.iter().copied()`, `xs.iter().enumerate()`.
+fn sequence_of(iterable: &Expr) -> (Option<&Expr>, bool) {
+    match strip_parens(iterable) {
+        Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
+            (sequence_of(&call.receiver).0, true)
+        }
+        Expr::MethodCall(call) if matches!(call.method.to_string().as_str(), "iter" | "copied" | "cloned") => {
+            (sequence_of(&call.receiver).0.or(Some(&call.receiver)), false)
+        }
+        Expr::Reference(reference) if reference.mutability.is_none() => (Some(&reference.expr), false),
+        Expr::Path(_) => (Some(iterable), false),
+        _ => (None, false),
+    }
+}
+
+fn strip_parens(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(paren) => strip_parens(&paren.expr),
+        Expr::Group(group) => strip_parens(&group.expr),
+        expr => expr,
+    }
+}
+
+/// The name a pattern binds: `Ok(None)` for `_`, `Err` for other patterns.
+fn pattern_name(pat: &syn::Pat) -> Result<Option<String>, ()> {
+    binding_name(pat).map_err(|_| ())
+}
+
+/// The local variables a block assigns to (`x = ..`, `x += ..`), which a
+/// loop carries from one iteration to the next.
+fn assigned_names(block: &syn::Block) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_assign(&mut self, assign: &'ast syn::ExprAssign) {
+            self.0.extend(target_name(&assign.left));
+            syn::visit::visit_expr_assign(self, assign);
+        }
+        fn visit_expr_binary(&mut self, binary: &'ast syn::ExprBinary) {
+            if is_compound_assignment(&binary.op) || is_arithmetic_assignment(&binary.op) {
+                self.0.extend(target_name(&binary.left));
+            }
+            syn::visit::visit_expr_binary(self, binary);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut finder = Finder(Vec::new());
+    finder.visit_block(block);
+    finder.0
+}
+
+fn is_arithmetic_assignment(op: &syn::BinOp) -> bool {
+    use syn::BinOp as B;
+    matches!(
+        op,
+        B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
+    )
 }
 
 /// Finds a `return` (closures excluded: they are rejected on their own).

@@ -15,6 +15,14 @@
 //! zero adjoints, pullbacks of calls). Values defined outside the branch are
 //! simply in scope. Nothing else is stored.
 //!
+//! A loop runs backwards over the same range. Each iteration's residuals (the
+//! values defined in the body that its adjoint reads: operands of non-linear
+//! rules, pullbacks of calls, records of branches) go on a tape, a `Vec`
+//! preallocated to the trip count; nothing else is stored. The loop counter is
+//! recomputed, not taped, and a zero adjoint of a known `f64` reads nothing, so
+//! a loop summing `s += x[i] * x[i]` tapes nothing at all. The adjoint of a
+//! loop-carried variable flows from each iteration to the one before it.
+//!
 //! A call of another differentiated function keeps the pullback closure its
 //! `_pullback` returned in the forward sweep; the adjoint sweep calls it with
 //! the adjoint of the result, so the callee's primal never runs twice.
@@ -22,7 +30,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
-use crate::ir::{Block, CallArg, Function, Op, Operand, Stmt, Var};
+use crate::ir::{Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Stmt, Var};
 use crate::rules::{self, Input};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
@@ -35,8 +43,11 @@ pub struct Target {
 
 /// One step of the adjoint sweep.
 pub enum AdjStmt {
-    /// `let adj_v = zero_like(&v)`.
+    /// `let adj_v = zero_like(&v)`: a zero of `v`'s shape.
     Zero(Var),
+    /// `let adj_v = 0.0` for a variable known to be an `f64`: reads nothing,
+    /// so `v` need not be kept for the adjoint sweep.
+    ZeroScalar(Var),
     /// `adj_v += seed`: the adjoint of the function's result.
     Seed(Var),
     /// `kernel(&mut adj_target, &adj_out, &reads...)`.
@@ -62,6 +73,27 @@ pub enum AdjStmt {
         then_body: Vec<AdjStmt>,
         else_body: Vec<AdjStmt>,
     },
+    /// `let adj_v = zero_like(&adj_like)`: a zero shaped like another adjoint,
+    /// for the head of a loop-carried variable, so the head need not be kept.
+    ZeroLikeAdjoint { var: Var, like: Var },
+    /// The iterations of a loop in reverse order, each with its residuals
+    /// from the tape; `body` ends by handing each carried adjoint back
+    /// (`Carry`) to the previous iteration.
+    Loop(Box<AdjointLoop>),
+    /// `adj_exit = adj_head`: the adjoint of a loop-carried variable at the
+    /// start of this iteration is the carry into the previous one.
+    Carry { exit: Var, head: Var },
+}
+
+/// A loop of the adjoint sweep: the range of the primal loop, run backwards.
+pub struct AdjointLoop {
+    pub tape: Var,
+    pub index: Var,
+    pub start: Operand,
+    pub end: Operand,
+    pub inclusive: bool,
+    pub reverse: bool,
+    pub body: Vec<AdjStmt>,
 }
 
 /// The residuals an `if`'s record carries for each branch.
@@ -74,6 +106,9 @@ pub struct Adjoint {
     pub body: Vec<AdjStmt>,
     /// For each `if` whose adjoint does work, keyed by its record variable.
     pub residuals: HashMap<Var, Residuals>,
+    /// For each loop whose adjoint does work, keyed by its tape variable: the
+    /// values each iteration stores on the tape (empty: no tape needed).
+    pub tapes: HashMap<Var, Vec<Var>>,
     /// Adjoints that receive contributions, so are declared `mut`.
     pub accumulated: HashSet<Var>,
     /// Whether the adjoint sweep reads the seed at all.
@@ -84,13 +119,14 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     let mut builder = Builder {
         activity,
         residuals: HashMap::new(),
+        tapes: HashMap::new(),
         accumulated: HashSet::new(),
     };
     let mut body: Vec<AdjStmt> = function
         .params
         .iter()
         .filter(|param| param.wrt)
-        .map(|param| AdjStmt::Zero(param.var))
+        .map(|param| builder.zero(param.var))
         .collect();
     let mut seed = Vec::new();
     let mut uses_seed = false;
@@ -106,6 +142,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     Adjoint {
         body,
         residuals: builder.residuals,
+        tapes: builder.tapes,
         accumulated: builder.accumulated,
         uses_seed,
     }
@@ -114,10 +151,20 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
 struct Builder<'a> {
     activity: &'a Activity,
     residuals: HashMap<Var, Residuals>,
+    tapes: HashMap<Var, Vec<Var>>,
     accumulated: HashSet<Var>,
 }
 
 impl Builder<'_> {
+    /// The zero adjoint of `var`, reading `var` only when its shape is unknown.
+    fn zero(&self, var: Var) -> AdjStmt {
+        if self.activity.is_scalar(var) {
+            AdjStmt::ZeroScalar(var)
+        } else {
+            AdjStmt::Zero(var)
+        }
+    }
+
     /// Where the adjoint of an active operand is accumulated.
     fn target(&mut self, operand: &Operand) -> Option<Target> {
         let target = match operand {
@@ -147,13 +194,20 @@ impl Builder<'_> {
             match stmt {
                 Stmt::Let { var, .. } => {
                     if self.activity.is_active(*var) {
-                        body.push(AdjStmt::Zero(*var));
+                        body.push(self.zero(*var));
                     }
                 }
                 Stmt::If(stmt) => {
                     for phi in &stmt.outputs {
                         if self.activity.is_active(phi.var) {
-                            body.push(AdjStmt::Zero(phi.var));
+                            body.push(self.zero(phi.var));
+                        }
+                    }
+                }
+                Stmt::Loop(stmt) => {
+                    for carried in &stmt.carried {
+                        if self.activity.is_active(carried.exit) {
+                            body.push(self.zero(carried.exit));
                         }
                     }
                 }
@@ -193,10 +247,83 @@ impl Builder<'_> {
                         else_body,
                     });
                 }
+                Stmt::Loop(stmt) => self.loop_stmt(stmt, &mut body, &mut reads),
             }
         }
         collect_reads(&body, &mut reads);
         (body, reads)
+    }
+
+    /// The adjoint of a loop: its iterations in reverse, each starting from
+    /// the carried adjoints and ending by handing them to the previous one.
+    fn loop_stmt(&mut self, stmt: &LoopStmt, body: &mut Vec<AdjStmt>, reads: &mut BTreeSet<Var>) {
+        let active: Vec<&Carried> = stmt
+            .carried
+            .iter()
+            .filter(|carried| self.activity.is_active(carried.exit))
+            .collect();
+        let mut prelude = Vec::new();
+        for carried in &active {
+            prelude.push(if self.activity.is_scalar(carried.head) {
+                AdjStmt::ZeroScalar(carried.head)
+            } else {
+                AdjStmt::ZeroLikeAdjoint {
+                    var: carried.head,
+                    like: carried.exit,
+                }
+            });
+        }
+        for carried in &active {
+            if let Some(target) = self.target(&carried.next) {
+                prelude.push(AdjStmt::Flow {
+                    target,
+                    from: carried.exit,
+                });
+            }
+        }
+        let (mut iteration, iteration_reads) = self.block(&stmt.body, prelude);
+        if iteration
+            .iter()
+            .all(|stmt| matches!(stmt, AdjStmt::ZeroScalar(_) | AdjStmt::ZeroLikeAdjoint { .. }))
+        {
+            return;
+        }
+        for carried in &active {
+            self.accumulated.insert(carried.exit);
+            iteration.push(AdjStmt::Carry {
+                exit: carried.exit,
+                head: carried.head,
+            });
+        }
+        let mut local = defined_in(&stmt.body);
+        local.extend(stmt.carried.iter().map(|carried| carried.head));
+        let taped: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
+        reads.extend(
+            iteration_reads
+                .difference(&local)
+                .copied()
+                .filter(|var| *var != stmt.index),
+        );
+        reads.extend([&stmt.start, &stmt.end].into_iter().filter_map(Operand::var));
+        reads.insert(stmt.tape);
+        self.tapes.insert(stmt.tape, taped);
+        body.push(AdjStmt::Loop(Box::new(AdjointLoop {
+            tape: stmt.tape,
+            index: stmt.index,
+            start: stmt.start.clone(),
+            end: stmt.end.clone(),
+            inclusive: stmt.inclusive,
+            reverse: stmt.reverse,
+            body: iteration,
+        })));
+        for carried in &active {
+            if let Some(target) = self.target(&carried.init) {
+                body.push(AdjStmt::Flow {
+                    target,
+                    from: carried.exit,
+                });
+            }
+        }
     }
 
     fn let_stmt(&mut self, var: Var, op: &Op, body: &mut Vec<AdjStmt>) {
@@ -252,7 +379,7 @@ impl Builder<'_> {
                     });
                 }
             }
-            Op::Opaque(_) => {}
+            Op::Opaque { .. } => {}
         }
     }
 }
@@ -273,7 +400,19 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             AdjStmt::Branch { record, .. } => {
                 reads.insert(*record);
             }
-            AdjStmt::Seed(_) | AdjStmt::Flow { .. } => {}
+            AdjStmt::Loop(adjoint_loop) => {
+                reads.insert(adjoint_loop.tape);
+                reads.extend(
+                    [&adjoint_loop.start, &adjoint_loop.end]
+                        .into_iter()
+                        .filter_map(Operand::var),
+                );
+            }
+            AdjStmt::ZeroScalar(_)
+            | AdjStmt::ZeroLikeAdjoint { .. }
+            | AdjStmt::Carry { .. }
+            | AdjStmt::Seed(_)
+            | AdjStmt::Flow { .. } => {}
         }
     }
 }
@@ -295,6 +434,10 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
                 defined.insert(stmt.record);
                 defined.extend(stmt.outputs.iter().map(|phi| phi.var));
             }
+            Stmt::Loop(stmt) => {
+                defined.insert(stmt.tape);
+                defined.extend(stmt.carried.iter().map(|carried| carried.exit));
+            }
         }
     }
     defined
@@ -310,12 +453,15 @@ pub fn all_reads(body: &[AdjStmt]) -> BTreeSet<Var> {
     let mut reads = BTreeSet::new();
     collect_reads(body, &mut reads);
     for stmt in body {
-        if let AdjStmt::Branch {
-            then_body, else_body, ..
-        } = stmt
-        {
-            reads.extend(all_reads(then_body));
-            reads.extend(all_reads(else_body));
+        match stmt {
+            AdjStmt::Branch {
+                then_body, else_body, ..
+            } => {
+                reads.extend(all_reads(then_body));
+                reads.extend(all_reads(else_body));
+            }
+            AdjStmt::Loop(adjoint_loop) => reads.extend(all_reads(&adjoint_loop.body)),
+            _ => {}
         }
     }
     reads

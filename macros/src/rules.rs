@@ -353,11 +353,16 @@ pub static PREDICATES: &[&str] = &[
     "partial_cmp",
     "total_cmp",
     "to_bits",
-    // Shape queries of faer values: integers.
+    // Shape queries: integers.
     "nrows",
     "ncols",
     "shape",
+    "len",
+    "is_empty",
 ];
+
+/// Methods that read the shape of their receiver, not its values.
+pub static SHAPE_QUERIES: &[&str] = &["nrows", "ncols", "shape", "len", "is_empty"];
 
 /// Methods that return a view of their receiver as it is: the same value.
 pub static ALIASES: &[&str] = &["clone", "as_ref"];

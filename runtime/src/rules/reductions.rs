@@ -91,3 +91,60 @@ where
     let (row, col) = T::Kind::position(*index);
     T::Kind::as_2d_mut(adj_a.view_mut())[(row, col)] += adj_y;
 }
+
+/// Sequences a `#[differentiate]` loop can iterate over by index.
+#[diagnostic::on_unimplemented(
+    message = "chainrule cannot iterate over the elements of `{Self}`",
+    label = "expected a slice, `Vec`, array or faer `Col`/`Row` of `f64`"
+)]
+pub trait Length {
+    fn length(&self) -> usize;
+}
+
+impl Length for [f64] {
+    fn length(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Length for Vec<f64> {
+    fn length(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<const N: usize> Length for [f64; N] {
+    fn length(&self) -> usize {
+        N
+    }
+}
+
+impl<T: Length + ?Sized> Length for &T {
+    fn length(&self) -> usize {
+        (**self).length()
+    }
+}
+
+/// Implements [`Length`] for faer vectors and their views.
+macro_rules! vector_length {
+    ($($vector:ty => $len:ident),*) => {$(
+        impl Length for $vector {
+            fn length(&self) -> usize {
+                self.$len()
+            }
+        }
+    )*};
+}
+
+vector_length!(
+    faer::Col<f64> => nrows,
+    faer::ColRef<'_, f64> => nrows,
+    faer::Row<f64> => ncols,
+    faer::RowRef<'_, f64> => ncols
+);
+
+/// The number of elements of `sequence`: the trip count of `for x in sequence`.
+#[inline]
+pub fn length<S: Length + ?Sized>(sequence: &S) -> usize {
+    sequence.length()
+}
