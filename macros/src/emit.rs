@@ -153,7 +153,7 @@ impl Emitter<'_> {
             .params
             .iter()
             .map(|param| match (param.wrt, param.kind.shape()) {
-                (true, Some(shape)) => shape.owned_type(),
+                (true, Some(shape)) => shape.owned_type(&param.ty),
                 _ => quote!(()),
             })
             .collect()
@@ -164,8 +164,7 @@ impl Emitter<'_> {
             .params
             .iter()
             .filter(|param| param.wrt)
-            .filter_map(|param| param.kind.shape())
-            .map(Shape::owned_type)
+            .filter_map(|param| Some(param.kind.shape()?.owned_type(&param.ty)))
             .collect()
     }
 
@@ -185,6 +184,14 @@ impl Emitter<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The type of the function's value (as written, minus references).
+    fn output_type(&self) -> TokenStream {
+        match &self.item.sig.output {
+            syn::ReturnType::Type(_, ty) => self.function.output.owned_type(ty),
+            syn::ReturnType::Default => quote!(f64),
+        }
     }
 
     fn lifetimes(&self) -> Vec<&syn::Lifetime> {
@@ -211,7 +218,7 @@ impl Emitter<'_> {
         let params = self.params();
         let param_types = self.param_types();
         let gradient_types = self.gradient_types();
-        let output = self.function.output.owned_type();
+        let output = self.output_type();
         let derefs = self
             .function
             .params
@@ -282,7 +289,7 @@ impl Emitter<'_> {
         let value = mixed("value");
         let pullback = mixed("pullback");
         let seed = mixed("seed");
-        let output = self.function.output.owned_type();
+        let output = self.output_type();
         let (seed_type, seed_ref) = if self.function.output == Shape::Scalar {
             (quote!(f64), quote!(&#seed))
         } else {

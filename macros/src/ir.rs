@@ -225,16 +225,29 @@ pub enum Shape {
     Column,
     Row,
     Matrix,
+    /// `&[f64]`, `&Vec<f64>`, `Vec<f64>`: gradients are `Vec<f64>`.
+    Slice,
+    /// `[f64; N]`, `&[f64; N]`: gradients are `[f64; N]`.
+    Array,
 }
 
 impl Shape {
-    /// The owned type of this shape: the type of its gradients.
-    pub fn owned_type(self) -> proc_macro2::TokenStream {
+    /// The owned type of this shape, the type of its gradients, for a
+    /// parameter or result of type `ty`.
+    pub fn owned_type(self, ty: &syn::Type) -> proc_macro2::TokenStream {
         match self {
             Shape::Scalar => quote::quote!(f64),
             Shape::Column => quote::quote!(::faer::Col<f64>),
             Shape::Row => quote::quote!(::faer::Row<f64>),
             Shape::Matrix => quote::quote!(::faer::Mat<f64>),
+            Shape::Slice => quote::quote!(::std::vec::Vec<f64>),
+            Shape::Array => match ty {
+                syn::Type::Reference(reference) => {
+                    let elem = &reference.elem;
+                    quote::quote!(#elem)
+                }
+                ty => quote::quote!(#ty),
+            },
         }
     }
 }

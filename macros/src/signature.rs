@@ -3,7 +3,8 @@
 //! Each parameter's type decides whether it can be differentiated and what
 //! type its derivative has: `f64` and `&f64` give an `f64`; a faer `Col`,
 //! `Row` or `Mat` of `f64` (owned, by reference or as a `…Ref` view) gives the
-//! owned type; integers, `bool` and other types are constants. `wrt(...)` then
+//! owned type; `&[f64]` and `Vec<f64>` give a `Vec<f64>`, `[f64; N]` an
+//! array; integers, `bool` and other types are constants. `wrt(...)` then
 //! selects the differentiated parameters among those. The return type is
 //! `f64` or an owned faer vector or matrix.
 //! Everything else about the signature that chainrule cannot generate code for
@@ -133,7 +134,10 @@ fn param_kind(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
                 );
                 None
             }
-            None if is_float_container(ty) => unsupported_container(cx, ty),
+            None if is_float_container(ty) => Some(ParamKind::Array {
+                shape: Shape::Slice,
+                copyable: false,
+            }),
             None => Some(ParamKind::Constant {
                 copyable: PRIMITIVES.iter().any(|name| is_named(path, name)),
             }),
@@ -165,13 +169,27 @@ fn param_kind(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
                 }
                 Type::Path(path) => match faer_type(cx, path)? {
                     Some((shape, _)) => Some(ParamKind::Array { shape, copyable: true }),
+                    None if is_float_container(&reference.elem) => Some(ParamKind::Array {
+                        shape: Shape::Slice,
+                        copyable: true,
+                    }),
                     None => Some(ParamKind::Constant { copyable: true }),
                 },
-                elem if is_float_container(elem) => unsupported_container(cx, ty),
+                Type::Array(_) if is_float_container(&reference.elem) => Some(ParamKind::Array {
+                    shape: Shape::Array,
+                    copyable: true,
+                }),
+                elem if is_float_container(elem) => Some(ParamKind::Array {
+                    shape: Shape::Slice,
+                    copyable: true,
+                }),
                 _ => Some(ParamKind::Constant { copyable: true }),
             }
         }
-        ty if is_float_container(ty) => unsupported_container(cx, ty),
+        Type::Array(_) if is_float_container(ty) => Some(ParamKind::Array {
+            shape: Shape::Array,
+            copyable: true,
+        }),
         _ => Some(ParamKind::Constant { copyable: false }),
     }
 }
@@ -229,8 +247,8 @@ fn faer_type(cx: &mut Ctxt, path: &syn::TypePath) -> Option<Option<(Shape, Form)
     }
 }
 
-/// `[f64]`, `[f64; N]`, `Vec<f64>`: float data chainrule does not take as a
-/// parameter yet.
+/// `[f64]`, `[f64; N]`, `Vec<f64>`: float data differentiated element by
+/// element.
 fn is_float_container(ty: &Type) -> bool {
     let is_f64 = |ty: &Type| matches!(ty, Type::Path(path) if is_named(path, "f64"));
     match ty {
@@ -243,15 +261,6 @@ fn is_float_container(ty: &Type) -> bool {
         }),
         _ => false,
     }
-}
-
-fn unsupported_container(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
-    cx.error_spanned_by(
-        ty,
-        "slices, arrays and `Vec`s of `f64` are not supported as parameters yet; \
-         pass the data as a faer column (`&Col<f64>` or `ColRef<'_, f64>`)",
-    );
-    None
 }
 
 fn is_named(path: &syn::TypePath, name: &str) -> bool {
@@ -286,7 +295,7 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
             let ty = param.ty.to_token_stream().to_string();
             cx.error_spanned_by(
                 name,
-                format!("cannot differentiate with respect to `{name}`: its type `{ty}` is not `f64`, `&f64` or a faer `Col`, `Row` or `Mat` of `f64`"),
+                format!("cannot differentiate with respect to `{name}`: its type `{ty}` is not `f64`, a slice, `Vec` or array of `f64`, or a faer `Col`, `Row` or `Mat` of `f64`"),
             );
         } else {
             param.wrt = true;

@@ -1,15 +1,16 @@
-//! The four shapes chainrule differentiates, and the traits that let one
-//! kernel serve owned values, references and views alike.
+//! The shapes chainrule differentiates, and the traits that let one kernel
+//! serve owned values, references and views alike.
 //!
 //! The macro does not know types, so generated code calls generic kernels and
 //! rustc picks the implementation from the real types. Every differentiable
 //! type is an [`Operand`] of one [`Kind`]: `f64` is a [`Scalar`]; `Col<f64>`,
 //! `ColRef`, `ColMut` are [`Column`]s; `Row…` are [`RowVector`]s; `Mat…` are
-//! [`Matrix`]es; and `&T` is whatever `T` is, so `&a` works whether `a` is
-//! owned, a reference or a view. Rules are implemented once per kind (or pair
-//! of kinds), each on the kind's borrowed view, and every kind can also be
-//! seen as a 2-D matrix view (a scalar is 1×1, a column n×1, a row 1×n), which
-//! lets one `matmul` line serve every shape of product.
+//! [`Matrix`]es; `[f64]` and `Vec<f64>` are [`Slice`]s and `[f64; N]` an
+//! [`Array`], both seen as columns; and `&T` is whatever `T` is, so `&a` works
+//! whether `a` is owned, a reference or a view. Rules are implemented once per
+//! kind (or pair of kinds), each on the kind's borrowed view, and every kind
+//! can also be seen as a 2-D matrix view (a scalar is 1×1, a column n×1, a row
+//! 1×n), which lets one `matmul` line serve every shape of product.
 //!
 //! Adjoints are written through a [`Target`]: an owned value or a mutable view,
 //! such as the transposed view of an adjoint that `.transpose()` accumulates
@@ -25,6 +26,10 @@ pub struct Column;
 pub struct RowVector;
 /// `Mat<f64>` and its views.
 pub struct Matrix;
+/// `[f64]`, `Vec<f64>`: a slice of any length, seen as a column.
+pub struct Slice;
+/// `[f64; N]`: an array, seen as a column of length `N`.
+pub struct Array<const N: usize>;
 
 /// A shape of value, with its borrowed and owned forms.
 pub trait Kind {
@@ -199,6 +204,41 @@ impl Kind for Matrix {
     }
 }
 
+impl Kind for Slice {
+    type View<'a> = &'a [f64];
+    type ViewMut<'a> = &'a mut [f64];
+    type Owned = Vec<f64>;
+    #[inline]
+    fn as_2d<'a>(view: Self::View<'a>) -> MatRef<'a, f64> {
+        MatRef::from_column_major_slice(view, view.len(), 1)
+    }
+    #[inline]
+    fn as_2d_mut<'a>(view: Self::ViewMut<'a>) -> MatMut<'a, f64> {
+        let len = view.len();
+        MatMut::from_column_major_slice_mut(view, len, 1)
+    }
+    fn zeros(nrows: usize, _: usize) -> Vec<f64> {
+        vec![0.0; nrows]
+    }
+}
+
+impl<const N: usize> Kind for Array<N> {
+    type View<'a> = &'a [f64; N];
+    type ViewMut<'a> = &'a mut [f64; N];
+    type Owned = [f64; N];
+    #[inline]
+    fn as_2d<'a>(view: Self::View<'a>) -> MatRef<'a, f64> {
+        MatRef::from_column_major_slice(view, N, 1)
+    }
+    #[inline]
+    fn as_2d_mut<'a>(view: Self::ViewMut<'a>) -> MatMut<'a, f64> {
+        MatMut::from_column_major_slice_mut(view, N, 1)
+    }
+    fn zeros(_: usize, _: usize) -> [f64; N] {
+        [0.0; N]
+    }
+}
+
 /// A value chainrule can differentiate, seen through its kind's view.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value chainrule can differentiate",
@@ -277,6 +317,54 @@ macro_rules! faer_kind {
             }
         }
     };
+}
+
+impl Operand for [f64] {
+    type Kind = Slice;
+    #[inline]
+    fn view(&self) -> &[f64] {
+        self
+    }
+}
+
+impl Operand for Vec<f64> {
+    type Kind = Slice;
+    #[inline]
+    fn view(&self) -> &[f64] {
+        self
+    }
+}
+
+impl Target for [f64] {
+    type Kind = Slice;
+    #[inline]
+    fn view_mut(&mut self) -> &mut [f64] {
+        self
+    }
+}
+
+impl Target for Vec<f64> {
+    type Kind = Slice;
+    #[inline]
+    fn view_mut(&mut self) -> &mut [f64] {
+        self
+    }
+}
+
+impl<const N: usize> Operand for [f64; N] {
+    type Kind = Array<N>;
+    #[inline]
+    fn view(&self) -> &[f64; N] {
+        self
+    }
+}
+
+impl<const N: usize> Target for [f64; N] {
+    type Kind = Array<N>;
+    #[inline]
+    fn view_mut(&mut self) -> &mut [f64; N] {
+        self
+    }
 }
 
 faer_kind!(Column, Col<f64>, ColRef, ColMut);

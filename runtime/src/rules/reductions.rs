@@ -5,7 +5,7 @@
 
 use faer::{unzip, zip};
 
-use super::kinds::{Column, Kind, Matrix, Operand, RowVector, Target};
+use super::kinds::{Array, Column, Kind, Matrix, Operand, RowVector, Slice, Target};
 
 /// y = Σ aᵢⱼ: ā += ȳ·1 (every element)
 #[inline]
@@ -67,6 +67,20 @@ impl ElementIndex<usize> for RowVector {
     #[inline]
     fn position(j: usize) -> (usize, usize) {
         (0, j)
+    }
+}
+
+impl ElementIndex<usize> for Slice {
+    #[inline]
+    fn position(i: usize) -> (usize, usize) {
+        (i, 0)
+    }
+}
+
+impl<const N: usize> ElementIndex<usize> for Array<N> {
+    #[inline]
+    fn position(i: usize) -> (usize, usize) {
+        (i, 0)
     }
 }
 
