@@ -55,6 +55,13 @@ impl Activity {
         }
     }
 
+    /// Whether a derivative flows through the operation: one of its operands
+    /// is active and has a rule. (A buffer can be active while the `let`
+    /// that allocated it is not: its element writes make it active.)
+    pub fn op_is_active(&self, op: &Op) -> bool {
+        op_is_active(self, op)
+    }
+
     pub fn operand_is_active(&self, operand: &Operand) -> bool {
         operand.var().is_some_and(|var| self.is_active(var))
     }
@@ -74,6 +81,8 @@ enum Definition<'a> {
     Exit(Var, Var),
     /// A loop counter.
     Counter(Var),
+    /// An element write, which makes the buffer depend on the value.
+    Store(Var, &'a Operand),
 }
 
 fn definitions<'a>(block: &'a Block, out: &mut Vec<Definition<'a>>) {
@@ -97,6 +106,7 @@ fn definitions<'a>(block: &'a Block, out: &mut Vec<Definition<'a>>) {
                     out.push(Definition::Exit(carried.exit, carried.head));
                 }
             }
+            Stmt::Store { buffer, value, .. } => out.push(Definition::Store(*buffer, value)),
         }
     }
 }
@@ -155,6 +165,12 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                     activity.copyable[var.0] = true;
                     (*var, false, false, false)
                 }
+                Definition::Store(buffer, value) => (
+                    *buffer,
+                    activity.operand_is_active(value),
+                    activity.operand_is_tainted(value),
+                    false,
+                ),
             };
             let slot = var.0;
             if active && !activity.active[slot] {
@@ -172,7 +188,56 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         }
     }
     report_block(cx, &activity, &function.body);
+    let mut order = WriteOrder::default();
+    order.block(cx, &function.body);
     activity
+}
+
+/// Checks that a buffer is not written after its whole value was used: the
+/// adjoint of such a use would read the buffer as it is at the end, not as it
+/// was when used. Element reads are fine: each keeps the value it read.
+#[derive(Default)]
+struct WriteOrder {
+    used_whole: std::collections::HashSet<Var>,
+}
+
+impl WriteOrder {
+    fn block(&mut self, cx: &mut Ctxt, block: &Block) {
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Let { op, .. } => {
+                    let operands = match op {
+                        Op::Index { index, .. } => vec![index],
+                        op => op.operands(),
+                    };
+                    self.used_whole.extend(operands.into_iter().filter_map(Operand::var));
+                }
+                Stmt::If(stmt) => {
+                    self.block(cx, &stmt.then_block);
+                    self.block(cx, &stmt.else_block);
+                    for phi in &stmt.outputs {
+                        self.used_whole
+                            .extend([&phi.then_value, &phi.else_value].into_iter().filter_map(Operand::var));
+                    }
+                }
+                Stmt::Loop(stmt) => {
+                    // Twice: a use in one iteration precedes the writes of the next.
+                    self.block(cx, &stmt.body);
+                    self.block(cx, &stmt.body);
+                }
+                Stmt::Store { buffer, span, .. } => {
+                    if self.used_whole.contains(buffer) {
+                        cx.error_at(
+                            *span,
+                            "this element write changes a buffer after its whole value was used; chainrule keeps \
+                             no copies of buffers, so write into a new buffer instead",
+                        );
+                        self.used_whole.remove(buffer);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Whether an operation's result depends on an active operand through a rule.
@@ -191,7 +256,13 @@ fn op_is_active(activity: &Activity, op: &Op) -> bool {
         Op::Binary(BinaryOp::Rem, ..) | Op::Opaque { .. } => false,
         Op::Method { method, .. } => through_rule(rules::method_rule(&method.to_string())),
 
-        Op::Binary(..) | Op::Neg(_) | Op::Cast(..) | Op::Index { .. } | Op::Call { .. } => op
+        Op::Binary(..)
+        | Op::Neg(_)
+        | Op::Cast(..)
+        | Op::Index { .. }
+        | Op::Call { .. }
+        | Op::Array { .. }
+        | Op::Fill { .. } => op
             .operands()
             .into_iter()
             .any(|operand| activity.operand_is_active(operand)),
@@ -208,7 +279,7 @@ fn op_gives_scalar(activity: &Activity, op: &Op) -> bool {
         Op::Cast(..) | Op::Index { .. } => true,
         Op::Method { method, .. } => rules::method_gives_scalar(&method.to_string()),
 
-        Op::Call { .. } | Op::Opaque { .. } => false,
+        Op::Call { .. } | Op::Opaque { .. } | Op::Array { .. } | Op::Fill { .. } => false,
     }
 }
 
@@ -235,6 +306,7 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
                 }
                 report_block(cx, activity, &stmt.body);
             }
+            Stmt::Store { .. } => {}
         }
     }
 }

@@ -17,6 +17,8 @@
 //! and every generated local has a mixed-site span, so the code neither
 //! depends on the user's imports nor collides with the user's names.
 
+use std::collections::HashSet;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
@@ -33,11 +35,14 @@ pub fn emit(
     activity: &Activity,
     adjoint: &Adjoint,
 ) -> TokenStream {
+    let mut stored = HashSet::new();
+    stored_buffers(&function.body, &mut stored);
     let emitter = Emitter {
         item,
         function,
         activity,
         adjoint,
+        stored,
     };
     let pullback = emitter.pullback_fn();
     let vjp = emitter.vjp_fn();
@@ -63,6 +68,25 @@ struct Emitter<'a> {
     function: &'a Function,
     activity: &'a Activity,
     adjoint: &'a Adjoint,
+    /// Buffers written element by element, declared `let mut`.
+    stored: HashSet<Var>,
+}
+
+/// The buffers that element writes target.
+fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Store { buffer, .. } => {
+                stored.insert(*buffer);
+            }
+            Stmt::If(stmt) => {
+                stored_buffers(&stmt.then_block, stored);
+                stored_buffers(&stmt.else_block, stored);
+            }
+            Stmt::Loop(stmt) => stored_buffers(&stmt.body, stored),
+            Stmt::Let { .. } => {}
+        }
+    }
 }
 
 impl Emitter<'_> {
@@ -440,13 +464,21 @@ impl Emitter<'_> {
             Stmt::Let { var, op, span } => self.forward_let(*var, op, *span),
             Stmt::If(stmt) => self.forward_if(stmt),
             Stmt::Loop(stmt) => self.forward_loop(stmt),
+            Stmt::Store {
+                buffer, index, value, ..
+            } => {
+                let buffer = self.ident(*buffer);
+                let index = self.operand(index);
+                let value = self.operand(value);
+                quote!(#buffer[#index] = #value;)
+            }
         });
         quote!(#(#stmts)*)
     }
 
     fn forward_let(&self, var: Var, op: &Op, span: Span) -> TokenStream {
         let ident = self.ident(var);
-        let active = self.activity.is_active(var);
+        let active = self.activity.is_active(var) && self.activity.op_is_active(op);
         let value = match op {
             Op::Binary(binary, lhs, rhs) => {
                 let plain = !active && self.is_copyable(lhs) && self.is_copyable(rhs);
@@ -503,6 +535,23 @@ impl Emitter<'_> {
                 let index = self.operand(index);
                 quote!(#base[#index])
             }
+            Op::Array { elements, vec } => {
+                let elements = elements.iter().map(|element| self.by_value(element));
+                if *vec {
+                    quote!(::std::vec![#(#elements),*])
+                } else {
+                    quote!([#(#elements),*])
+                }
+            }
+            Op::Fill { value, len, vec } => {
+                let value = self.by_value(value);
+                let len = self.operand(len);
+                if *vec {
+                    quote!(::std::vec![#value; #len])
+                } else {
+                    quote!([#value; #len])
+                }
+            }
             Op::Call { func, args, pullback } => {
                 let args = args.iter().map(|arg| self.call_arg(arg));
                 if active {
@@ -514,7 +563,8 @@ impl Emitter<'_> {
             }
             Op::Opaque { expr, .. } => expr.to_token_stream(),
         };
-        quote!(let #ident = #value;)
+        let mutability = self.stored.contains(&var).then(|| quote!(mut));
+        quote!(let #mutability #ident = #value;)
     }
 
     /// `let (outputs.., record) = if cond { .. } else { .. };` where each branch
@@ -730,6 +780,11 @@ impl Emitter<'_> {
                 quote!(#exit = #head;)
             }
             AdjStmt::Loop(adjoint_loop) => self.adjoint_loop(adjoint_loop),
+            AdjStmt::ClearElement { buffer, index } => {
+                let adj = self.adj(*buffer);
+                let index = self.operand(index);
+                quote!(::chainrule::rules::clear_element(&mut #adj, &#index);)
+            }
             AdjStmt::Branch {
                 record,
                 then_body,

@@ -40,6 +40,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         vars: Vec::new(),
         scopes: vec![HashMap::new()],
         names: Names::new(),
+        param_vars: std::collections::HashSet::new(),
     };
     let params = lowerer.bind_params(signature);
     let frames = vec![Frame::new(&item.block.stmts)];
@@ -89,6 +90,8 @@ struct Lowerer<'a> {
     vars: Vec<VarInfo>,
     scopes: Vec<Scope>,
     names: Names,
+    /// The parameters' variables, which element writes must not target.
+    param_vars: std::collections::HashSet<Var>,
 }
 
 impl Lowerer<'_> {
@@ -111,6 +114,7 @@ impl Lowerer<'_> {
             if let Some(name) = &param.user_name {
                 self.bind(name, Operand::Var(var));
             }
+            self.param_vars.insert(var);
             params.push(Param {
                 var,
                 ident: param.ident.clone(),
@@ -357,8 +361,22 @@ impl Lowerer<'_> {
                 if let Some(name) = target_name(&assign.left) {
                     self.name_after_user(&value, first_new, &name);
                 }
-                self.assign_to(&assign.left, value);
+                self.assign_to(&assign.left, value, out);
                 Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::Macro(mac) => self.lower_macro(mac, expr, out),
+            Expr::Array(array) => {
+                let elements = array
+                    .elems
+                    .iter()
+                    .map(|element| self.lower_expr(element, out))
+                    .collect();
+                self.emit(out, "array", expr.span(), Op::Array { elements, vec: false })
+            }
+            Expr::Repeat(repeat) => {
+                let value = self.lower_expr(&repeat.expr, out);
+                let len = self.opaque(&repeat.len, out);
+                self.emit(out, "array", expr.span(), Op::Fill { value, len, vec: false })
             }
             Expr::ForLoop(for_loop) => {
                 self.lower_for(for_loop, out);
@@ -390,18 +408,15 @@ impl Lowerer<'_> {
                  write the closure as a separate function with its own #[differentiate] and call it"
             }
             Expr::Unsafe(_) => "`unsafe` is not supported in a #[differentiate] function",
-            Expr::Macro(mac) => {
-                self.unsupported_macro(&mac.mac);
-                return;
-            }
+
             Expr::Match(_) => "`match` is not supported by #[differentiate] yet; use `if`/`else if`/`else`",
             Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
             Expr::Field(_) => "field access is not supported by #[differentiate]; pass the field as an `f64` parameter",
             Expr::Reference(_) => {
                 "`&mut` is not supported in a #[differentiate] function; values are read, not mutated"
             }
-            Expr::Tuple(_) | Expr::Array(_) => {
-                "tuples and arrays are not supported by #[differentiate]; use `f64` values or faer `Col`/`Mat` values"
+            Expr::Tuple(_) => {
+                "tuples are not supported by #[differentiate]; use `f64` values, arrays or faer `Col`/`Mat` values"
             }
             Expr::Async(_) | Expr::Await(_) | Expr::Yield(_) | Expr::TryBlock(_) | Expr::Try(_) => {
                 "this control flow is not supported by #[differentiate]; compute the value with plain expressions"
@@ -467,22 +482,86 @@ impl Lowerer<'_> {
         };
         let value = self.emit(out, &hint, expr.span(), Op::Binary(op, lhs, rhs));
         if compound {
-            self.assign_to(&binary.left, value);
+            self.assign_to(&binary.left, value, out);
             return Operand::Const(syn::parse_quote!(()));
         }
         value
     }
 
-    fn assign_to(&mut self, target: &Expr, value: Operand) {
+    fn assign_to(&mut self, target: &Expr, value: Operand, out: &mut Vec<Stmt>) {
+        if let Expr::Index(index) = strip_parens(target) {
+            self.store(index, value, out);
+            return;
+        }
         let name = target_name(target);
         match name {
             Some(name) if self.assign(&name, value) => {}
             _ => self.cx.error_spanned_by(
                 target,
-                "only local variables can be assigned in a #[differentiate] function; \
-                 element writes (`a[i] = ...`) and field writes are not supported: build the value with \
-                 operations on whole vectors and matrices instead",
+                "only local variables and elements of local buffers (`v[i] = ...`) can be assigned in a \
+                 #[differentiate] function",
             ),
+        }
+    }
+
+    /// `buffer[index] = value`, where `buffer` is a local `Vec`, array or
+    /// faer value: an in-place write.
+    fn store(&mut self, target: &syn::ExprIndex, value: Operand, out: &mut Vec<Stmt>) {
+        let buffer = match (target_name(&target.expr), self.lower_expr(&target.expr, out)) {
+            (Some(_), Operand::Var(var)) if !self.param_vars.contains(&var) => var,
+            (Some(name), Operand::Var(_)) => {
+                self.cx.error_spanned_by(
+                    &target.expr,
+                    format!(
+                        "`{name}` is a parameter, which #[differentiate] does not write into; \
+                         copy it into a local buffer first (`let mut {name}_copy = {name}.to_vec();`)"
+                    ),
+                );
+                return;
+            }
+            _ => {
+                self.cx.error_spanned_by(
+                    &target.expr,
+                    "element writes need a local buffer: `let mut v = vec![0.0; n];` then `v[i] = ...`",
+                );
+                return;
+            }
+        };
+        let index = self.opaque(&target.index, out);
+        out.push(Stmt::Store {
+            buffer,
+            index,
+            value,
+            span: target.span(),
+        });
+    }
+
+    /// `vec![a, b]` and `vec![value; len]`; any other macro is an error.
+    fn lower_macro(&mut self, mac: &syn::ExprMacro, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if !mac.mac.path.is_ident("vec") {
+            self.unsupported_macro(&mac.mac);
+            return self.placeholder(expr);
+        }
+        let tokens = &mac.mac.tokens;
+        if let Ok(repeat) = syn::parse2::<syn::ExprRepeat>(quote::quote!([#tokens])) {
+            let value = self.lower_expr(&repeat.expr, out);
+            let len = self.opaque(&repeat.len, out);
+            return self.emit(out, "buffer", expr.span(), Op::Fill { value, len, vec: true });
+        }
+        match syn::parse2::<syn::ExprArray>(quote::quote!([#tokens])) {
+            Ok(array) => {
+                let elements = array
+                    .elems
+                    .iter()
+                    .map(|element| self.lower_expr(element, out))
+                    .collect();
+                self.emit(out, "buffer", expr.span(), Op::Array { elements, vec: true })
+            }
+            Err(_) => {
+                self.cx
+                    .error_spanned_by(mac, "write `vec![value; len]` or `vec![a, b, ...]`");
+                self.placeholder(expr)
+            }
         }
     }
 

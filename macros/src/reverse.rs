@@ -83,6 +83,8 @@ pub enum AdjStmt {
     /// `adj_exit = adj_head`: the adjoint of a loop-carried variable at the
     /// start of this iteration is the carry into the previous one.
     Carry { exit: Var, head: Var },
+    /// `adj_buffer[index] = 0`: the element was overwritten by a store.
+    ClearElement { buffer: Var, index: Operand },
 }
 
 /// A loop of the adjoint sweep: the range of the primal loop, run backwards.
@@ -211,6 +213,7 @@ impl Builder<'_> {
                         }
                     }
                 }
+                Stmt::Store { .. } => {}
             }
         }
         body.extend(incoming);
@@ -248,6 +251,27 @@ impl Builder<'_> {
                     });
                 }
                 Stmt::Loop(stmt) => self.loop_stmt(stmt, &mut body, &mut reads),
+                Stmt::Store {
+                    buffer, index, value, ..
+                } => {
+                    if !self.activity.is_active(*buffer) {
+                        continue;
+                    }
+                    // v[i] = e: ē += v̄[i], then v̄[i] = 0 (the old element is overwritten).
+                    if let Some(target) = self.target(value) {
+                        body.push(AdjStmt::Kernel {
+                            kernel: "element_pb",
+                            target,
+                            out: *buffer,
+                            reads: vec![index.clone()],
+                        });
+                    }
+                    self.accumulated.insert(*buffer);
+                    body.push(AdjStmt::ClearElement {
+                        buffer: *buffer,
+                        index: index.clone(),
+                    });
+                }
             }
         }
         collect_reads(&body, &mut reads);
@@ -327,7 +351,7 @@ impl Builder<'_> {
     }
 
     fn let_stmt(&mut self, var: Var, op: &Op, body: &mut Vec<AdjStmt>) {
-        if !self.activity.is_active(var) {
+        if !self.activity.is_active(var) || !self.activity.op_is_active(op) {
             return;
         }
         let operands = op.operands();
@@ -342,6 +366,30 @@ impl Builder<'_> {
                     out: var,
                     args,
                 });
+            }
+            Op::Array { elements, .. } => {
+                // y = [a, b, ...]: each element's adjoint is ȳ at its position.
+                for (position, element) in elements.iter().enumerate() {
+                    if let Some(target) = self.target(element) {
+                        body.push(AdjStmt::Kernel {
+                            kernel: "element_pb",
+                            target,
+                            out: var,
+                            reads: vec![Operand::Const(syn::parse_quote!(#position))],
+                        });
+                    }
+                }
+            }
+            Op::Fill { value, .. } => {
+                // y = [a; n]: ā += Σ ȳ
+                if let Some(target) = self.target(value) {
+                    body.push(AdjStmt::Kernel {
+                        kernel: "add_scalar_pb_scalar",
+                        target,
+                        out: var,
+                        reads: Vec::new(),
+                    });
+                }
             }
             Op::Cast(operand, _) => {
                 if let Some(target) = self.target(operand) {
@@ -408,6 +456,7 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
                         .filter_map(Operand::var),
                 );
             }
+            AdjStmt::ClearElement { index, .. } => reads.extend(index.var()),
             AdjStmt::ZeroScalar(_)
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::Carry { .. }
@@ -438,6 +487,7 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
                 defined.insert(stmt.tape);
                 defined.extend(stmt.carried.iter().map(|carried| carried.exit));
             }
+            Stmt::Store { .. } => {}
         }
     }
     defined

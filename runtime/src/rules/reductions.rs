@@ -162,3 +162,30 @@ vector_length!(
 pub fn length<S: Length + ?Sized>(sequence: &S) -> usize {
     sequence.length()
 }
+
+/// An element of a buffer built or written element by element: `e` is stored
+/// at `index` (`v = [.., e, ..]` or `v[index] = e`), so ē += v̄[index].
+#[inline]
+pub fn element_pb<T, B, I>(adj_element: &mut T, adj_buffer: &B, index: &I)
+where
+    T: Target<Kind = super::kinds::Scalar> + ?Sized,
+    B: Operand + ?Sized,
+    B::Kind: ElementIndex<I>,
+    I: Copy,
+{
+    let (row, col) = B::Kind::position(*index);
+    *adj_element.view_mut() += B::Kind::as_2d(adj_buffer.view())[(row, col)];
+}
+
+/// `v[index] = e` overwrote the element: its earlier value no longer reaches
+/// the result, so v̄[index] = 0 before going further back.
+#[inline]
+pub fn clear_element<T, I>(adj_buffer: &mut T, index: &I)
+where
+    T: Target + ?Sized,
+    T::Kind: ElementIndex<I>,
+    I: Copy,
+{
+    let (row, col) = T::Kind::position(*index);
+    T::Kind::as_2d_mut(adj_buffer.view_mut())[(row, col)] = 0.0;
+}
