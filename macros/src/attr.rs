@@ -1,6 +1,7 @@
 //! Parsing of the attribute's own arguments: `#[differentiate]`,
 //! `#[differentiate(wrt(w, b))]`, `#[differentiate(jacobian)]`,
-//! `#[differentiate(jacobian, layout = denominator)]`.
+//! `#[differentiate(jacobian, layout = denominator)]`,
+//! `#[differentiate(rule = erf_derivative)]`.
 //!
 //! The arguments are a comma-separated list of options. Each option is parsed
 //! on its own so that every unknown or malformed option is reported, each at
@@ -22,6 +23,9 @@ pub struct Options {
     pub jacobian: Option<proc_macro2::Span>,
     /// `layout = denominator`: the Jacobian is transposed (n × m).
     pub denominator_layout: bool,
+    /// `rule = path`: the derivative is the user's function `path`, and the
+    /// body is not differentiated (for FFI calls, `libm::erf`, …).
+    pub rule: Option<syn::ExprPath>,
 }
 
 /// One raw option as written, before validation.
@@ -69,6 +73,10 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
                     options.wrt = Some(params.into_iter().collect());
                 }
             }
+            RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("rule") => match &pair.value {
+                syn::Expr::Path(path) => options.rule = Some(path.clone()),
+                value => cx.error_spanned_by(value, "`rule` names a function: `rule = my_function_derivative`"),
+            },
             RawOption::Other(syn::Meta::Path(path)) if path.is_ident("jacobian") => {
                 options.jacobian = Some(syn::spanned::Spanned::span(&path));
             }
@@ -82,8 +90,8 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
             },
             RawOption::Other(meta) => cx.error_spanned_by(
                 &meta,
-                "unknown option of #[differentiate]; the supported options are `wrt(param, ...)`, `jacobian` \
-                 and `layout = numerator` or `layout = denominator`",
+                "unknown option of #[differentiate]; the supported options are `wrt(param, ...)`, `jacobian`, \
+                 `layout = numerator` or `layout = denominator`, and `rule = derivative_function`",
             ),
         }
     }

@@ -55,6 +55,24 @@ impl Activity {
         }
     }
 
+    /// What is known from the signature alone: the parameters' activity and
+    /// shapes.
+    pub fn of_params(function: &Function) -> Self {
+        let count = function.vars.len();
+        let mut activity = Activity {
+            active: vec![false; count],
+            tainted: vec![false; count],
+            scalar: vec![false; count],
+            copyable: vec![false; count],
+        };
+        for param in &function.params {
+            activity.active[param.var.0] = param.wrt;
+            activity.scalar[param.var.0] = param.kind.shape() == Some(Shape::Scalar);
+            activity.copyable[param.var.0] = param.kind.is_copyable();
+        }
+        activity
+    }
+
     /// Whether a derivative flows through the operation: one of its operands
     /// is active and has a rule. (A buffer can be active while the `let`
     /// that allocated it is not: its element writes make it active.)

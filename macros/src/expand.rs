@@ -26,6 +26,24 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let signature = signature::read_signature(&mut cx, &item, &options);
+    if let Some(rule) = &options.rule {
+        if let Some(last) = rule.path.segments.last()
+            && last.ident == format!("{}_vjp", item.sig.ident)
+        {
+            cx.error_spanned_by(
+                rule,
+                format!(
+                    "`{}_vjp` is the name chainrule generates; name the rule differently, e.g. `{}_derivative`",
+                    item.sig.ident, item.sig.ident
+                ),
+            );
+        }
+        if cx.has_errors() {
+            return with_errors(quote!(#item), cx);
+        }
+        let function = lower::lower_signature(&signature);
+        return emit::emit_with_rule(&item, &options, &function, rule);
+    }
     let function = lower::lower_function(&mut cx, &item, &signature);
     let activity = check::analyse(&mut cx, &function);
     check::check_jacobian(&mut cx, &options, &function);

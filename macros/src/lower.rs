@@ -33,6 +33,26 @@ use crate::ir::{
 use crate::rules;
 use crate::signature::Signature;
 
+/// The parameters alone, for a function whose derivative is a user's rule:
+/// its body is not lowered.
+pub fn lower_signature(signature: &Signature) -> Function {
+    let mut lowerer = Lowerer {
+        cx: &mut Ctxt::default(),
+        vars: Vec::new(),
+        scopes: vec![HashMap::new()],
+        names: Names::new(),
+        param_vars: std::collections::HashSet::new(),
+    };
+    let params = lowerer.bind_params(signature);
+    Function {
+        vars: lowerer.vars,
+        output: signature.output,
+        params,
+        body: Block::default(),
+        result: Operand::Const(syn::parse_quote!(())),
+    }
+}
+
 /// Lowers the body of `item`, whose parameters were already classified.
 pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) -> Function {
     let mut lowerer = Lowerer {

@@ -104,6 +104,7 @@ pub struct Residuals {
     pub else_vars: Vec<Var>,
 }
 
+#[derive(Default)]
 pub struct Adjoint {
     pub body: Vec<AdjStmt>,
     /// For each `if` whose adjoint does work, keyed by its record variable.
