@@ -19,7 +19,7 @@
 
 use crate::attr::Options;
 use crate::ctxt::Ctxt;
-use crate::ir::{BinaryOp, Block, Function, Op, Operand, Shape, Stmt, Var};
+use crate::ir::{BinaryOp, Block, Function, Op, Operand, Origin, Shape, Stmt, Var};
 use crate::rules;
 
 /// Which variables carry a derivative, and which are certainly `Copy`.
@@ -29,7 +29,12 @@ pub struct Activity {
     /// comparison or a cast to an integer.
     tainted: Vec<bool>,
     scalar: Vec<bool>,
-    copyable: Vec<bool>,
+    /// A `Copy` value whose arithmetic gives `Copy` values again: an `f64`,
+    /// an integer, a `bool`.
+    primitive: Vec<bool>,
+    /// A parameter passed by reference or as a view: `Copy`, but arithmetic
+    /// on it gives owned values.
+    borrowed: Vec<bool>,
 }
 
 impl Activity {
@@ -44,7 +49,7 @@ impl Activity {
 
     /// Whether passing the variable by value copies it.
     pub fn is_copyable(&self, var: Var) -> bool {
-        self.copyable[var.0] || self.scalar[var.0]
+        self.primitive[var.0] || self.scalar[var.0] || self.borrowed[var.0]
     }
 
     fn operand_is_scalar(&self, operand: &Operand) -> bool {
@@ -63,14 +68,22 @@ impl Activity {
             active: vec![false; count],
             tainted: vec![false; count],
             scalar: vec![false; count],
-            copyable: vec![false; count],
+            primitive: vec![false; count],
+            borrowed: vec![false; count],
         };
         for param in &function.params {
             activity.active[param.var.0] = param.wrt;
-            activity.scalar[param.var.0] = param.kind.shape() == Some(Shape::Scalar);
-            activity.copyable[param.var.0] = param.kind.is_copyable();
+            activity.set_param_facts(param);
         }
         activity
+    }
+
+    fn set_param_facts(&mut self, param: &crate::ir::Param) {
+        let slot = param.var.0;
+        self.scalar[slot] = param.kind.shape() == Some(Shape::Scalar);
+        let copyable = param.kind.is_copyable();
+        self.primitive[slot] = copyable && !param.kind.is_differentiable() || self.scalar[slot];
+        self.borrowed[slot] = copyable && !self.primitive[slot];
     }
 
     /// Whether a derivative flows through the operation: one of its operands
@@ -82,6 +95,14 @@ impl Activity {
 
     pub fn operand_is_active(&self, operand: &Operand) -> bool {
         operand.var().is_some_and(|var| self.is_active(var))
+    }
+
+    fn operand_is_primitive(&self, operand: &Operand) -> bool {
+        match operand {
+            Operand::Var(var) => self.primitive[var.0] || self.scalar[var.0],
+            Operand::Transposed(_) => false,
+            Operand::Const(_) => true,
+        }
     }
 
     fn operand_is_tainted(&self, operand: &Operand) -> bool {
@@ -135,22 +156,29 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         active: vec![false; count],
         tainted: vec![false; count],
         scalar: vec![true; count],
-        copyable: vec![false; count],
+        primitive: vec![true; count],
+        borrowed: vec![false; count],
     };
     for param in &function.params {
         activity.active[param.var.0] = param.wrt;
         activity.tainted[param.var.0] = param.wrt;
-        activity.scalar[param.var.0] = param.kind.shape() == Some(crate::ir::Shape::Scalar);
-        activity.copyable[param.var.0] = param.kind.is_copyable();
+        activity.set_param_facts(param);
     }
     let mut defs = Vec::new();
     definitions(&function.body, &mut defs);
-    // Activity grows from the parameters; scalar-ness shrinks from "all
-    // scalar", so that a loop-carried sum of scalars stays a scalar.
+    // Activity grows from the parameters; being a scalar or `Copy` shrinks
+    // from "everything is", so that a loop-carried sum of scalars stays one.
     let mut changed = true;
     while changed {
         changed = false;
         for def in &defs {
+            let primitive = match def {
+                Definition::Let(_, op) => op_gives_primitive(&activity, op),
+                Definition::Merge(_, operands) => operands.iter().all(|operand| activity.operand_is_primitive(operand)),
+                Definition::Exit(_, head) => activity.primitive[head.0],
+                Definition::Counter(_) => true,
+                Definition::Store(..) => false,
+            };
             let (var, active, tainted, scalar) = match def {
                 Definition::Let(var, op) => {
                     let active = op_is_active(&activity, op);
@@ -162,9 +190,6 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                                 .into_iter()
                                 .any(|operand| activity.operand_is_tainted(operand)),
                         };
-                    if let Op::Opaque { .. } = op {
-                        activity.copyable[var.0] = true;
-                    }
                     (*var, active, tainted, op_gives_scalar(&activity, op))
                 }
                 Definition::Merge(var, operands) => (
@@ -179,10 +204,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                     activity.tainted[head.0],
                     activity.scalar[head.0],
                 ),
-                Definition::Counter(var) => {
-                    activity.copyable[var.0] = true;
-                    (*var, false, false, false)
-                }
+                Definition::Counter(var) => (*var, false, false, false),
                 Definition::Store(buffer, value) => (
                     *buffer,
                     activity.operand_is_active(value),
@@ -201,6 +223,10 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
             }
             if !scalar && activity.scalar[slot] {
                 activity.scalar[slot] = false;
+                changed = true;
+            }
+            if !primitive && activity.primitive[slot] {
+                activity.primitive[slot] = false;
                 changed = true;
             }
         }
@@ -243,10 +269,10 @@ impl WriteOrder {
                     self.block(cx, &stmt.body);
                     self.block(cx, &stmt.body);
                 }
-                Stmt::Store { buffer, span, .. } => {
+                Stmt::Store { buffer, origin, .. } => {
                     if self.used_whole.contains(buffer) {
-                        cx.error_at(
-                            *span,
+                        cx.error_spanned_by(
+                            origin,
                             "this element write changes a buffer after its whole value was used; chainrule keeps \
                              no copies of buffers, so write into a new buffer instead",
                         );
@@ -287,6 +313,20 @@ fn op_is_active(activity: &Activity, op: &Op) -> bool {
     }
 }
 
+/// Whether an operation certainly produces a primitive value: arithmetic on
+/// primitives (integers, `f64`), comparisons, element reads, reductions.
+fn op_gives_primitive(activity: &Activity, op: &Op) -> bool {
+    match op {
+        Op::Binary(..) | Op::Neg(_) | Op::Cast(..) => op
+            .operands()
+            .into_iter()
+            .all(|operand| activity.operand_is_primitive(operand)),
+        Op::Opaque { .. } | Op::Index { .. } => true,
+        Op::Method { method, .. } => rules::method_gives_scalar(&method.to_string()),
+        Op::Call { .. } | Op::Array { .. } | Op::Fill { .. } => false,
+    }
+}
+
 /// Whether an operation certainly produces an `f64`.
 fn op_gives_scalar(activity: &Activity, op: &Op) -> bool {
     match op {
@@ -305,7 +345,7 @@ fn op_gives_scalar(activity: &Activity, op: &Op) -> bool {
 fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
     for stmt in &block.stmts {
         match stmt {
-            Stmt::Let { op, span, .. } => report_op(cx, activity, op, *span),
+            Stmt::Let { op, origin, .. } => report_op(cx, activity, op, *origin),
             Stmt::If(stmt) => {
                 report_block(cx, activity, &stmt.then_block);
                 report_block(cx, activity, &stmt.else_block);
@@ -315,8 +355,8 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
                     .into_iter()
                     .any(|bound| activity.operand_is_tainted(bound))
                 {
-                    cx.error_at(
-                        stmt.span,
+                    cx.error_spanned_by(
+                        stmt.origin,
                         "the bounds of this loop depend on a differentiated parameter; chainrule needs a \
                          trip count that does not change with the parameters: compute it from integers, \
                          lengths or parameters outside `wrt(...)`",
@@ -329,7 +369,7 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
     }
 }
 
-fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, span: proc_macro2::Span) {
+fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
     let any_active = op
         .operands()
         .into_iter()
@@ -338,8 +378,12 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, span: proc_macro2::Spa
         return;
     }
     match op {
-        Op::Binary(BinaryOp::Rem, ..) => cx.error_at(
-            span,
+                Op::Cast(_, ty) if !matches!(ty, syn::Type::Path(path) if path.path.is_ident("f64")) => cx.error_spanned_by(
+            origin,
+            "converting a differentiated value to `f32` would drop its derivative; keep it `f64`",
+        ),
+        Op::Binary(BinaryOp::Rem, ..) => cx.error_spanned_by(
+            origin,
             "`%` has no derivative rule in chainrule; it may only be applied to values that do not depend on \
              the differentiated parameters (use `x - (x / m).trunc() * m` for a differentiable remainder)",
         ),

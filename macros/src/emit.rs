@@ -312,7 +312,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #pullback_name #generics (#(#params),*)
                 -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
                     + use<#(#lifetimes),*>)
@@ -356,7 +356,7 @@ impl Emitter<'_> {
             .params
             .iter()
             .filter(|param| param.wrt)
-            .map(|param| mixed(&format!("grad_{}", param.ident)))
+            .map(|param| mixed(&format!("grad_{}", param.var.0)))
             .collect();
         let (pattern, ty) = match (wrt_grads.as_slice(), wrt_types.as_slice()) {
             ([grad], [ty]) => (quote!(#grad), quote!(#ty)),
@@ -364,7 +364,7 @@ impl Emitter<'_> {
         };
         let gradients = self.function.params.iter().map(|param| {
             if param.wrt {
-                mixed(&format!("grad_{}", param.ident)).to_token_stream()
+                mixed(&format!("grad_{}", param.var.0)).to_token_stream()
             } else {
                 quote!(())
             }
@@ -384,7 +384,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #pullback_name #generics (#(#params),*)
                 -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
                     + use<#(#lifetimes),*>)
@@ -421,7 +421,7 @@ impl Emitter<'_> {
             .iter()
             .map(|param| {
                 if param.wrt {
-                    let grad = mixed(&format!("grad_{}", param.ident));
+                    let grad = mixed(&format!("grad_{}", param.var.0));
                     (grad.to_token_stream(), Some(grad))
                 } else {
                     (quote!(()), None)
@@ -438,7 +438,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #vjp_name #generics (#(#params,)* #seed: #seed_type) -> (#output, #(#output_types),*) {
                 let (#value, #pullback) = #pullback_name(#(#forward_args),*);
                 let (#(#patterns,)*) = #pullback(#seed_ref, (#(#args,)*));
@@ -463,7 +463,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #grad_name #generics (#(#params),*) -> (f64, #(#output_types),*) {
                 #vjp_name(#(#args,)* 1.0)
             }
@@ -506,7 +506,7 @@ impl Emitter<'_> {
             .iter()
             .map(|param| {
                 if param.wrt {
-                    let grad = mixed(&format!("grad_{}", param.ident));
+                    let grad = mixed(&format!("grad_{}", param.var.0));
                     (grad.to_token_stream(), Some(grad))
                 } else {
                     (quote!(()), None)
@@ -538,7 +538,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #jacobian_name #generics (#(#params),*) -> (::faer::Col<f64>, ::faer::Mat<f64>) {
                 let (#value, _) = #pullback_name(#(#args),*);
                 let mut #jacobian = ::faer::Mat::<f64>::zeros(#value.nrows(), #width);
@@ -557,7 +557,7 @@ impl Emitter<'_> {
 
     fn forward_block(&self, block: &Block) -> TokenStream {
         let stmts = block.stmts.iter().map(|stmt| match stmt {
-            Stmt::Let { var, op, span } => self.forward_let(*var, op, *span),
+            Stmt::Let { var, op, origin } => self.forward_let(*var, op, origin.start),
             Stmt::If(stmt) => self.forward_if(stmt),
             Stmt::Loop(stmt) => self.forward_loop(stmt),
             Stmt::Store {
@@ -844,7 +844,12 @@ impl Emitter<'_> {
                 let from = self.adj(*from);
                 quote!(::chainrule::rules::accumulate(#target, &#from);)
             }
-            AdjStmt::CallPullback { pullback, out, args } => {
+            AdjStmt::CallPullback {
+                pullback,
+                out,
+                args,
+                origin,
+            } => {
                 let pullback = self.ident(*pullback);
                 let out = self.adj(*out);
                 let patterns = args.iter().enumerate().map(|(index, (target, _))| match target {
@@ -854,7 +859,7 @@ impl Emitter<'_> {
                 let accumulations = args.iter().enumerate().filter_map(|(index, (target, _))| {
                     let target = self.target((*target)?);
                     let grad = mixed(&format!("grad_{index}"));
-                    Some(quote!(::chainrule::rules::accumulate(#target, &#grad);))
+                    Some(quote_spanned!(origin.start=> ::chainrule::rules::accumulate(#target, &#grad);))
                 });
                 let args = args.iter().map(|(_, arg)| self.call_arg(arg));
                 quote! {

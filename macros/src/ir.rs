@@ -15,6 +15,35 @@ use std::collections::HashMap;
 use proc_macro2::Span;
 use syn::Ident;
 
+/// Where in the user's code something came from: the spans of its first and
+/// last tokens, so that a diagnostic underlines the whole expression (a
+/// single `Span` covers only one token on stable Rust).
+#[derive(Clone, Copy)]
+pub struct Origin {
+    pub start: Span,
+    pub end: Span,
+}
+
+impl Origin {
+    pub fn of<T: quote::ToTokens + ?Sized>(node: &T) -> Self {
+        let tokens = node.to_token_stream();
+        let mut spans = tokens.into_iter().map(|token| token.span());
+        let start = spans.next().unwrap_or_else(Span::call_site);
+        let end = spans.last().unwrap_or(start);
+        Origin { start, end }
+    }
+}
+
+impl quote::ToTokens for Origin {
+    /// Two tokens at the start and end spans, for `syn::Error::new_spanned`.
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        tokens.extend([
+            proc_macro2::TokenTree::Ident(Ident::new("start", self.start)),
+            proc_macro2::TokenTree::Ident(Ident::new("end", self.end)),
+        ]);
+    }
+}
+
 /// A value defined once in the function.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Var(pub usize);
@@ -179,7 +208,7 @@ pub enum Stmt {
     Let {
         var: Var,
         op: Op,
-        span: Span,
+        origin: Origin,
     },
     If(IfStmt),
     Loop(LoopStmt),
@@ -189,7 +218,7 @@ pub enum Stmt {
         buffer: Var,
         index: Operand,
         value: Operand,
-        span: Span,
+        origin: Origin,
     },
 }
 
@@ -207,7 +236,8 @@ pub struct LoopStmt {
     pub body: Block,
     /// The forward sweep's record of each iteration's residuals.
     pub tape: Var,
-    pub span: Span,
+    /// The loop's header (`for i in 0..n`), for diagnostics.
+    pub origin: Origin,
 }
 
 /// A variable the loop body reassigns: `init` before the loop, `head` at the

@@ -28,7 +28,8 @@ use syn::{Expr, Ident};
 
 use crate::ctxt::Ctxt;
 use crate::ir::{
-    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Param, Phi, Stmt, Var, VarInfo,
+    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Stmt, Var,
+    VarInfo,
 };
 use crate::rules;
 use crate::signature::Signature;
@@ -42,6 +43,8 @@ pub fn lower_signature(signature: &Signature) -> Function {
         scopes: vec![HashMap::new()],
         names: Names::new(),
         param_vars: std::collections::HashSet::new(),
+        deref_copies: std::collections::HashSet::new(),
+        function_name: String::new(),
     };
     let params = lowerer.bind_params(signature);
     Function {
@@ -61,6 +64,8 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         scopes: vec![HashMap::new()],
         names: Names::new(),
         param_vars: std::collections::HashSet::new(),
+        deref_copies: std::collections::HashSet::new(),
+        function_name: item.sig.ident.to_string(),
     };
     let params = lowerer.bind_params(signature);
     let frames = vec![Frame::new(&item.block.stmts)];
@@ -112,6 +117,10 @@ struct Lowerer<'a> {
     names: Names,
     /// The parameters' variables, which element writes must not target.
     param_vars: std::collections::HashSet<Var>,
+    /// The copies of `&f64` parameters the body reads (`*x` reads them).
+    deref_copies: std::collections::HashSet<Var>,
+    /// The name of the function being lowered, to recognise recursion.
+    function_name: String,
 }
 
 impl Lowerer<'_> {
@@ -122,7 +131,9 @@ impl Lowerer<'_> {
         }
         for param in &signature.params {
             let var = if param.kind == crate::ir::ParamKind::ScalarRef {
-                self.new_var(&param.ident.to_string())
+                let copy = self.new_var(&param.ident.to_string());
+                self.deref_copies.insert(copy);
+                copy
             } else {
                 let adjoint = self.names.fresh(&format!("adj_{}", param.ident));
                 self.vars.push(VarInfo {
@@ -189,9 +200,9 @@ impl Lowerer<'_> {
         false
     }
 
-    fn emit(&mut self, out: &mut Vec<Stmt>, hint: &str, span: Span, op: Op) -> Operand {
+    fn emit(&mut self, out: &mut Vec<Stmt>, hint: &str, origin: Origin, op: Op) -> Operand {
         let var = self.new_var(hint);
-        out.push(Stmt::Let { var, op, span });
+        out.push(Stmt::Let { var, op, origin });
         Operand::Var(var)
     }
 
@@ -218,6 +229,18 @@ impl Lowerer<'_> {
             let stmt = &stmts[frame.next];
             frame.next += 1;
             let at_end = frames.iter().all(Frame::is_done);
+            // A `match` is an `if` chain on its arms' patterns.
+            let converted;
+            let stmt = match stmt {
+                syn::Stmt::Expr(Expr::Match(expr_match), semi) => {
+                    let Some(expr_if) = self.match_as_if(expr_match, out) else {
+                        continue;
+                    };
+                    converted = syn::Stmt::Expr(expr_if, *semi);
+                    &converted
+                }
+                stmt => stmt,
+            };
             match stmt {
                 syn::Stmt::Expr(Expr::Return(ret), _) => return self.lower_return(ret, out),
                 syn::Stmt::Expr(Expr::If(expr_if), _) if if_contains_return(expr_if) => {
@@ -353,10 +376,10 @@ impl Lowerer<'_> {
             Expr::Unary(unary) => match unary.op {
                 syn::UnOp::Neg(_) => {
                     let operand = self.lower_expr(&unary.expr, out);
-                    self.emit(out, "neg", expr.span(), Op::Neg(operand))
+                    self.emit(out, "neg", Origin::of(expr), Op::Neg(operand))
                 }
                 // `*x` for a `&f64` parameter: the body already reads a copy.
-                syn::UnOp::Deref(_) => self.lower_expr(&unary.expr, out),
+                syn::UnOp::Deref(_) if self.is_deref_copy(&unary.expr) => self.lower_expr(&unary.expr, out),
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
@@ -365,7 +388,7 @@ impl Lowerer<'_> {
             Expr::Index(index) => {
                 let base = self.lower_expr(&index.expr, out);
                 let position = self.opaque(&index.index, out);
-                self.emit(out, "element", expr.span(), Op::Index { base, index: position })
+                self.emit(out, "element", Origin::of(expr), Op::Index { base, index: position })
             }
             Expr::MethodCall(call) => self.lower_method_call(call, expr, out),
             Expr::Call(call) => self.lower_call(call, expr, out),
@@ -385,18 +408,22 @@ impl Lowerer<'_> {
                 Operand::Const(syn::parse_quote!(()))
             }
             Expr::Macro(mac) => self.lower_macro(mac, expr, out),
+            Expr::Match(expr_match) => match self.match_as_if(expr_match, out) {
+                Some(expr_if) => self.lower_expr(&expr_if, out),
+                None => self.placeholder(expr),
+            },
             Expr::Array(array) => {
                 let elements = array
                     .elems
                     .iter()
                     .map(|element| self.lower_expr(element, out))
                     .collect();
-                self.emit(out, "array", expr.span(), Op::Array { elements, vec: false })
+                self.emit(out, "array", Origin::of(expr), Op::Array { elements, vec: false })
             }
             Expr::Repeat(repeat) => {
                 let value = self.lower_expr(&repeat.expr, out);
                 let len = self.opaque(&repeat.len, out);
-                self.emit(out, "array", expr.span(), Op::Fill { value, len, vec: false })
+                self.emit(out, "array", Origin::of(expr), Op::Fill { value, len, vec: false })
             }
             Expr::ForLoop(for_loop) => {
                 self.lower_for(for_loop, out);
@@ -429,9 +456,11 @@ impl Lowerer<'_> {
             }
             Expr::Unsafe(_) => "`unsafe` is not supported in a #[differentiate] function",
 
-            Expr::Match(_) => "`match` is not supported by #[differentiate] yet; use `if`/`else if`/`else`",
             Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
-            Expr::Field(_) => "field access is not supported by #[differentiate]; pass the field as an `f64` parameter",
+            Expr::Field(_) => {
+                "field access (`.0`, `.name`) is not supported by #[differentiate]; compute each value separately \
+                 (for `x.sin_cos()`, write `x.sin()` and `x.cos()`) or pass the field as a parameter"
+            }
             Expr::Reference(_) => {
                 "`&mut` is not supported in a #[differentiate] function; values are read, not mutated"
             }
@@ -441,8 +470,14 @@ impl Lowerer<'_> {
             Expr::Async(_) | Expr::Await(_) | Expr::Yield(_) | Expr::TryBlock(_) | Expr::Try(_) => {
                 "this control flow is not supported by #[differentiate]; compute the value with plain expressions"
             }
-            Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` need loops, which are not supported yet",
-            _ => "this expression is not supported by #[differentiate]",
+            Expr::Break(_) | Expr::Continue(_) => {
+                "`break` and `continue` are not supported by #[differentiate] yet; put the rest of the iteration \
+                 in an `if` (the iterations it skips then contribute nothing)"
+            }
+            _ => {
+                "this expression is not supported by #[differentiate]; write the computation with `let` bindings, \
+                 arithmetic, method calls, `if`, `for` and calls of named functions"
+            }
         };
         self.cx.error_spanned_by(expr, message);
     }
@@ -500,7 +535,7 @@ impl Lowerer<'_> {
         } else {
             hint.to_owned()
         };
-        let value = self.emit(out, &hint, expr.span(), Op::Binary(op, lhs, rhs));
+        let value = self.emit(out, &hint, Origin::of(expr), Op::Binary(op, lhs, rhs));
         if compound {
             self.assign_to(&binary.left, value, out);
             return Operand::Const(syn::parse_quote!(()));
@@ -552,7 +587,7 @@ impl Lowerer<'_> {
             buffer,
             index,
             value,
-            span: target.span(),
+            origin: Origin::of(target),
         });
     }
 
@@ -566,7 +601,7 @@ impl Lowerer<'_> {
         if let Ok(repeat) = syn::parse2::<syn::ExprRepeat>(quote::quote!([#tokens])) {
             let value = self.lower_expr(&repeat.expr, out);
             let len = self.opaque(&repeat.len, out);
-            return self.emit(out, "buffer", expr.span(), Op::Fill { value, len, vec: true });
+            return self.emit(out, "buffer", Origin::of(expr), Op::Fill { value, len, vec: true });
         }
         match syn::parse2::<syn::ExprArray>(quote::quote!([#tokens])) {
             Ok(array) => {
@@ -575,7 +610,7 @@ impl Lowerer<'_> {
                     .iter()
                     .map(|element| self.lower_expr(element, out))
                     .collect();
-                self.emit(out, "buffer", expr.span(), Op::Array { elements, vec: true })
+                self.emit(out, "buffer", Origin::of(expr), Op::Array { elements, vec: true })
             }
             Err(_) => {
                 self.cx
@@ -586,14 +621,14 @@ impl Lowerer<'_> {
     }
 
     fn lower_cast(&mut self, cast: &syn::ExprCast, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
-        let is_f64 = matches!(&*cast.ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("f64"));
-        if !is_f64 {
+        let is_float = |name| matches!(&*cast.ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(name));
+        if !is_float("f64") && !is_float("f32") {
             return self.opaque(expr, out);
         }
         match self.lower_expr(&cast.expr, out) {
             // `2 as f64`, `N as f64`: a constant stays a constant.
             Operand::Const(_) => Operand::Const(self.rename_reads(expr).0),
-            operand => self.emit(out, "cast", expr.span(), Op::Cast(operand, (*cast.ty).clone())),
+            operand => self.emit(out, "cast", Origin::of(expr), Op::Cast(operand, (*cast.ty).clone())),
         }
     }
 
@@ -626,7 +661,7 @@ impl Lowerer<'_> {
         self.emit(
             out,
             &name,
-            expr.span(),
+            Origin::of(expr),
             Op::Method {
                 method: call.method.clone(),
                 receiver,
@@ -640,10 +675,30 @@ impl Lowerer<'_> {
         let Expr::Path(func) = &*call.func else {
             self.cx.error_spanned_by(
                 &call.func,
-                "only calls of named functions are supported by #[differentiate]",
+                "only calls of named functions are supported by #[differentiate]: call `f(x)` where `f` is a \
+                 function with #[differentiate], a `chainrule::ops` function or one with a `rule`",
             );
             return self.placeholder(expr);
         };
+        if let Some(name) = func.path.get_ident().map(ToString::to_string) {
+            if self.lookup(&name).is_some() {
+                self.cx.error_spanned_by(
+                    func,
+                    format!(
+                        "`{name}` is a variable: #[differentiate] cannot differentiate through a function passed as \
+                         a value; call a named function with #[differentiate] instead"
+                    ),
+                );
+                return self.placeholder(expr);
+            }
+            if name == self.function_name {
+                self.cx.error_spanned_by(
+                    func,
+                    "recursive #[differentiate] functions are not supported yet; write the recursion as a loop",
+                );
+                return self.placeholder(expr);
+            }
+        }
         // `f64::exp(x)` is the method `x.exp()`.
         if let Some(method) = f64_method_path(func) {
             if rules::PREDICATES.contains(&method.to_string().as_str()) {
@@ -659,7 +714,7 @@ impl Lowerer<'_> {
             return self.emit(
                 out,
                 &method.to_string(),
-                expr.span(),
+                Origin::of(expr),
                 Op::Method {
                     method,
                     receiver,
@@ -691,7 +746,7 @@ impl Lowerer<'_> {
         self.emit(
             out,
             &name,
-            expr.span(),
+            Origin::of(expr),
             Op::Call {
                 func: func.clone(),
                 args,
@@ -774,6 +829,64 @@ impl Lowerer<'_> {
         value
     }
 
+    /// `match s { P1 => a, P2 if g => b, _ => c }` as the `if` chain
+    /// `if matches(s, P1) { a } else if matches(s, P2) && g { b } else { c }`,
+    /// with the scrutinee evaluated once. The arms are taken on primal
+    /// values, as branches are; `None` after reporting a pattern that binds.
+    fn match_as_if(&mut self, expr_match: &syn::ExprMatch, out: &mut Vec<Stmt>) -> Option<Expr> {
+        if binds_variables_in(expr_match) {
+            self.cx.error_spanned_by(
+                expr_match.match_token,
+                "#[differentiate] supports `match` on values without bindings (integers, ranges, enum variants \
+                 without fields, `_`); bind fields with `let` in the arm instead",
+            );
+            return None;
+        }
+        let scrutinee = self.opaque(&expr_match.expr, out);
+        let scrutinee_reads: Vec<Var> = scrutinee.var().into_iter().collect();
+        let scrutinee = match &scrutinee {
+            Operand::Var(var) => self.vars[var.0].ident.to_token_stream(),
+            Operand::Transposed(_) | Operand::Const(_) => {
+                let (renamed, _) = self.rename_reads(&expr_match.expr);
+                quote::quote!((#renamed))
+            }
+        };
+        let (last, arms) = expr_match.arms.split_last()?;
+        // The arms' tests in order, each bound to a name the `if` chain reads.
+        let mut conditions = Vec::new();
+        for arm in arms {
+            let pat = &arm.pat;
+            let mut reads = scrutinee_reads.clone();
+            let renamed: Expr = match &arm.guard {
+                Some((_, guard)) => {
+                    let (guard, guard_reads) = self.rename_reads(guard);
+                    reads.extend(guard_reads);
+                    syn::parse_quote!(::core::matches!(#scrutinee, #pat) && (#guard))
+                }
+                None => syn::parse_quote!(::core::matches!(#scrutinee, #pat)),
+            };
+            let condition = if reads.is_empty() {
+                Operand::Const(renamed)
+            } else {
+                self.emit(out, "arm", Origin::of(&arm.pat), Op::Opaque { expr: renamed, reads })
+            };
+            let condition_name = format!("chainrule_arm_{}", self.vars.len());
+            self.declare(&condition_name, Some(condition));
+            conditions.push(Ident::new(&condition_name, Span::call_site()));
+        }
+        let body = &last.body;
+        let mut chain: Expr = syn::parse_quote!({ #body });
+        for (arm, condition) in arms.iter().zip(&conditions).rev() {
+            let body = &arm.body;
+            chain = syn::parse_quote!(if #condition { #body } else #chain);
+        }
+        if let Expr::Block(block) = chain {
+            let block = block.block;
+            return Some(syn::parse_quote!(if true #block else {}));
+        }
+        Some(chain)
+    }
+
     // ----- loops ------------------------------------------------------------
 
     /// `for pattern in iterable { body }`: a counted loop, whose reassigned
@@ -813,7 +926,7 @@ impl Lowerer<'_> {
             let element = self.emit(
                 &mut body,
                 name,
-                for_loop.pat.span(),
+                Origin::of(&for_loop.pat),
                 Op::Index {
                     base: sequence.clone(),
                     index: Operand::Var(index),
@@ -853,7 +966,7 @@ impl Lowerer<'_> {
             carried,
             body: Block { stmts: body },
             tape,
-            span: for_loop.for_token.span,
+            origin: Origin::of(&LoopHeaderTokens(for_loop)),
         }));
     }
 
@@ -964,6 +1077,47 @@ impl Lowerer<'_> {
 
     /// An expression without derivative, kept as written with the local
     /// variables it reads renamed to their current values.
+    /// Whether `expr` refers to a local variable or parameter at all (even
+    /// only for its shape), so that it cannot be treated as a constant.
+    fn mentions_locals(&self, expr: &Expr) -> bool {
+        struct Finder<'l, 'a> {
+            lowerer: &'l Lowerer<'a>,
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for Finder<'_, '_> {
+            fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+                if let Some(ident) = path.path.get_ident()
+                    && matches!(
+                        self.lowerer.lookup(&ident.to_string()),
+                        Some(Binding {
+                            value: Some(Operand::Var(_) | Operand::Transposed(_))
+                        })
+                    )
+                {
+                    self.found = true;
+                }
+            }
+        }
+        let mut finder = Finder {
+            lowerer: self,
+            found: false,
+        };
+        finder.visit_expr(expr);
+        finder.found
+    }
+
+    /// Whether `expr` names a `&f64` parameter, which the body reads through
+    /// its dereferenced copy.
+    fn is_deref_copy(&self, expr: &Expr) -> bool {
+        match strip_parens(expr) {
+            Expr::Path(path) => path.path.get_ident().is_some_and(|ident| {
+                matches!(self.lookup(&ident.to_string()),
+                    Some(Binding { value: Some(Operand::Var(var)) }) if self.deref_copies.contains(var))
+            }),
+            _ => false,
+        }
+    }
+
     fn opaque(&mut self, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
         let mut checker = OpaqueChecker { problem: None };
         checker.visit_expr(expr);
@@ -972,10 +1126,10 @@ impl Lowerer<'_> {
             return self.placeholder(expr);
         }
         let (renamed, reads) = self.rename_reads(expr);
-        if reads.is_empty() {
+        if reads.is_empty() && !self.mentions_locals(expr) {
             return Operand::Const(renamed);
         }
-        self.emit(out, "cond", expr.span(), Op::Opaque { expr: renamed, reads })
+        self.emit(out, "cond", Origin::of(expr), Op::Opaque { expr: renamed, reads })
     }
 
     /// Replaces each read of a local variable in `expr` with its current value,
@@ -1013,6 +1167,16 @@ impl VisitMut for Renamer<'_, '_> {
             let reads = self.reads.len();
             syn::visit_mut::visit_expr_mut(self, expr);
             self.reads.truncate(reads);
+            return;
+        }
+        if let Expr::Unary(unary) = expr
+            && let syn::UnOp::Deref(_) = unary.op
+            && self.lowerer.is_deref_copy(&unary.expr)
+        {
+            // `*x` for a `&f64` parameter reads its dereferenced copy.
+            let mut inner = (*unary.expr).clone();
+            self.visit_expr_mut(&mut inner);
+            *expr = inner;
             return;
         }
         if let Expr::Path(path) = expr
@@ -1057,7 +1221,7 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
             }
             Expr::Assign(_) => Some("assignments are not supported inside a condition"),
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
-                Some("loops are not supported by #[differentiate] yet")
+                Some("loops are not supported inside a condition; compute the value before the `if` with `let`")
             }
             Expr::Return(_) => Some("`return` is not supported inside a condition"),
             _ => None,
@@ -1067,6 +1231,39 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
             return;
         }
         syn::visit::visit_expr(self, expr);
+    }
+}
+
+/// Whether a pattern binds a variable (`Some(x)`, `n @ 1..=3`, `x`).
+/// A lone identifier counts as a binding unless it is capitalised like a
+/// constant or a variant.
+fn binds_variables(pat: &syn::Pat) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+            // A lone lowercase identifier binds; `CONST` and `Variant` are paths.
+            let name = pat.ident.to_string();
+            if pat.subpat.is_some() || name.starts_with(|c: char| c.is_lowercase()) {
+                self.0 = true;
+            }
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_pat(pat);
+    finder.0
+}
+
+fn binds_variables_in(expr_match: &syn::ExprMatch) -> bool {
+    expr_match.arms.iter().any(|arm| binds_variables(&arm.pat))
+}
+
+/// The tokens of a `for` loop's header, `for pattern in iterable`.
+struct LoopHeaderTokens<'a>(&'a syn::ExprForLoop);
+
+impl quote::ToTokens for LoopHeaderTokens<'_> {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        self.0.for_token.to_tokens(tokens);
+        self.0.expr.to_tokens(tokens);
     }
 }
 

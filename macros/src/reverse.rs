@@ -30,7 +30,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
-use crate::ir::{Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Stmt, Var};
+use crate::ir::{Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
 use crate::rules::{self, Input};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
@@ -66,6 +66,8 @@ pub enum AdjStmt {
         pullback: Var,
         out: Var,
         args: Vec<(Option<Target>, CallArg)>,
+        /// The call, where a gradient that does not fit is reported.
+        origin: Origin,
     },
     /// `match record { Then(residuals) => .., Else(residuals) => .. }`.
     Branch {
@@ -221,7 +223,7 @@ impl Builder<'_> {
         let mut reads = BTreeSet::new();
         for stmt in block.stmts.iter().rev() {
             match stmt {
-                Stmt::Let { var, op, .. } => self.let_stmt(*var, op, &mut body),
+                Stmt::Let { var, op, origin } => self.let_stmt(*var, op, *origin, &mut body),
                 Stmt::If(stmt) => {
                     let mut flows = |pick: fn(&crate::ir::Phi) -> &Operand| -> Vec<AdjStmt> {
                         let mut flows = Vec::new();
@@ -351,7 +353,7 @@ impl Builder<'_> {
         }
     }
 
-    fn let_stmt(&mut self, var: Var, op: &Op, body: &mut Vec<AdjStmt>) {
+    fn let_stmt(&mut self, var: Var, op: &Op, origin: Origin, body: &mut Vec<AdjStmt>) {
         if !self.activity.is_active(var) || !self.activity.op_is_active(op) {
             return;
         }
@@ -366,6 +368,7 @@ impl Builder<'_> {
                     pullback: *pullback,
                     out: var,
                     args,
+                    origin,
                 });
             }
             Op::Array { elements, .. } => {

@@ -243,9 +243,9 @@ impl<const N: usize> Kind for Array<N> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value chainrule can differentiate",
     label = "expected `f64`, or a faer `Col`, `Row` or `Mat` of `f64` (owned, a reference or a view)",
-    note = "if `{Self}` is `()`, a called #[differentiate] function does not differentiate with respect to \
-            this argument, but the caller passes a value that depends on the differentiated parameters: \
-            add the parameter to the callee's `wrt(...)`"
+    note = "a gradient of type `()` means that a called #[differentiate] function does not differentiate \
+            with respect to this argument, although the caller passes a value that depends on the differentiated \
+            parameters: add the parameter to the callee's `wrt(...)`"
 )]
 pub trait Operand {
     type Kind: Kind;

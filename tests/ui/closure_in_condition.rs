@@ -1,0 +1,8 @@
+use chainrule::differentiate;
+
+#[differentiate]
+fn f(x: f64) -> f64 {
+    if x > 0.0 && (|| true)() { x } else { -x }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use chainrule::differentiate;
+
+#[differentiate]
+struct Point {
+    x: f64,
+}
+
+fn main() {}

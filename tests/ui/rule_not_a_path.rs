@@ -1,0 +1,8 @@
+use chainrule::differentiate;
+
+#[differentiate(rule = "erf_derivative")]
+fn erf(x: f64) -> f64 {
+    x
+}
+
+fn main() {}
