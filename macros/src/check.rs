@@ -351,7 +351,9 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
                 report_block(cx, activity, &stmt.else_block);
             }
             Stmt::Loop(stmt) => {
-                if [&stmt.start, &stmt.end]
+                if [Some(&stmt.start), stmt.end.as_ref()]
+                    .into_iter()
+                    .flatten()
                     .into_iter()
                     .any(|bound| activity.operand_is_tainted(bound))
                 {

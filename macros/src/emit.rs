@@ -697,15 +697,13 @@ impl Emitter<'_> {
 
     /// `for index in start..end { body; tape.push(residuals); head = next; }`,
     /// with each carried variable a `let mut` head before the loop, and its
-    /// value after the loop bound to its exit variable.
+    /// value after the loop bound to its exit variable. A loop with `break`
+    /// also ends with `if !running { break; }`.
     fn forward_loop(&self, stmt: &LoopStmt) -> TokenStream {
         let index = self.ident(stmt.index);
-        let range = range_tokens(
-            self.operand(&stmt.start),
-            self.operand(&stmt.end),
-            stmt.inclusive,
-            stmt.reverse,
-        );
+        let start = self.operand(&stmt.start);
+        let end = stmt.end.as_ref().map(|end| self.operand(end));
+        let range = range_tokens(&start, end.as_ref(), stmt.inclusive, stmt.reverse);
         let heads = stmt.carried.iter().map(|carried| {
             let head = self.ident(carried.head);
             let init = self.by_value(&carried.init);
@@ -714,29 +712,25 @@ impl Emitter<'_> {
         let body = self.forward_block(&stmt.body);
         let local = defined_in(&stmt.body);
         let nexts: Vec<Option<Var>> = stmt.carried.iter().map(|carried| carried.next.var()).collect();
-        let residuals = self.adjoint.tapes.get(&stmt.tape);
         let tape = self.ident(stmt.tape);
-        let (tape_decl, tape_push) = match residuals {
-            Some(residuals) if !residuals.is_empty() => {
+        let (tape_decl, tape_push) = match self.adjoint.tapes.get(&stmt.tape) {
+            Some(residuals) if !residuals.is_empty() || stmt.exit_flag.is_some() => {
                 let items = residuals.iter().map(|var| {
                     let ident = self.ident(*var);
                     let is_head = stmt.carried.iter().any(|carried| carried.head == *var);
-                    if (local.contains(var) && !nexts.contains(&Some(*var))) || is_head {
+                    if (local.contains(var) && !nexts.contains(&Some(*var))) || is_head || *var == stmt.index {
                         quote!(#ident)
                     } else {
                         self.by_value(&Operand::Var(*var))
                     }
                 });
-                let capacity_range = range_tokens(
-                    self.operand(&stmt.start),
-                    self.operand(&stmt.end),
-                    stmt.inclusive,
-                    false,
-                );
-                (
-                    quote!(let mut #tape = ::std::vec::Vec::with_capacity(::core::iter::Iterator::size_hint(&#capacity_range).0);),
-                    quote!(#tape.push((#(#items,)*));),
-                )
+                let capacity_range = range_tokens(&start, end.as_ref(), stmt.inclusive, false);
+                let decl = if end.is_some() {
+                    quote!(let mut #tape = ::std::vec::Vec::with_capacity(::core::iter::Iterator::size_hint(&#capacity_range).0);)
+                } else {
+                    quote!(let mut #tape = ::std::vec::Vec::new();)
+                };
+                (decl, quote!(#tape.push((#(#items,)*));))
             }
             _ => (TokenStream::new(), TokenStream::new()),
         };
@@ -747,6 +741,10 @@ impl Emitter<'_> {
                 next => self.by_value(next),
             };
             quote!(#head = #next;)
+        });
+        let stop = stmt.exit_flag.map(|flag| {
+            let flag = self.ident(flag);
+            quote!(if !#flag { break; })
         });
         let exits = stmt.carried.iter().map(|carried| {
             let exit = self.ident(carried.exit);
@@ -760,6 +758,7 @@ impl Emitter<'_> {
                 #body
                 #tape_push
                 #(#advances)*
+                #stop
             }
             #(#exits)*
         }
@@ -907,8 +906,9 @@ impl Emitter<'_> {
         }
     }
 
-    /// The iterations of a loop in reverse, zipped with the tape when there is
-    /// one.
+    /// The iterations of a loop in reverse: the range backwards, zipped with
+    /// the tape when there is one, or the tape alone for a loop that may
+    /// have stopped early (its counter is on the tape).
     fn adjoint_loop(&self, adjoint_loop: &AdjointLoop) -> TokenStream {
         let AdjointLoop {
             tape,
@@ -917,31 +917,41 @@ impl Emitter<'_> {
             end,
             inclusive,
             reverse,
+            driven_by_tape,
             body,
         } = adjoint_loop;
         let reads = all_reads(body);
-        let index = if reads.contains(index) {
+        let index_pattern = if reads.contains(index) {
             self.ident(*index).to_token_stream()
         } else {
             quote!(_)
         };
-        let range = range_tokens(self.operand(start), self.operand(end), *inclusive, !*reverse);
         let body = self.adjoint_stmts(body);
-        match self.adjoint.tapes.get(tape) {
-            Some(residuals) if !residuals.is_empty() => {
-                let tape = self.ident(*tape);
-                let pattern = self.residual_pattern(residuals);
-                quote! {
-                    for (#index, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.into_iter())) {
-                        #body
-                    }
-                }
-            }
-            _ => quote! {
-                for #index in #range {
+        let residuals = self.adjoint.tapes.get(tape).map_or(&[][..], Vec::as_slice);
+        let tape = self.ident(*tape);
+        let pattern = self.residual_pattern(residuals);
+        if *driven_by_tape {
+            return quote! {
+                for #pattern in ::core::iter::Iterator::rev(#tape.into_iter()) {
                     #body
                 }
-            },
+            };
+        }
+        let start = self.operand(start);
+        let end = end.as_ref().map(|end| self.operand(end));
+        let range = range_tokens(&start, end.as_ref(), *inclusive, !*reverse);
+        if residuals.is_empty() {
+            quote! {
+                for #index_pattern in #range {
+                    #body
+                }
+            }
+        } else {
+            quote! {
+                for (#index_pattern, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.into_iter())) {
+                    #body
+                }
+            }
         }
     }
 
@@ -951,12 +961,13 @@ impl Emitter<'_> {
     }
 }
 
-/// `start..end`, `start..=end`, reversed with `.rev()` when asked.
-fn range_tokens(start: TokenStream, end: TokenStream, inclusive: bool, reverse: bool) -> TokenStream {
-    let range = if inclusive {
-        quote!((#start..=#end))
-    } else {
-        quote!((#start..#end))
+/// `start..end`, `start..=end`, or `start..` without an end, reversed with
+/// `.rev()` when asked.
+fn range_tokens(start: &TokenStream, end: Option<&TokenStream>, inclusive: bool, reverse: bool) -> TokenStream {
+    let range = match end {
+        Some(end) if inclusive => quote!((#start..=#end)),
+        Some(end) => quote!((#start..#end)),
+        None => quote!((#start..)),
     };
     if reverse {
         quote!(::core::iter::Iterator::rev(#range))

@@ -223,16 +223,21 @@ pub enum Stmt {
 }
 
 /// `for index in start..end { body }` (or `..=`, or reversed), which is also
-/// what iteration over a slice or a vector lowers to. The variables the body
-/// reassigns are carried from one iteration to the next.
+/// what iteration over a slice or a vector lowers to, and `while`/`loop`
+/// (`start..` with no end). The variables the body reassigns are carried from
+/// one iteration to the next; `break` clears a carried flag.
 pub struct LoopStmt {
     /// The counter, an integer that carries no derivative.
     pub index: Var,
     pub start: Operand,
-    pub end: Operand,
+    /// `None` for `while` and `loop`: they run until a `break`.
+    pub end: Option<Operand>,
     pub inclusive: bool,
     pub reverse: bool,
     pub carried: Vec<Carried>,
+    /// For a loop with `break`, the head of the carried flag that is `true`
+    /// while the loop keeps running.
+    pub exit_flag: Option<Var>,
     pub body: Block,
     /// The forward sweep's record of each iteration's residuals.
     pub tape: Var,

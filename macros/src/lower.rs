@@ -45,6 +45,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         param_vars: std::collections::HashSet::new(),
         deref_copies: std::collections::HashSet::new(),
         function_name: String::new(),
+        loop_depth: 0,
     };
     let params = lowerer.bind_params(signature);
     Function {
@@ -66,6 +67,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         param_vars: std::collections::HashSet::new(),
         deref_copies: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
+        loop_depth: 0,
     };
     let params = lowerer.bind_params(signature);
     let frames = vec![Frame::new(&item.block.stmts)];
@@ -121,6 +123,8 @@ struct Lowerer<'a> {
     deref_copies: std::collections::HashSet<Var>,
     /// The name of the function being lowered, to recognise recursion.
     function_name: String,
+    /// How many loops enclose the code being lowered.
+    loop_depth: usize,
 }
 
 impl Lowerer<'_> {
@@ -429,12 +433,31 @@ impl Lowerer<'_> {
                 self.lower_for(for_loop, out);
                 Operand::Const(syn::parse_quote!(()))
             }
-            Expr::Return(ret) => {
-                self.cx.error_spanned_by(
-                    ret,
-                    "`return` is supported in `if` statements and at the end of the function; \
-                     write this `if` as a statement and return from its branches",
+            Expr::While(expr_while) => {
+                let origin = Origin::of(&WhileHeaderTokens(expr_while));
+                self.lower_unbounded(
+                    expr_while.label.as_ref(),
+                    Some(&expr_while.cond),
+                    &expr_while.body,
+                    origin,
+                    out,
                 );
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::Loop(expr_loop) => {
+                let origin = Origin::of(&expr_loop.loop_token);
+                self.lower_unbounded(expr_loop.label.as_ref(), None, &expr_loop.body, origin, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
+            Expr::Return(ret) => {
+                let message = if self.loop_depth > 0 {
+                    "`return` inside a loop is not supported by #[differentiate] yet; keep the value in a variable, \
+                     `break`, and return after the loop"
+                } else {
+                    "`return` is supported in `if` statements and at the end of the function; \
+                     write this `if` as a statement and return from its branches"
+                };
+                self.cx.error_spanned_by(ret, message);
                 self.placeholder(expr)
             }
             other => {
@@ -446,10 +469,6 @@ impl Lowerer<'_> {
 
     fn unsupported_expr(&mut self, expr: &Expr) {
         let message = match expr {
-            Expr::While(_) | Expr::Loop(_) => {
-                "`while` and `loop` are not supported by #[differentiate] yet; write a counted \
-                 `for i in 0..n` loop (with an `if` inside for an early exit)"
-            }
             Expr::Closure(_) => {
                 "closures are not supported in a #[differentiate] function; \
                  write the closure as a separate function with its own #[differentiate] and call it"
@@ -471,8 +490,8 @@ impl Lowerer<'_> {
                 "this control flow is not supported by #[differentiate]; compute the value with plain expressions"
             }
             Expr::Break(_) | Expr::Continue(_) => {
-                "`break` and `continue` are not supported by #[differentiate] yet; put the rest of the iteration \
-                 in an `if` (the iterations it skips then contribute nothing)"
+                "`break` and `continue` are supported as statements of a loop's body or of the `if`s in it; \
+                 write them as their own statement"
             }
             _ => {
                 "this expression is not supported by #[differentiate]; write the computation with `let` bindings, \
@@ -899,25 +918,77 @@ impl Lowerer<'_> {
         let Some(header) = self.lower_loop_header(&for_loop.expr, &for_loop.pat, out) else {
             return;
         };
+        let origin = Origin::of(&LoopHeaderTokens(for_loop));
+        self.lower_loop(header, None, &for_loop.body.stmts, origin, out);
+    }
 
-        let mut carried_names: Vec<String> = assigned_names(&for_loop.body)
-            .into_iter()
+    /// `while cond { body }` is `loop { if !(cond) { break; } body }`; both run
+    /// until a `break`, with a trip count decided on primal values.
+    fn lower_unbounded(
+        &mut self,
+        label: Option<&syn::Label>,
+        cond: Option<&Expr>,
+        body: &syn::Block,
+        origin: Origin,
+        out: &mut Vec<Stmt>,
+    ) {
+        if let Some(label) = label {
+            self.cx
+                .error_spanned_by(label, "loop labels are not supported by #[differentiate]");
+        }
+        let header = LoopHeader {
+            start: Operand::Const(syn::parse_quote!(0_usize)),
+            end: None,
+            inclusive: false,
+            reverse: false,
+            index_name: None,
+            element: None,
+        };
+        let check: Option<syn::Stmt> = cond.map(|cond| syn::parse_quote!(if !(#cond) { break; }));
+        self.lower_loop(header, check, &body.stmts, origin, out);
+    }
+
+    /// The body of any loop: carried variables get a head before the body and
+    /// an exit after it; `break` and `continue` end the iteration, and a
+    /// `break` also clears the carried flag that keeps the loop running.
+    fn lower_loop(
+        &mut self,
+        header: LoopHeader,
+        prefix: Option<syn::Stmt>,
+        stmts: &[syn::Stmt],
+        origin: Origin,
+        out: &mut Vec<Stmt>,
+    ) {
+        let mut body_stmts: Vec<syn::Stmt> = prefix.into_iter().collect();
+        body_stmts.extend(stmts.iter().cloned());
+        let exits = body_stmts.iter().any(stmt_exits_loop);
+        let mut carried_names: Vec<String> = body_stmts
+            .iter()
+            .flat_map(assigned_names_in_stmt)
             .filter(|name| matches!(self.lookup(name), Some(Binding { value: Some(_) })))
             .collect();
         carried_names.sort();
         carried_names.dedup();
+        if exits {
+            self.declare(RUNNING, Some(Operand::Const(syn::parse_quote!(true))));
+            carried_names.push(RUNNING.to_owned());
+        }
         let mut carried = Vec::new();
         for name in &carried_names {
             let Some(Binding { value: Some(init) }) = self.lookup(name).cloned() else {
                 continue;
             };
-            let head = self.new_var(name);
+            let head = self.new_var(if name == RUNNING { "running" } else { name });
             self.assign(name, Operand::Var(head));
             carried.push((name.clone(), init, head));
         }
+        let exit_flag = carried
+            .iter()
+            .find(|(name, ..)| name == RUNNING)
+            .map(|(_, _, head)| *head);
 
         self.scopes.push(Scope::new());
-        let index = self.new_var(header.index_name.as_deref().unwrap_or("index"));
+        let index = self.new_var(header.index_name.as_deref().unwrap_or("_index"));
         if let Some(name) = &header.index_name {
             self.bind(name, Operand::Var(index));
         }
@@ -926,7 +997,7 @@ impl Lowerer<'_> {
             let element = self.emit(
                 &mut body,
                 name,
-                Origin::of(&for_loop.pat),
+                origin,
                 Op::Index {
                     base: sequence.clone(),
                     index: Operand::Var(index),
@@ -934,24 +1005,17 @@ impl Lowerer<'_> {
             );
             self.bind(name, element);
         }
-        for stmt in &for_loop.body.stmts {
-            match stmt {
-                syn::Stmt::Expr(expr, None) => {
-                    self.lower_expr(expr, &mut body);
-                }
-                stmt => self.lower_stmt(stmt, &mut body),
-            }
-        }
+        let names: Vec<String> = carried.iter().map(|(name, ..)| name.clone()).collect();
+        self.loop_depth += 1;
+        let nexts = self.lower_iteration(vec![Frame::new(&body_stmts)], &names, &mut body);
+        self.loop_depth -= 1;
         self.scopes.pop();
 
         let carried = carried
             .into_iter()
-            .map(|(name, init, head)| {
-                let next = match self.lookup(&name) {
-                    Some(Binding { value: Some(next) }) => next.clone(),
-                    _ => Operand::Var(head),
-                };
-                let exit = self.new_var(&name);
+            .zip(nexts)
+            .map(|((name, init, head), next)| {
+                let exit = self.new_var(if name == RUNNING { "running" } else { &name });
                 self.assign(&name, Operand::Var(exit));
                 Carried { init, head, next, exit }
             })
@@ -964,10 +1028,141 @@ impl Lowerer<'_> {
             inclusive: header.inclusive,
             reverse: header.reverse,
             carried,
+            exit_flag,
             body: Block { stmts: body },
             tape,
-            origin: Origin::of(&LoopHeaderTokens(for_loop)),
+            origin,
         }));
+    }
+
+    /// Lowers the rest of one iteration (the innermost block last) and returns
+    /// the values the carried variables `names` have when it ends: at the end
+    /// of the body, at a `continue`, or at a `break` (which clears the flag
+    /// that keeps the loop running). An `if` containing `break` or `continue`
+    /// takes the rest of the iteration into its branches and merges the
+    /// carried values they end with.
+    fn lower_iteration(&mut self, mut frames: Vec<Frame>, names: &[String], out: &mut Vec<Stmt>) -> Vec<Operand> {
+        loop {
+            let Some(frame) = frames.last_mut() else {
+                return self.current_values(names);
+            };
+            if frame.is_done() {
+                frames.pop();
+                self.scopes.pop();
+                continue;
+            }
+            let stmts = Rc::clone(&frame.stmts);
+            let stmt = &stmts[frame.next];
+            frame.next += 1;
+            let converted;
+            let stmt = match stmt {
+                syn::Stmt::Expr(Expr::Match(expr_match), semi) if stmt_exits_loop(stmt) => {
+                    let Some(expr_if) = self.match_as_if(expr_match, out) else {
+                        continue;
+                    };
+                    converted = syn::Stmt::Expr(expr_if, *semi);
+                    &converted
+                }
+                stmt => stmt,
+            };
+            match stmt {
+                syn::Stmt::Expr(Expr::Break(exit), _) => {
+                    if exit.label.is_some() || exit.expr.is_some() {
+                        self.cx.error_spanned_by(
+                            exit,
+                            "#[differentiate] supports a plain `break` (no label, no value); \
+                             assign the value to a variable before breaking",
+                        );
+                    }
+                    self.assign(RUNNING, Operand::Const(syn::parse_quote!(false)));
+                    return self.current_values(names);
+                }
+                syn::Stmt::Expr(Expr::Continue(exit), _) => {
+                    if exit.label.is_some() {
+                        self.cx
+                            .error_spanned_by(exit, "loop labels are not supported by #[differentiate]");
+                    }
+                    return self.current_values(names);
+                }
+                syn::Stmt::Expr(Expr::If(expr_if), _) if stmt_exits_loop(stmt) => {
+                    return self.lower_exiting_if(expr_if, frames, names, out);
+                }
+                syn::Stmt::Expr(Expr::Block(block), _) if block.label.is_none() && stmt_exits_loop(stmt) => {
+                    frames.push(Frame::new(&block.block.stmts));
+                    self.scopes.push(Scope::new());
+                }
+                syn::Stmt::Expr(expr, None) => {
+                    self.lower_expr(expr, out);
+                }
+                stmt => self.lower_stmt(stmt, out),
+            }
+        }
+    }
+
+    /// `if c { ..break.. } rest-of-iteration`: each branch continues with a
+    /// copy of the rest of the iteration; the carried values merge after.
+    fn lower_exiting_if(
+        &mut self,
+        expr_if: &syn::ExprIf,
+        frames: Vec<Frame>,
+        names: &[String],
+        out: &mut Vec<Stmt>,
+    ) -> Vec<Operand> {
+        let cond = self.lower_expr(&expr_if.cond, out);
+        let saved = self.scopes.clone();
+
+        let mut then_frames = frames.clone();
+        then_frames.push(Frame::new(&expr_if.then_branch.stmts));
+        self.scopes.push(Scope::new());
+        let mut then_stmts = Vec::new();
+        let then_values = self.lower_iteration(then_frames, names, &mut then_stmts);
+        self.scopes = saved.clone();
+
+        let mut else_frames = frames;
+        if let Some((_, else_expr)) = &expr_if.else_branch {
+            let stmt = syn::Stmt::Expr((**else_expr).clone(), Some(Default::default()));
+            else_frames.push(Frame::new(std::slice::from_ref(&stmt)));
+            self.scopes.push(Scope::new());
+        }
+        let mut else_stmts = Vec::new();
+        let else_values = self.lower_iteration(else_frames, names, &mut else_stmts);
+        self.scopes = saved;
+
+        let mut outputs = Vec::new();
+        let mut values = Vec::new();
+        for ((name, then_value), else_value) in names.iter().zip(then_values).zip(else_values) {
+            if same_operand(&then_value, &else_value) {
+                values.push(then_value);
+                continue;
+            }
+            let var = self.new_var(if name == RUNNING { "running" } else { name });
+            outputs.push(Phi {
+                var,
+                then_value,
+                else_value,
+            });
+            values.push(Operand::Var(var));
+        }
+        let record = self.new_var("branch");
+        out.push(Stmt::If(IfStmt {
+            cond,
+            then_block: Block { stmts: then_stmts },
+            else_block: Block { stmts: else_stmts },
+            outputs,
+            record,
+        }));
+        values
+    }
+
+    /// The current values of the carried variables `names`.
+    fn current_values(&self, names: &[String]) -> Vec<Operand> {
+        names
+            .iter()
+            .map(|name| match self.lookup(name) {
+                Some(Binding { value: Some(value) }) => value.clone(),
+                _ => Operand::Const(syn::parse_quote!(())),
+            })
+            .collect()
     }
 
     /// What a `for` iterates over: `a..b`, `a..=b`, `(a..b).rev()`, or the
@@ -994,7 +1189,7 @@ impl Lowerer<'_> {
                 }
             };
             let start = self.opaque(start, out);
-            let end = self.opaque(end, out);
+            let end = Some(self.opaque(end, out));
             return Some(LoopHeader {
                 start,
                 end,
@@ -1047,7 +1242,7 @@ impl Lowerer<'_> {
         };
         let sequence_operand = self.lower_expr(sequence, out);
         let length: Expr = syn::parse_quote!(::chainrule::rules::length(&#sequence));
-        let end = self.opaque(&length, out);
+        let end = Some(self.opaque(&length, out));
         Some(LoopHeader {
             start: Operand::Const(syn::parse_quote!(0)),
             end,
@@ -1267,10 +1462,46 @@ impl quote::ToTokens for LoopHeaderTokens<'_> {
     }
 }
 
-/// The header of a lowered `for` loop.
+/// The name under which a loop with `break` carries its "still running"
+/// flag; not a name users write.
+const RUNNING: &str = "chainrule_running";
+
+/// Whether a statement of a loop body contains a `break` or `continue` of
+/// that loop (not of a nested loop).
+fn stmt_exits_loop(stmt: &syn::Stmt) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+            self.0 = true;
+        }
+        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut finder = Finder(false);
+    finder.visit_stmt(stmt);
+    finder.0
+}
+
+/// The tokens of a `while` loop's header, `while cond`.
+struct WhileHeaderTokens<'a>(&'a syn::ExprWhile);
+
+impl quote::ToTokens for WhileHeaderTokens<'_> {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        self.0.while_token.to_tokens(tokens);
+        self.0.cond.to_tokens(tokens);
+    }
+}
+
+/// The header of a lowered loop.
 struct LoopHeader {
     start: Operand,
-    end: Operand,
+    /// `None` for `while` and `loop`, which run until a `break`.
+    end: Option<Operand>,
     inclusive: bool,
     reverse: bool,
     /// The user's name for the counter, if the loop exposes it.
@@ -1308,9 +1539,9 @@ fn pattern_name(pat: &syn::Pat) -> Result<Option<String>, ()> {
     binding_name(pat).map_err(|_| ())
 }
 
-/// The local variables a block assigns to (`x = ..`, `x += ..`), which a
+/// The local variables a statement assigns to (`x = ..`, `x += ..`), which a
 /// loop carries from one iteration to the next.
-fn assigned_names(block: &syn::Block) -> Vec<String> {
+fn assigned_names_in_stmt(stmt: &syn::Stmt) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> Visit<'ast> for Finder {
         fn visit_expr_assign(&mut self, assign: &'ast syn::ExprAssign) {
@@ -1326,7 +1557,7 @@ fn assigned_names(block: &syn::Block) -> Vec<String> {
         fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     }
     let mut finder = Finder(Vec::new());
-    finder.visit_block(block);
+    finder.visit_stmt(stmt);
     finder.0
 }
 

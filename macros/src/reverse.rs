@@ -94,7 +94,9 @@ pub struct AdjointLoop {
     pub tape: Var,
     pub index: Var,
     pub start: Operand,
-    pub end: Operand,
+    pub end: Option<Operand>,
+    /// For loops that may stop early: replay the tape, not the range.
+    pub driven_by_tape: bool,
     pub inclusive: bool,
     pub reverse: bool,
     pub body: Vec<AdjStmt>,
@@ -322,8 +324,14 @@ impl Builder<'_> {
                 head: carried.head,
             });
         }
+        let driven_by_tape = stmt.exit_flag.is_some();
         let mut local = defined_in(&stmt.body);
         local.extend(stmt.carried.iter().map(|carried| carried.head));
+        if driven_by_tape {
+            // Only the iterations that ran are replayed: their counters come
+            // from the tape, not from the range.
+            local.insert(stmt.index);
+        }
         let taped: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
         reads.extend(
             iteration_reads
@@ -331,7 +339,12 @@ impl Builder<'_> {
                 .copied()
                 .filter(|var| *var != stmt.index),
         );
-        reads.extend([&stmt.start, &stmt.end].into_iter().filter_map(Operand::var));
+        reads.extend(
+            [Some(&stmt.start), stmt.end.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(Operand::var),
+        );
         reads.insert(stmt.tape);
         self.tapes.insert(stmt.tape, taped);
         body.push(AdjStmt::Loop(Box::new(AdjointLoop {
@@ -339,6 +352,7 @@ impl Builder<'_> {
             index: stmt.index,
             start: stmt.start.clone(),
             end: stmt.end.clone(),
+            driven_by_tape,
             inclusive: stmt.inclusive,
             reverse: stmt.reverse,
             body: iteration,
@@ -455,8 +469,9 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             AdjStmt::Loop(adjoint_loop) => {
                 reads.insert(adjoint_loop.tape);
                 reads.extend(
-                    [&adjoint_loop.start, &adjoint_loop.end]
+                    [Some(&adjoint_loop.start), adjoint_loop.end.as_ref()]
                         .into_iter()
+                        .flatten()
                         .filter_map(Operand::var),
                 );
             }

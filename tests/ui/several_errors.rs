@@ -3,9 +3,8 @@ use chainrule::differentiate;
 #[differentiate]
 fn f(x: f64) -> f64 {
     let mut y = x;
-    while y < 10.0 {
-        y *= x;
-    }
+    let double = |t: f64| t * 2.0;
+    y = double(y);
     let z = x.to_degrees();
     let w = y % 3.0;
     println!("{w}");

@@ -3,13 +3,13 @@ use chainrule::differentiate;
 #[differentiate]
 fn f(x: f64) -> f64 {
     let mut y = x;
-    for _ in 0..10 {
-        if y > 100.0 {
-            break;
+    let z = loop {
+        y *= 2.0;
+        if y > 10.0 {
+            break y;
         }
-        y *= x;
-    }
-    y
+    };
+    z
 }
 
 fn main() {}

@@ -1,13 +1,13 @@
 use chainrule::differentiate;
 
 #[differentiate]
-fn f(x: f64) -> f64 {
+fn f(x: f64, n: usize) -> f64 {
     let mut y = x;
-    loop {
+    for _ in 0..n {
+        y *= x;
         if y > 10.0 {
-            break;
+            return y;
         }
-        y *= 2.0;
     }
     y
 }
