@@ -310,21 +310,34 @@ impl Emitter<'_> {
              differentiated. It keeps only intermediate values: calling it does not run `{name}` again.",
             self.wrt_names()
         );
+        let closure = quote! {
+            move |#seed: &#output, (#(#closure_params,)*): (#(#param_types,)*)| {
+                #adjoint
+                (#(#gradients,)*)
+            }
+        };
+        // A recursive function's pullback holds its callees' pullbacks, of its
+        // own type: that type must be named, so it is boxed.
+        let (pullback_type, closure) = if self.function.recursive {
+            (
+                quote!(::std::boxed::Box<dyn ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)>),
+                quote!(::std::boxed::Box::new(#closure)),
+            )
+        } else {
+            (
+                quote!(impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*) + use<#(#lifetimes),*>),
+                closure,
+            )
+        };
         quote! {
             #[doc = #doc]
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
-            #vis fn #pullback_name #generics (#(#params),*)
-                -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
-                    + use<#(#lifetimes),*>)
-            {
+            #vis fn #pullback_name #generics (#(#params),*) -> (#output, #pullback_type) {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
                 #(#derefs)*
                 #forward
-                (#result, move |#seed: &#output, (#(#closure_params,)*): (#(#param_types,)*)| {
-                    #adjoint
-                    (#(#gradients,)*)
-                })
+                (#result, #closure)
             }
         }
     }
@@ -919,6 +932,7 @@ impl Emitter<'_> {
             reverse,
             driven_by_tape,
             body,
+            ..
         } = adjoint_loop;
         let reads = all_reads(body);
         let index_pattern = if reads.contains(index) {

@@ -366,6 +366,8 @@ pub struct Function {
     pub params: Vec<Param>,
     pub body: Block,
     pub result: Operand,
+    /// Whether the function calls itself.
+    pub recursive: bool,
 }
 
 impl Function {

@@ -46,6 +46,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         deref_copies: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
+        recursive: false,
     };
     let params = lowerer.bind_params(signature);
     Function {
@@ -54,6 +55,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         params,
         body: Block::default(),
         result: Operand::Const(syn::parse_quote!(())),
+        recursive: false,
     }
 }
 
@@ -68,6 +70,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         deref_copies: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
+        recursive: false,
     };
     let params = lowerer.bind_params(signature);
     let frames = vec![Frame::new(&item.block.stmts)];
@@ -80,6 +83,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         params,
         body: Block { stmts },
         result,
+        recursive: lowerer.recursive,
     }
 }
 
@@ -125,6 +129,8 @@ struct Lowerer<'a> {
     function_name: String,
     /// How many loops enclose the code being lowered.
     loop_depth: usize,
+    /// Whether the function calls itself.
+    recursive: bool,
 }
 
 impl Lowerer<'_> {
@@ -711,11 +717,7 @@ impl Lowerer<'_> {
                 return self.placeholder(expr);
             }
             if name == self.function_name {
-                self.cx.error_spanned_by(
-                    func,
-                    "recursive #[differentiate] functions are not supported yet; write the recursion as a loop",
-                );
-                return self.placeholder(expr);
+                self.recursive = true;
             }
         }
         // `f64::exp(x)` is the method `x.exp()`.
@@ -987,6 +989,9 @@ impl Lowerer<'_> {
             .find(|(name, ..)| name == RUNNING)
             .map(|(_, _, head)| *head);
 
+        // The iteration's scope; `lower_iteration` pops it when the body ends,
+        // but not when it stops early at a `break` or `continue`.
+        let depth = self.scopes.len();
         self.scopes.push(Scope::new());
         let index = self.new_var(header.index_name.as_deref().unwrap_or("_index"));
         if let Some(name) = &header.index_name {
@@ -1009,7 +1014,7 @@ impl Lowerer<'_> {
         self.loop_depth += 1;
         let nexts = self.lower_iteration(vec![Frame::new(&body_stmts)], &names, &mut body);
         self.loop_depth -= 1;
-        self.scopes.pop();
+        self.scopes.truncate(depth);
 
         let carried = carried
             .into_iter()

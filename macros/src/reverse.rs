@@ -97,6 +97,8 @@ pub struct AdjointLoop {
     pub end: Option<Operand>,
     /// For loops that may stop early: replay the tape, not the range.
     pub driven_by_tape: bool,
+    /// Whether the forward sweep keeps a tape for this loop.
+    pub uses_tape: bool,
     pub inclusive: bool,
     pub reverse: bool,
     pub body: Vec<AdjStmt>,
@@ -345,7 +347,10 @@ impl Builder<'_> {
                 .flatten()
                 .filter_map(Operand::var),
         );
-        reads.insert(stmt.tape);
+        let uses_tape = driven_by_tape || !taped.is_empty();
+        if uses_tape {
+            reads.insert(stmt.tape);
+        }
         self.tapes.insert(stmt.tape, taped);
         body.push(AdjStmt::Loop(Box::new(AdjointLoop {
             tape: stmt.tape,
@@ -353,6 +358,7 @@ impl Builder<'_> {
             start: stmt.start.clone(),
             end: stmt.end.clone(),
             driven_by_tape,
+            uses_tape,
             inclusive: stmt.inclusive,
             reverse: stmt.reverse,
             body: iteration,
@@ -467,7 +473,9 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
                 reads.insert(*record);
             }
             AdjStmt::Loop(adjoint_loop) => {
-                reads.insert(adjoint_loop.tape);
+                if adjoint_loop.uses_tape {
+                    reads.insert(adjoint_loop.tape);
+                }
                 reads.extend(
                     [Some(&adjoint_loop.start), adjoint_loop.end.as_ref()]
                         .into_iter()
