@@ -35,6 +35,9 @@ pub struct Activity {
     /// A parameter passed by reference or as a view: `Copy`, but arithmetic
     /// on it gives owned values.
     borrowed: Vec<bool>,
+    /// Certainly an owned vector or matrix (a product, an element-wise
+    /// function's result, a buffer), which a call can borrow.
+    owned_array: Vec<bool>,
 }
 
 impl Activity {
@@ -45,6 +48,20 @@ impl Activity {
     /// Whether the variable is certainly an `f64`.
     pub fn is_scalar(&self, var: Var) -> bool {
         self.scalar[var.0]
+    }
+
+    /// Whether the variable is certainly an owned vector or matrix.
+    pub fn is_owned_array(&self, var: Var) -> bool {
+        self.owned_array[var.0]
+    }
+
+    /// Whether the operand is a vector or matrix, owned or borrowed.
+    fn operand_is_array(&self, operand: &Operand) -> bool {
+        match operand {
+            Operand::Var(var) => self.owned_array[var.0] || self.borrowed[var.0],
+            Operand::Transposed(_) => true,
+            Operand::Const(_) => false,
+        }
     }
 
     /// Whether passing the variable by value copies it.
@@ -70,6 +87,7 @@ impl Activity {
             scalar: vec![false; count],
             primitive: vec![false; count],
             borrowed: vec![false; count],
+            owned_array: vec![false; count],
         };
         for param in &function.params {
             activity.active[param.var.0] = param.wrt;
@@ -84,6 +102,7 @@ impl Activity {
         let copyable = param.kind.is_copyable();
         self.primitive[slot] = copyable && !param.kind.is_differentiable() || self.scalar[slot];
         self.borrowed[slot] = copyable && !self.primitive[slot];
+        self.owned_array[slot] = !copyable && param.kind.is_differentiable();
     }
 
     /// Whether a derivative flows through the operation: one of its operands
@@ -158,6 +177,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         scalar: vec![true; count],
         primitive: vec![true; count],
         borrowed: vec![false; count],
+        owned_array: vec![false; count],
     };
     for param in &function.params {
         activity.active[param.var.0] = param.wrt;
@@ -172,6 +192,13 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
     while changed {
         changed = false;
         for def in &defs {
+            if let Definition::Let(var, op) = def
+                && !activity.owned_array[var.0]
+                && op_gives_owned_array(&activity, op)
+            {
+                activity.owned_array[var.0] = true;
+                changed = true;
+            }
             let primitive = match def {
                 Definition::Let(_, op) => op_gives_primitive(&activity, op),
                 Definition::Merge(_, operands) => operands.iter().all(|operand| activity.operand_is_primitive(operand)),
@@ -237,6 +264,21 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
     activity
 }
 
+/// The variables `let` defines in `block`, nested blocks included.
+fn lets_in(block: &Block, out: &mut Vec<Var>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let { var, .. } => out.push(*var),
+            Stmt::If(stmt) => {
+                lets_in(&stmt.then_block, out);
+                lets_in(&stmt.else_block, out);
+            }
+            Stmt::Loop(stmt) => lets_in(&stmt.body, out),
+            Stmt::Store { .. } => {}
+        }
+    }
+}
+
 /// Checks that a buffer is not written after its whole value was used: the
 /// adjoint of such a use would read the buffer as it is at the end, not as it
 /// was when used. Element reads are fine: each keeps the value it read.
@@ -265,8 +307,14 @@ impl WriteOrder {
                     }
                 }
                 Stmt::Loop(stmt) => {
-                    // Twice: a use in one iteration precedes the writes of the next.
+                    // Twice: a use in one iteration precedes the writes of the
+                    // next, except to buffers the body creates afresh each time.
                     self.block(cx, &stmt.body);
+                    let mut fresh = Vec::new();
+                    lets_in(&stmt.body, &mut fresh);
+                    for var in fresh {
+                        self.used_whole.remove(&var);
+                    }
                     self.block(cx, &stmt.body);
                 }
                 Stmt::Store { buffer, origin, .. } => {
@@ -310,6 +358,27 @@ fn op_is_active(activity: &Activity, op: &Op) -> bool {
             .operands()
             .into_iter()
             .any(|operand| activity.operand_is_active(operand)),
+    }
+}
+
+/// Whether an operation certainly produces an owned vector or matrix.
+fn op_gives_owned_array(activity: &Activity, op: &Op) -> bool {
+    match op {
+        Op::Binary(..) | Op::Neg(_) => op
+            .operands()
+            .into_iter()
+            .any(|operand| activity.operand_is_array(operand)),
+        Op::Call {
+            elementwise: true,
+            args,
+            ..
+        } => args.first().is_some_and(|arg| activity.operand_is_array(&arg.operand)),
+        Op::Method { method, receiver, .. } => {
+            matches!(method.to_string().as_str(), "to_owned" | "to_vec")
+                || (method == "clone" && activity.operand_is_array(receiver))
+        }
+        Op::Array { .. } | Op::Fill { .. } => true,
+        _ => false,
     }
 }
 

@@ -126,6 +126,20 @@ impl Emitter<'_> {
         self.function.adjoint(var)
     }
 
+    /// The user's lint attributes (`#[allow(..)]`, `#[expect(..)]`, …), which
+    /// apply to the generated functions too.
+    fn lint_attributes(&self) -> Vec<&syn::Attribute> {
+        self.item
+            .attrs
+            .iter()
+            .filter(|attr| {
+                ["allow", "warn", "deny", "expect"]
+                    .iter()
+                    .any(|name| attr.path().is_ident(name))
+            })
+            .collect()
+    }
+
     fn generated_name(&self, suffix: &str) -> Ident {
         format_ident!("{}_{}", self.item.sig.ident, suffix)
     }
@@ -170,7 +184,8 @@ impl Emitter<'_> {
     }
 
     fn call_arg(&self, arg: &CallArg) -> TokenStream {
-        if arg.by_ref {
+        let owned_array = arg.operand.var().is_some_and(|var| self.activity.is_owned_array(var));
+        if arg.by_ref || (arg.lend && owned_array) {
             let tokens = self.operand(&arg.operand);
             quote!(&#tokens)
         } else {
@@ -262,6 +277,7 @@ impl Emitter<'_> {
     }
 
     fn pullback_fn(&self) -> TokenStream {
+        let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
         let pullback_name = self.generated_name("pullback");
@@ -331,6 +347,7 @@ impl Emitter<'_> {
         };
         quote! {
             #[doc = #doc]
+            #(#lints)*
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #pullback_name #generics (#(#params),*) -> (#output, #pullback_type) {
                 // `#name` itself is not called: its computation is written out below.
@@ -346,6 +363,7 @@ impl Emitter<'_> {
     /// calls `rule(args.., seed)`, whose result type is checked against the
     /// gradients' types at the rule's span.
     fn rule_pullback_fn(&self, rule: &syn::ExprPath) -> TokenStream {
+        let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
         let pullback_name = self.generated_name("pullback");
@@ -397,6 +415,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
+            #(#lints)*
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #pullback_name #generics (#(#params),*)
                 -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
@@ -411,6 +430,7 @@ impl Emitter<'_> {
     }
 
     fn vjp_fn(&self) -> TokenStream {
+        let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
         let pullback_name = self.generated_name("pullback");
@@ -451,6 +471,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
+            #(#lints)*
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #vjp_name #generics (#(#params,)* #seed: #seed_type) -> (#output, #(#output_types),*) {
                 let (#value, #pullback) = #pullback_name(#(#forward_args),*);
@@ -461,6 +482,7 @@ impl Emitter<'_> {
     }
 
     fn grad_fn(&self) -> TokenStream {
+        let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
         let vjp_name = self.generated_name("vjp");
@@ -476,6 +498,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
+            #(#lints)*
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #grad_name #generics (#(#params),*) -> (f64, #(#output_types),*) {
                 #vjp_name(#(#args,)* 1.0)
@@ -487,6 +510,7 @@ impl Emitter<'_> {
     /// the Jacobian row by row. Assumes `expand` checked the shapes: a column
     /// output and either one column parameter or scalar parameters only.
     fn jacobian_fn(&self, denominator: bool) -> TokenStream {
+        let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
         let pullback_name = self.generated_name("pullback");
@@ -551,6 +575,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
+            #(#lints)*
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #jacobian_name #generics (#(#params),*) -> (::faer::Col<f64>, ::faer::Mat<f64>) {
                 let (#value, _) = #pullback_name(#(#args),*);
@@ -661,7 +686,9 @@ impl Emitter<'_> {
                     quote!([#value; #len])
                 }
             }
-            Op::Call { func, args, pullback } => {
+            Op::Call {
+                func, args, pullback, ..
+            } => {
                 let args = args.iter().map(|arg| self.call_arg(arg));
                 if active {
                     let pullback_fn = pullback_path(func);
@@ -747,14 +774,25 @@ impl Emitter<'_> {
             }
             _ => (TokenStream::new(), TokenStream::new()),
         };
-        let advances = stmt.carried.iter().map(|carried| {
-            let head = self.ident(carried.head);
-            let next = match &carried.next {
-                Operand::Var(var) if local.contains(var) => self.operand(&carried.next),
-                next => self.by_value(next),
-            };
-            quote!(#head = #next;)
-        });
+        // All heads take their next values at once, as a tuple: `(a, b) = (b, a)`
+        // must swap, whatever the order of the names.
+        let (advanced_heads, nexts): (Vec<&Ident>, Vec<TokenStream>) = stmt
+            .carried
+            .iter()
+            .filter(|carried| carried.next.var() != Some(carried.head))
+            .map(|carried| {
+                let next = match &carried.next {
+                    Operand::Var(var) if local.contains(var) => self.operand(&carried.next),
+                    next => self.by_value(next),
+                };
+                (self.ident(carried.head), next)
+            })
+            .unzip();
+        let advances = match advanced_heads.as_slice() {
+            [] => TokenStream::new(),
+            [head] => quote!(#head = #(#nexts)*;),
+            heads => quote!((#(#heads),*) = (#(#nexts),*);),
+        };
         let stop = stmt.exit_flag.map(|flag| {
             let flag = self.ident(flag);
             quote!(if !#flag { break; })
@@ -769,8 +807,8 @@ impl Emitter<'_> {
             #tape_decl
             for #index in #range {
                 #body
-                #tape_push
-                #(#advances)*
+                                #tape_push
+                #advances
                 #stop
             }
             #(#exits)*
@@ -860,25 +898,31 @@ impl Emitter<'_> {
                 pullback,
                 out,
                 args,
+                gradients,
                 origin,
             } => {
                 let pullback = self.ident(*pullback);
                 let out = self.adj(*out);
-                let patterns = args.iter().enumerate().map(|(index, (target, _))| match target {
-                    Some(_) => mixed(&format!("grad_{index}")).to_token_stream(),
+                let patterns = args.iter().zip(gradients).map(|((target, ..), grad)| match target {
+                    Some(_) => grad.to_token_stream(),
                     None => quote!(_),
                 });
-                let accumulations = args.iter().enumerate().filter_map(|(index, (target, _))| {
-                    let target = self.target((*target)?);
-                    let grad = mixed(&format!("grad_{index}"));
+                let accumulations = args.iter().zip(gradients).filter_map(|((target, starts, _), grad)| {
+                    let target = (*target)?;
+                    if *starts {
+                        let adj = self.adj(target.var);
+                        let mutability = self.adjoint.accumulated.contains(&target.var).then(|| quote!(mut));
+                                                return Some(
+                            quote_spanned!(origin.start=> let #mutability #adj = ::chainrule::rules::adjoint_from(#grad);),
+                        );
+                    }
+                    let target = self.target(target);
                     Some(quote_spanned!(origin.start=> ::chainrule::rules::accumulate(#target, &#grad);))
                 });
-                let args = args.iter().map(|(_, arg)| self.call_arg(arg));
+                let args = args.iter().map(|(.., arg)| self.call_arg(arg));
                 quote! {
-                    {
-                        let (#(#patterns,)*) = ::chainrule::rules::pull(#pullback, &#out, (#(#args,)*));
-                        #(#accumulations)*
-                    }
+                    let (#(#patterns,)*) = ::chainrule::rules::pull(#pullback, &#out, (#(#args,)*));
+                    #(#accumulations)*
                 }
             }
             AdjStmt::ZeroLikeAdjoint { var, like } => {
@@ -886,6 +930,28 @@ impl Emitter<'_> {
                 let like = self.adj(*like);
                 let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
                 quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#like);)
+            }
+            AdjStmt::InitFrom { var, from, scalar } => {
+                let adj = self.adj(*var);
+                let from = self.adj(*from);
+                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
+                let value = if *scalar {
+                    quote!(#from)
+                } else {
+                    quote!(::chainrule::rules::keep(&#from))
+                };
+                quote!(let #mutability #adj = #value;)
+            }
+            AdjStmt::InitSeed { var, scalar } => {
+                let adj = self.adj(*var);
+                let seed = mixed("seed");
+                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
+                let value = if *scalar {
+                    quote!(*#seed)
+                } else {
+                    quote!(::chainrule::rules::keep(#seed))
+                };
+                quote!(let #mutability #adj = #value;)
             }
             AdjStmt::Carry { exit, head } => {
                 let exit = self.adj(*exit);

@@ -125,6 +125,9 @@ impl Operand {
 pub struct CallArg {
     pub operand: Operand,
     pub by_ref: bool,
+    /// Passed by value, to a function of `chainrule::ops` that accepts a
+    /// reference as well: a value that is not `Copy` is lent, not cloned.
+    pub lend: bool,
 }
 
 /// Arithmetic operators, each with a rule in `rules.rs`.
@@ -177,6 +180,12 @@ pub enum Op {
         func: syn::ExprPath,
         args: Vec<CallArg>,
         pullback: Var,
+        /// A function of `chainrule::ops` whose result has its first
+        /// argument's shape (all but `dot` and `sum`).
+        elementwise: bool,
+        /// The names the adjoint sweep gives the gradients the pullback
+        /// returns, one per argument.
+        gradients: Vec<Ident>,
     },
     /// An expression that carries no derivative (a comparison, a logical
     /// operator, a cast to an integer), emitted as the user wrote it with the

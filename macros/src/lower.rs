@@ -44,6 +44,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         names: Names::new(),
         param_vars: std::collections::HashSet::new(),
         deref_copies: std::collections::HashSet::new(),
+        borrowed_params: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
         recursive: false,
@@ -68,6 +69,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         names: Names::new(),
         param_vars: std::collections::HashSet::new(),
         deref_copies: std::collections::HashSet::new(),
+        borrowed_params: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
         recursive: false,
@@ -123,8 +125,11 @@ struct Lowerer<'a> {
     names: Names,
     /// The parameters' variables, which element writes must not target.
     param_vars: std::collections::HashSet<Var>,
-    /// The copies of `&f64` parameters the body reads (`*x` reads them).
+    /// The copies of `&f64` parameters the body reads (`*x` reads them),
+    /// and the elements of loops over references.
     deref_copies: std::collections::HashSet<Var>,
+    /// The parameters passed by reference (`&[f64]`, `&Col<f64>`, …).
+    borrowed_params: std::collections::HashSet<Var>,
     /// The name of the function being lowered, to recognise recursion.
     function_name: String,
     /// How many loops enclose the code being lowered.
@@ -156,6 +161,9 @@ impl Lowerer<'_> {
                 self.bind(name, Operand::Var(var));
             }
             self.param_vars.insert(var);
+            if matches!(param.ty, syn::Type::Reference(_)) {
+                self.borrowed_params.insert(var);
+            }
             params.push(Param {
                 var,
                 ident: param.ident.clone(),
@@ -347,6 +355,13 @@ impl Lowerer<'_> {
                 Some(self.lower_expr(&init.expr, out))
             }
             None => None,
+        };
+        let value = match (&local.pat, value) {
+            // `let s: f64 = 0.0;` keeps its type: `0.0_f64`.
+            (syn::Pat::Type(typed), Some(Operand::Const(Expr::Lit(literal)))) => {
+                Some(Operand::Const(typed_literal(&literal, &typed.ty)))
+            }
+            (_, value) => value,
         };
         match binding_name(&local.pat) {
             Ok(Some(name)) => {
@@ -744,6 +759,10 @@ impl Lowerer<'_> {
                 },
             );
         }
+        // The functions of `chainrule::ops` take any operand, references
+        // included: lending them a vector the user passed by value
+        // (`relu(add_scalar(x * w, b))`) avoids copying it.
+        let takes_references = ops_function(func);
         let args = call
             .args
             .iter()
@@ -751,10 +770,18 @@ impl Lowerer<'_> {
                 Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
                     operand: self.lower_expr(&reference.expr, out),
                     by_ref: true,
+                    lend: false,
+                },
+                // A `&f64` the body reads through a copy is passed on as a reference.
+                arg if self.is_deref_copy(arg) => CallArg {
+                    operand: self.lower_expr(arg, out),
+                    by_ref: true,
+                    lend: false,
                 },
                 arg => CallArg {
                     operand: self.lower_expr(arg, out),
                     by_ref: false,
+                    lend: takes_references,
                 },
             })
             .collect();
@@ -764,6 +791,9 @@ impl Lowerer<'_> {
             .last()
             .map_or_else(|| "call".to_owned(), |segment| segment.ident.to_string());
         let pullback = self.new_var(&format!("{name}_pb"));
+        let gradients = (0..call.args.len())
+            .map(|_| self.names.fresh(&format!("{name}_grad")))
+            .collect();
         self.emit(
             out,
             &name,
@@ -772,6 +802,8 @@ impl Lowerer<'_> {
                 func: func.clone(),
                 args,
                 pullback,
+                elementwise: takes_references && !matches!(name.as_str(), "dot" | "sum"),
+                gradients,
             },
         )
     }
@@ -945,6 +977,7 @@ impl Lowerer<'_> {
             reverse: false,
             index_name: None,
             element: None,
+            element_is_reference: false,
         };
         let check: Option<syn::Stmt> = cond.map(|cond| syn::parse_quote!(if !(#cond) { break; }));
         self.lower_loop(header, check, &body.stmts, origin, out);
@@ -963,7 +996,7 @@ impl Lowerer<'_> {
     ) {
         let mut body_stmts: Vec<syn::Stmt> = prefix.into_iter().collect();
         body_stmts.extend(stmts.iter().cloned());
-        let exits = body_stmts.iter().any(stmt_exits_loop);
+        let breaks = body_stmts.iter().any(stmt_breaks_loop);
         let mut carried_names: Vec<String> = body_stmts
             .iter()
             .flat_map(assigned_names_in_stmt)
@@ -971,7 +1004,7 @@ impl Lowerer<'_> {
             .collect();
         carried_names.sort();
         carried_names.dedup();
-        if exits {
+        if breaks {
             self.declare(RUNNING, Some(Operand::Const(syn::parse_quote!(true))));
             carried_names.push(RUNNING.to_owned());
         }
@@ -1008,6 +1041,12 @@ impl Lowerer<'_> {
                     index: Operand::Var(index),
                 },
             );
+            if header.element_is_reference
+                && let Operand::Var(var) = element
+            {
+                // `x` is a `&f64` in the user's loop: `*x` reads it.
+                self.deref_copies.insert(var);
+            }
             self.bind(name, element);
         }
         let names: Vec<String> = carried.iter().map(|(name, ..)| name.clone()).collect();
@@ -1202,6 +1241,7 @@ impl Lowerer<'_> {
                 reverse,
                 index_name,
                 element: None,
+                element_is_reference: false,
             });
         }
         let (sequence, enumerate) = sequence_of(iterable);
@@ -1233,9 +1273,9 @@ impl Lowerer<'_> {
             }
             None => None,
         };
-        let element_name = match element_pat {
-            syn::Pat::Reference(reference) if reference.mutability.is_none() => pattern_name(&reference.pat),
-            pat => pattern_name(pat),
+        let (element_name, element_is_reference) = match element_pat {
+            syn::Pat::Reference(reference) if reference.mutability.is_none() => (pattern_name(&reference.pat), false),
+            pat => (pattern_name(pat), self.yields_references(iterable, sequence)),
         };
         let element_name = match element_name {
             Ok(name) => name.unwrap_or_else(|| "element".to_owned()),
@@ -1255,6 +1295,7 @@ impl Lowerer<'_> {
             reverse,
             index_name,
             element: Some((element_name, sequence_operand)),
+            element_is_reference,
         })
     }
 
@@ -1304,6 +1345,25 @@ impl Lowerer<'_> {
         };
         finder.visit_expr(expr);
         finder.found
+    }
+
+    /// Whether iterating over `iterable` yields references to the elements of
+    /// `sequence`: `.iter()`, `&xs`, or a parameter passed by reference; an
+    /// owned `Vec` or array iterated by value yields the elements themselves.
+    fn yields_references(&self, iterable: &Expr, sequence: &Expr) -> bool {
+        let by_value = matches!(strip_parens(iterable), Expr::Path(_))
+            || matches!(strip_parens(iterable), Expr::MethodCall(call) if call.method == "enumerate"
+                && matches!(strip_parens(&call.receiver), Expr::Path(_)));
+        if !by_value {
+            return true;
+        }
+        match strip_parens(sequence) {
+            Expr::Path(path) => path.path.get_ident().is_some_and(|ident| {
+                matches!(self.lookup(&ident.to_string()),
+                    Some(Binding { value: Some(Operand::Var(var)) }) if self.borrowed_params.contains(var))
+            }),
+            _ => false,
+        }
     }
 
     /// Whether `expr` names a `&f64` parameter, which the body reads through
@@ -1492,6 +1552,23 @@ fn stmt_exits_loop(stmt: &syn::Stmt) -> bool {
     finder.0
 }
 
+/// Whether a statement of a loop body contains a `break` of that loop.
+fn stmt_breaks_loop(stmt: &syn::Stmt) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut finder = Finder(false);
+    finder.visit_stmt(stmt);
+    finder.0
+}
+
 /// The tokens of a `while` loop's header, `while cond`.
 struct WhileHeaderTokens<'a>(&'a syn::ExprWhile);
 
@@ -1513,6 +1590,9 @@ struct LoopHeader {
     index_name: Option<String>,
     /// For loops over elements: the element's name and the sequence.
     element: Option<(String, Operand)>,
+    /// Whether the element is a reference (`for x in xs.iter()`), not a
+    /// value (`for &x in xs`).
+    element_is_reference: bool,
 }
 
 /// The sequence a loop over elements reads, and whether it is enumerated:
@@ -1615,6 +1695,56 @@ fn target_name(target: &Expr) -> Option<String> {
         Expr::Paren(paren) => target_name(&paren.expr),
         _ => None,
     }
+}
+
+/// A numeric literal given the type of its `let` (`0.0` → `0.0_f64`), so the
+/// value keeps its type once the `let` is gone.
+fn typed_literal(literal: &syn::ExprLit, ty: &syn::Type) -> Expr {
+    let syn::Type::Path(path) = ty else {
+        return Expr::Lit(literal.clone());
+    };
+    let Some(suffix) = path.path.get_ident() else {
+        return Expr::Lit(literal.clone());
+    };
+    let typed = match &literal.lit {
+        syn::Lit::Float(float) if float.suffix().is_empty() => syn::Lit::Float(syn::LitFloat::new(
+            &format!("{}_{suffix}", float.base10_digits()),
+            float.span(),
+        )),
+        syn::Lit::Int(int) if int.suffix().is_empty() => syn::Lit::Int(syn::LitInt::new(
+            &format!("{}_{suffix}", int.base10_digits()),
+            int.span(),
+        )),
+        _ => return Expr::Lit(literal.clone()),
+    };
+    Expr::Lit(syn::ExprLit {
+        attrs: Vec::new(),
+        lit: typed,
+    })
+}
+
+/// Whether `func` names a function of `chainrule::ops` (`relu`,
+/// `ops::relu`, `chainrule::prelude::relu`). A function of the user's with
+/// such a name that takes an owned vector would get a type error, not a
+/// wrong result.
+fn ops_function(func: &syn::ExprPath) -> bool {
+    if func.qself.is_some() {
+        return false;
+    }
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let Some((name, prefix)) = segments.split_last() else {
+        return false;
+    };
+    let from_chainrule = match prefix {
+        [] => true,
+        [.., module] => module == "ops" || module == "prelude",
+    };
+    from_chainrule && rules::OPS_FUNCTIONS.contains(&name.as_str())
 }
 
 /// `f64::name` (or `core::f64::name`): the method form it abbreviates.

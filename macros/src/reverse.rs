@@ -65,7 +65,12 @@ pub enum AdjStmt {
     CallPullback {
         pullback: Var,
         out: Var,
-        args: Vec<(Option<Target>, CallArg)>,
+        /// Per argument: where its gradient goes, whether the gradient
+        /// starts that adjoint (moved in) rather than being added to it, and
+        /// the argument itself, passed again.
+        args: Vec<(Option<Target>, bool, CallArg)>,
+        /// The names of the returned gradients.
+        gradients: Vec<syn::Ident>,
         /// The call, where a gradient that does not fit is reported.
         origin: Origin,
     },
@@ -87,6 +92,11 @@ pub enum AdjStmt {
     Carry { exit: Var, head: Var },
     /// `adj_buffer[index] = 0`: the element was overwritten by a store.
     ClearElement { buffer: Var, index: Operand },
+    /// `let adj_var = adj_from` (a copy): the first contribution to `var`
+    /// starts its adjoint instead of being added to a zero.
+    InitFrom { var: Var, from: Var, scalar: bool },
+    /// `let adj_var = seed` (a copy), likewise for the function's result.
+    InitSeed { var: Var, scalar: bool },
 }
 
 /// A loop of the adjoint sweep: the range of the primal loop, run backwards.
@@ -129,7 +139,6 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         activity,
         residuals: HashMap::new(),
         tapes: HashMap::new(),
-        accumulated: HashSet::new(),
     };
     let mut body: Vec<AdjStmt> = function
         .params
@@ -142,17 +151,19 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     if let Operand::Var(result) = function.result
         && activity.is_active(result)
     {
-        builder.accumulated.insert(result);
         seed.push(AdjStmt::Seed(result));
         uses_seed = true;
     }
     let (top, _) = builder.block(&function.body, seed);
     body.extend(top);
+    start_from_first_contributions(&mut body);
+    let mut accumulated = HashSet::new();
+    collect_accumulated(&body, &mut accumulated);
     Adjoint {
         body,
         residuals: builder.residuals,
         tapes: builder.tapes,
-        accumulated: builder.accumulated,
+        accumulated,
         uses_seed,
     }
 }
@@ -161,7 +172,6 @@ struct Builder<'a> {
     activity: &'a Activity,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
-    accumulated: HashSet<Var>,
 }
 
 impl Builder<'_> {
@@ -190,7 +200,6 @@ impl Builder<'_> {
         if !self.activity.is_active(target.var) {
             return None;
         }
-        self.accumulated.insert(target.var);
         Some(target)
     }
 
@@ -273,7 +282,6 @@ impl Builder<'_> {
                             reads: vec![index.clone()],
                         });
                     }
-                    self.accumulated.insert(*buffer);
                     body.push(AdjStmt::ClearElement {
                         buffer: *buffer,
                         index: index.clone(),
@@ -281,6 +289,7 @@ impl Builder<'_> {
                 }
             }
         }
+        start_from_first_contributions(&mut body);
         collect_reads(&body, &mut reads);
         (body, reads)
     }
@@ -320,7 +329,6 @@ impl Builder<'_> {
             return;
         }
         for carried in &active {
-            self.accumulated.insert(carried.exit);
             iteration.push(AdjStmt::Carry {
                 exit: carried.exit,
                 head: carried.head,
@@ -379,15 +387,21 @@ impl Builder<'_> {
         }
         let operands = op.operands();
         match op {
-            Op::Call { pullback, args, .. } => {
+            Op::Call {
+                pullback,
+                args,
+                gradients,
+                ..
+            } => {
                 let args = args
                     .iter()
-                    .map(|arg| (self.target(&arg.operand), arg.clone()))
+                    .map(|arg| (self.target(&arg.operand), false, arg.clone()))
                     .collect();
                 body.push(AdjStmt::CallPullback {
                     pullback: *pullback,
                     out: var,
                     args,
+                    gradients: gradients.clone(),
                     origin,
                 });
             }
@@ -467,7 +481,7 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             AdjStmt::Kernel { reads: operands, .. } => reads.extend(operands.iter().filter_map(Operand::var)),
             AdjStmt::CallPullback { pullback, args, .. } => {
                 reads.insert(*pullback);
-                reads.extend(args.iter().filter_map(|(_, arg)| arg.operand.var()));
+                reads.extend(args.iter().filter_map(|(_, _, arg)| arg.operand.var()));
             }
             AdjStmt::Branch { record, .. } => {
                 reads.insert(*record);
@@ -486,6 +500,8 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             AdjStmt::ClearElement { index, .. } => reads.extend(index.var()),
             AdjStmt::ZeroScalar(_)
             | AdjStmt::ZeroLikeAdjoint { .. }
+            | AdjStmt::InitFrom { .. }
+            | AdjStmt::InitSeed { .. }
             | AdjStmt::Carry { .. }
             | AdjStmt::Seed(_)
             | AdjStmt::Flow { .. } => {}
@@ -523,6 +539,122 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
 /// The variables a branch defines at its own level that its adjoint reads.
 fn branch_residuals(block: &Block, reads: &BTreeSet<Var>) -> Vec<Var> {
     defined_in(block).intersection(reads).copied().collect()
+}
+
+/// An adjoint created as zero and then given one contribution costs a fill
+/// and an addition where a copy (or a move, for a gradient a pullback
+/// returns) does: in one block of the adjoint sweep, when the first statement
+/// touching a fresh zero adjoint adds a whole value to it, that value starts
+/// the adjoint instead.
+fn start_from_first_contributions(body: &mut Vec<AdjStmt>) {
+    let mut index = 0;
+    while index < body.len() {
+        let (var, scalar) = match &body[index] {
+            AdjStmt::Zero(var) | AdjStmt::ZeroLikeAdjoint { var, .. } => (*var, false),
+            AdjStmt::ZeroScalar(var) => (*var, true),
+            _ => {
+                index += 1;
+                continue;
+            }
+        };
+        let first = body[index + 1..].iter().position(|stmt| mentions(stmt, var));
+        let fused = first.is_some_and(|offset| start_with(&mut body[index + 1 + offset], var, scalar));
+        if fused {
+            body.remove(index);
+        } else {
+            index += 1;
+        }
+    }
+}
+
+/// Makes `stmt`, the first to touch `adj_var`, start it; false if it cannot
+/// (it reads the adjoint, or adds only part of a value, or a transposed one).
+fn start_with(stmt: &mut AdjStmt, var: Var, scalar: bool) -> bool {
+    match stmt {
+        AdjStmt::Seed(seeded) if *seeded == var => {
+            *stmt = AdjStmt::InitSeed { var, scalar };
+            true
+        }
+        AdjStmt::Flow { target, from } if target.var == var && !target.transposed && *from != var => {
+            *stmt = AdjStmt::InitFrom {
+                var,
+                from: *from,
+                scalar,
+            };
+            true
+        }
+        AdjStmt::CallPullback { out, args, .. } if *out != var => {
+            let mut targets = args
+                .iter_mut()
+                .filter(|(target, ..)| target.is_some_and(|target| target.var == var));
+            match (targets.next(), targets.next()) {
+                (Some((Some(target), starts, _)), None) if !target.transposed => {
+                    *starts = true;
+                    true
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a statement reads or writes the adjoint of `var`.
+fn mentions(stmt: &AdjStmt, var: Var) -> bool {
+    match stmt {
+        AdjStmt::Zero(other) | AdjStmt::ZeroScalar(other) | AdjStmt::Seed(other) => *other == var,
+        AdjStmt::ZeroLikeAdjoint { var: other, like } => *other == var || *like == var,
+        AdjStmt::InitFrom { var: other, from, .. } => *other == var || *from == var,
+        AdjStmt::InitSeed { var: other, .. } => *other == var,
+        AdjStmt::Kernel { target, out, .. } => target.var == var || *out == var,
+        AdjStmt::Flow { target, from } => target.var == var || *from == var,
+        AdjStmt::CallPullback { out, args, .. } => {
+            *out == var
+                || args
+                    .iter()
+                    .any(|(target, ..)| target.is_some_and(|target| target.var == var))
+        }
+        AdjStmt::ClearElement { buffer, .. } => *buffer == var,
+        AdjStmt::Carry { exit, head } => *exit == var || *head == var,
+        AdjStmt::Branch {
+            then_body, else_body, ..
+        } => then_body.iter().chain(else_body).any(|stmt| mentions(stmt, var)),
+        AdjStmt::Loop(adjoint_loop) => adjoint_loop.body.iter().any(|stmt| mentions(stmt, var)),
+    }
+}
+
+/// The adjoints that statements add to after they are created, which are
+/// therefore declared `mut`.
+fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
+    for stmt in body {
+        match stmt {
+            AdjStmt::Seed(var) | AdjStmt::ClearElement { buffer: var, .. } | AdjStmt::Carry { exit: var, .. } => {
+                accumulated.insert(*var);
+            }
+            AdjStmt::Kernel { target, .. } | AdjStmt::Flow { target, .. } => {
+                accumulated.insert(target.var);
+            }
+            AdjStmt::CallPullback { args, .. } => {
+                accumulated.extend(
+                    args.iter()
+                        .filter(|(_, starts, _)| !starts)
+                        .filter_map(|(target, ..)| target.map(|target| target.var)),
+                );
+            }
+            AdjStmt::Branch {
+                then_body, else_body, ..
+            } => {
+                collect_accumulated(then_body, accumulated);
+                collect_accumulated(else_body, accumulated);
+            }
+            AdjStmt::Loop(adjoint_loop) => collect_accumulated(&adjoint_loop.body, accumulated),
+            AdjStmt::Zero(_)
+            | AdjStmt::ZeroScalar(_)
+            | AdjStmt::ZeroLikeAdjoint { .. }
+            | AdjStmt::InitFrom { .. }
+            | AdjStmt::InitSeed { .. } => {}
+        }
+    }
 }
 
 /// Every primal variable `body` reads, nested branches included.

@@ -364,8 +364,24 @@ pub static PREDICATES: &[&str] = &[
 /// Methods that read the shape of their receiver, not its values.
 pub static SHAPE_QUERIES: &[&str] = &["nrows", "ncols", "shape", "len", "is_empty"];
 
+/// The functions of `chainrule::ops`, which take any operand (owned,
+/// reference or view) and are differentiated through their split forms.
+pub static OPS_FUNCTIONS: &[&str] = &[
+    "hadamard",
+    "add_scalar",
+    "exp",
+    "ln",
+    "sqrt",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "powi",
+    "dot",
+    "sum",
+];
+
 /// Methods that return a view of their receiver as it is: the same value.
-pub static ALIASES: &[&str] = &["clone", "as_ref"];
+pub static ALIASES: &[&str] = &["as_ref"];
 
 /// Methods of faer vectors and matrices. `a` is the receiver.
 pub static ARRAY_METHODS: &[Rule] = &[
@@ -387,9 +403,19 @@ pub static ARRAY_METHODS: &[Rule] = &[
         arity: 1,
         pullbacks: &[pb(0, "norm_pb", &[Out, Arg(0)])],
     },
-    // y = a, a copy (`x.transpose().to_owned()`): ā += ȳ
+    // y = a, a copy (`x.transpose().to_owned()`, `m.clone()`, `xs.to_vec()`): ā += ȳ
     Rule {
         name: "to_owned",
+        arity: 1,
+        pullbacks: &[pb(0, "add_pb_lhs", &[])],
+    },
+    Rule {
+        name: "clone",
+        arity: 1,
+        pullbacks: &[pb(0, "add_pb_lhs", &[])],
+    },
+    Rule {
+        name: "to_vec",
         arity: 1,
         pullbacks: &[pb(0, "add_pb_lhs", &[])],
     },

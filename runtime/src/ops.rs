@@ -151,14 +151,22 @@ macro_rules! elementwise_split {
             (value, pullback)
         }
     };
-    ($(#[$doc:meta])* $name:ident, $function:ident, $kernel:ident, saves argument) => {
+        ($(#[$doc:meta])* $name:ident, $function:ident, $kernel:ident, reads argument $pullback:ident) => {
+        /// The pullback of an element-wise function whose rule reads the
+        /// argument, which the pullback is given again: it stores nothing.
+        pub struct $pullback<K>(PhantomData<K>);
+
+        impl<K: Kind, A: Operand<Kind = K>> Pullback<K::Owned, (A,), (K::Owned,)> for $pullback<K> {
+            fn pull(self, seed: &K::Owned, (a,): (A,)) -> (K::Owned,) {
+                let mut gradient = K::zeros_like(seed.view());
+                elementwise::$kernel(&mut gradient, seed, &a);
+                (gradient,)
+            }
+        }
+
         $(#[$doc])*
-        pub fn $name<A: Operand>(a: A) -> (Owned<A>, ElementwisePullback<A::Kind>) {
-            let pullback = ElementwisePullback {
-                saved: A::Kind::map(a.view(), |x| x),
-                kernel: elementwise::$kernel::<Owned<A>, Owned<A>, Owned<A>>,
-            };
-            ($function(&a), pullback)
+        pub fn $name<A: Operand>(a: A) -> (Owned<A>, $pullback<A::Kind>) {
+            ($function(&a), $pullback(PhantomData))
         }
     };
 }
@@ -169,7 +177,7 @@ elementwise_split!(
 );
 elementwise_split!(
     /// Split form of [`ln`]: ā = ȳ ⊘ a.
-    ln_pullback, ln, ew_ln_pb, saves argument
+    ln_pullback, ln, ew_ln_pb, reads argument LnPullback
 );
 elementwise_split!(
     /// Split form of [`sqrt`]: ā = ȳ ⊘ 2y.
@@ -184,8 +192,8 @@ elementwise_split!(
     sigmoid_pullback, sigmoid, sigmoid_pb, saves value
 );
 elementwise_split!(
-    /// Split form of [`relu`]: ā = ȳ where y > 0, else 0.
-    relu_pullback, relu, relu_pb, saves value
+    /// Split form of [`relu`]: ā = ȳ where a > 0, else 0.
+    relu_pullback, relu, relu_pb, reads argument ReluPullback
 );
 
 /// The pullback of [`powi`]: ā = ȳ ⊙ n·aⁿ⁻¹; the integer `n` has no gradient.

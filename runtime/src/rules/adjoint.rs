@@ -23,6 +23,14 @@ where
     T::Kind::axpy(adjoint.view_mut(), 1.0, contribution.view());
 }
 
+/// A gradient returned by a callee's pullback, taken as the adjoint it starts
+/// (the bound reports a gradient that is not a differentiable value, such as
+/// the `()` of a parameter the callee does not differentiate).
+#[inline]
+pub fn adjoint_from<G: Operand>(gradient: G) -> G {
+    gradient
+}
+
 /// A copy of a value that the forward sweep must both pass on and keep for
 /// the adjoint sweep (free for `f64` and views).
 #[inline]

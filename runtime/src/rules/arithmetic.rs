@@ -289,8 +289,7 @@ where
     B: Operand<Kind = Scalar> + ?Sized,
     A::Kind: DivRule<B::Kind>,
 {
-    let divisor = *b.view();
-    A::Kind::map(a.view(), |x| x / divisor)
+    A::Kind::divide(a.view(), *b.view())
 }
 
 /// y = a / b: ā += ȳ / b

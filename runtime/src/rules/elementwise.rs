@@ -67,8 +67,8 @@ elementwise_pullback!(
     sigmoid_pb(y) => |g, y| g * y * (1.0 - y)
 );
 elementwise_pullback!(
-    /// y = max(a, 0): ā += ȳ where y > 0, with relu'(0) = 0
-    relu_pb(y) => |g, y| if y > 0.0 { g } else { 0.0 }
+    /// y = max(a, 0): ā += ȳ where a > 0 (equivalently y > 0), with relu'(0) = 0
+    relu_pb(a) => |g, a| if a > 0.0 { g } else { 0.0 }
 );
 
 /// y = aⁿ element-wise: ā += ȳ ⊙ n·aⁿ⁻¹

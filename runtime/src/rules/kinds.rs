@@ -95,6 +95,14 @@ pub trait Kind {
         out
     }
 
+    /// `a / divisor`, computed as faer's `/` does for vectors and matrices:
+    /// each element times `1 / divisor`.
+    #[inline]
+    fn divide(a: Self::View<'_>, divisor: f64) -> Self::Owned {
+        let factor = 1.0 / divisor;
+        Self::map(a, |x| x * factor)
+    }
+
     /// The inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ`.
     ///
     /// # Panics
@@ -146,6 +154,10 @@ impl Kind for Scalar {
     #[inline]
     fn map(a: &f64, f: impl Fn(f64) -> f64) -> f64 {
         f(*a)
+    }
+    #[inline]
+    fn divide(a: &f64, divisor: f64) -> f64 {
+        a / divisor
     }
     #[inline]
     fn inner(a: &f64, b: &f64) -> f64 {
