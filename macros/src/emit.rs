@@ -17,7 +17,7 @@
 //! and every generated local has a mixed-site span, so the code neither
 //! depends on the user's imports nor collides with the user's names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -37,12 +37,15 @@ pub fn emit(
 ) -> TokenStream {
     let mut stored = HashSet::new();
     stored_buffers(&function.body, &mut stored);
+    let mut definitions = HashMap::new();
+    let_definitions(&function.body, &mut definitions);
     let emitter = Emitter {
         item,
         function,
         activity,
         adjoint,
         stored,
+        definitions,
     };
     let pullback = emitter.pullback_fn();
     let vjp = emitter.vjp_fn();
@@ -71,6 +74,7 @@ pub fn emit_with_rule(item: &syn::ItemFn, options: &Options, function: &Function
         activity: &activity,
         adjoint: &adjoint,
         stored: HashSet::new(),
+        definitions: HashMap::new(),
     };
     let pullback = emitter.rule_pullback_fn(rule);
     let vjp = emitter.vjp_fn();
@@ -98,6 +102,25 @@ struct Emitter<'a> {
     adjoint: &'a Adjoint,
     /// Buffers written element by element, declared `let mut`.
     stored: HashSet<Var>,
+    /// Each `let`'s operation, for values the adjoint sweep recomputes.
+    definitions: HashMap<Var, (&'a Op, Span)>,
+}
+
+/// Every `let` of the body with its operation and the start of its origin.
+fn let_definitions<'a>(block: &'a Block, out: &mut HashMap<Var, (&'a Op, Span)>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let { var, op, origin } => {
+                out.insert(*var, (op, origin.start));
+            }
+            Stmt::If(stmt) => {
+                let_definitions(&stmt.then_block, out);
+                let_definitions(&stmt.else_block, out);
+            }
+            Stmt::Loop(stmt) => let_definitions(&stmt.body, out),
+            Stmt::Store { .. } => {}
+        }
+    }
 }
 
 /// The buffers that element writes target.
@@ -959,6 +982,10 @@ impl Emitter<'_> {
                 quote!(#exit = #head;)
             }
             AdjStmt::Loop(adjoint_loop) => self.adjoint_loop(adjoint_loop),
+            AdjStmt::Recompute { var, .. } => match self.definitions.get(var) {
+                Some((op, origin)) => self.forward_let(*var, op, *origin),
+                None => TokenStream::new(),
+            },
             AdjStmt::ClearElement { buffer, index } => {
                 let adj = self.adj(*buffer);
                 let index = self.operand(index);

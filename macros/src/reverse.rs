@@ -92,6 +92,9 @@ pub enum AdjStmt {
     Carry { exit: Var, head: Var },
     /// `adj_buffer[index] = 0`: the element was overwritten by a store.
     ClearElement { buffer: Var, index: Operand },
+    /// Computes a cheap value of the forward sweep again (an index, a loop
+    /// bound) instead of keeping it on a tape.
+    Recompute { var: Var, reads: Vec<Var> },
     /// `let adj_var = adj_from` (a copy): the first contribution to `var`
     /// starts its adjoint instead of being added to a zero.
     InitFrom { var: Var, from: Var, scalar: bool },
@@ -135,8 +138,11 @@ pub struct Adjoint {
 }
 
 pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
+    let mut definitions = HashMap::new();
+    collect_definitions(&function.body, &mut definitions);
     let mut builder = Builder {
         activity,
+        definitions,
         residuals: HashMap::new(),
         tapes: HashMap::new(),
     };
@@ -170,6 +176,9 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
 
 struct Builder<'a> {
     activity: &'a Activity,
+    /// Each `let`'s operation, and its position in the body, for
+    /// recomputation.
+    definitions: HashMap<Var, (usize, &'a Op)>,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
 }
@@ -254,8 +263,15 @@ impl Builder<'_> {
                     if then_body.is_empty() && else_body.is_empty() {
                         continue;
                     }
-                    let then_vars = branch_residuals(&stmt.then_block, &then_reads);
-                    let else_vars = branch_residuals(&stmt.else_block, &else_reads);
+                    let (mut then_body, mut else_body) = (then_body, else_body);
+                    let then_local = defined_in(&stmt.then_block);
+                    let else_local = defined_in(&stmt.else_block);
+                    let then_needed = branch_residuals(&stmt.then_block, &then_reads);
+                    let else_needed = branch_residuals(&stmt.else_block, &else_reads);
+                    let (then_recomputed, then_vars) = self.rematerialize(&then_needed, &then_local, None);
+                    let (else_recomputed, else_vars) = self.rematerialize(&else_needed, &else_local, None);
+                    let then_reads = self.prepend_recomputations(&mut then_body, &then_recomputed, then_reads);
+                    let else_reads = self.prepend_recomputations(&mut else_body, &else_recomputed, else_reads);
                     reads.extend(then_reads.difference(&then_vars.iter().copied().collect()).copied());
                     reads.extend(else_reads.difference(&else_vars.iter().copied().collect()).copied());
                     reads.insert(stmt.record);
@@ -342,7 +358,10 @@ impl Builder<'_> {
             // from the tape, not from the range.
             local.insert(stmt.index);
         }
-        let taped: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
+        let needed: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
+        let index_available = !driven_by_tape;
+        let (recomputed, taped) = self.rematerialize(&needed, &local, Some(stmt.index).filter(|_| index_available));
+        let iteration_reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
         reads.extend(
             iteration_reads
                 .difference(&local)
@@ -379,6 +398,81 @@ impl Builder<'_> {
                 });
             }
         }
+    }
+
+    /// Splits the values a block's adjoint needs into those it can compute
+    /// again (inactive expressions such as indices, from values available
+    /// outside the block, the loop counter, or other recomputed values) and
+    /// those it must keep. Both in definition order.
+    fn rematerialize(&self, needed: &[Var], local: &BTreeSet<Var>, counter: Option<Var>) -> (Vec<Var>, Vec<Var>) {
+        let mut recomputed = BTreeSet::new();
+        let mut kept = BTreeSet::new();
+        for var in needed {
+            if !self.try_recompute(*var, local, counter, &mut recomputed) {
+                kept.insert(*var);
+            }
+        }
+        let order = |vars: BTreeSet<Var>| {
+            let mut vars: Vec<Var> = vars.into_iter().collect();
+            vars.sort_by_key(|var| self.definitions.get(var).map_or(0, |(position, _)| *position));
+            vars
+        };
+        (order(recomputed), order(kept))
+    }
+
+    /// Whether `var` can be recomputed in the block's adjoint; adds it (and
+    /// the local values it reads) to `recomputed`.
+    fn try_recompute(
+        &self,
+        var: Var,
+        local: &BTreeSet<Var>,
+        counter: Option<Var>,
+        recomputed: &mut BTreeSet<Var>,
+    ) -> bool {
+        if recomputed.contains(&var) || !local.contains(&var) || Some(var) == counter {
+            return true;
+        }
+        let Some((_, Op::Opaque { reads, .. })) = self.definitions.get(&var) else {
+            return false;
+        };
+        let mut candidate = recomputed.clone();
+        candidate.insert(var);
+        if reads
+            .iter()
+            .all(|read| self.try_recompute(*read, local, counter, &mut candidate))
+        {
+            *recomputed = candidate;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Puts the recomputations first in a block's adjoint, and returns the
+    /// block's reads with the recomputed values replaced by what they read.
+    fn prepend_recomputations(
+        &self,
+        body: &mut Vec<AdjStmt>,
+        recomputed: &[Var],
+        mut reads: BTreeSet<Var>,
+    ) -> BTreeSet<Var> {
+        for var in recomputed {
+            reads.remove(var);
+        }
+        for var in recomputed {
+            if let Some((_, Op::Opaque { reads: inputs, .. })) = self.definitions.get(var) {
+                reads.extend(inputs.iter().filter(|input| !recomputed.contains(input)));
+            }
+        }
+        let recomputations = recomputed.iter().map(|var| AdjStmt::Recompute {
+            var: *var,
+            reads: match self.definitions.get(var) {
+                Some((_, Op::Opaque { reads, .. })) => reads.clone(),
+                _ => Vec::new(),
+            },
+        });
+        body.splice(0..0, recomputations);
+        reads
     }
 
     fn let_stmt(&mut self, var: Var, op: &Op, origin: Origin, body: &mut Vec<AdjStmt>) {
@@ -498,6 +592,7 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
                 );
             }
             AdjStmt::ClearElement { index, .. } => reads.extend(index.var()),
+            AdjStmt::Recompute { reads: inputs, .. } => reads.extend(inputs.iter().copied()),
             AdjStmt::ZeroScalar(_)
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::InitFrom { .. }
@@ -539,6 +634,24 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
 /// The variables a branch defines at its own level that its adjoint reads.
 fn branch_residuals(block: &Block, reads: &BTreeSet<Var>) -> Vec<Var> {
     defined_in(block).intersection(reads).copied().collect()
+}
+
+/// Every `let` of the body with its operation and its position.
+fn collect_definitions<'a>(block: &'a Block, out: &mut HashMap<Var, (usize, &'a Op)>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let { var, op, .. } => {
+                let position = out.len();
+                out.insert(*var, (position, op));
+            }
+            Stmt::If(stmt) => {
+                collect_definitions(&stmt.then_block, out);
+                collect_definitions(&stmt.else_block, out);
+            }
+            Stmt::Loop(stmt) => collect_definitions(&stmt.body, out),
+            Stmt::Store { .. } => {}
+        }
+    }
 }
 
 /// An adjoint created as zero and then given one contribution costs a fill
@@ -615,6 +728,7 @@ fn mentions(stmt: &AdjStmt, var: Var) -> bool {
                     .any(|(target, ..)| target.is_some_and(|target| target.var == var))
         }
         AdjStmt::ClearElement { buffer, .. } => *buffer == var,
+        AdjStmt::Recompute { .. } => false,
         AdjStmt::Carry { exit, head } => *exit == var || *head == var,
         AdjStmt::Branch {
             then_body, else_body, ..
@@ -652,7 +766,8 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             | AdjStmt::ZeroScalar(_)
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::InitFrom { .. }
-            | AdjStmt::InitSeed { .. } => {}
+            | AdjStmt::InitSeed { .. }
+            | AdjStmt::Recompute { .. } => {}
         }
     }
 }
