@@ -123,6 +123,23 @@ fn let_definitions<'a>(block: &'a Block, out: &mut HashMap<Var, (&'a Op, Span)>)
     }
 }
 
+/// Every loop of a block, nested ones included.
+fn loops_in<'a>(block: &'a Block, out: &mut Vec<&'a LoopStmt>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::If(stmt) => {
+                loops_in(&stmt.then_block, out);
+                loops_in(&stmt.else_block, out);
+            }
+            Stmt::Loop(stmt) => {
+                out.push(stmt);
+                loops_in(&stmt.body, out);
+            }
+            Stmt::Let { .. } | Stmt::Store { .. } => {}
+        }
+    }
+}
+
 /// The buffers that element writes target.
 fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
     for stmt in &block.stmts {
@@ -320,6 +337,7 @@ impl Emitter<'_> {
                 let ident = &param.ident;
                 quote!(let #body_var: f64 = *#ident;)
             });
+        let tapes = self.tape_declarations();
         let forward = self.forward_block(&self.function.body);
         let reads = all_reads(&self.adjoint.body);
         let result = match &self.function.result {
@@ -375,7 +393,8 @@ impl Emitter<'_> {
             #vis fn #pullback_name #generics (#(#params),*) -> (#output, #pullback_type) {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
-                #(#derefs)*
+                                #(#derefs)*
+                #(#tapes)*
                 #forward
                 (#result, #closure)
             }
@@ -776,8 +795,9 @@ impl Emitter<'_> {
         let local = defined_in(&stmt.body);
         let nexts: Vec<Option<Var>> = stmt.carried.iter().map(|carried| carried.next.var()).collect();
         let tape = self.ident(stmt.tape);
+        let trips = self.ident(stmt.trips);
         let (tape_decl, tape_push) = match self.adjoint.tapes.get(&stmt.tape) {
-            Some(residuals) if !residuals.is_empty() || stmt.exit_flag.is_some() => {
+            Some(residuals) if self.uses_tape(stmt) => {
                 let items = residuals.iter().map(|var| {
                     let ident = self.ident(*var);
                     let is_head = stmt.carried.iter().any(|carried| carried.head == *var);
@@ -788,10 +808,11 @@ impl Emitter<'_> {
                     }
                 });
                 let capacity_range = range_tokens(&start, end.as_ref(), stmt.inclusive, false);
-                let decl = if end.is_some() {
-                    quote!(let mut #tape = ::std::vec::Vec::with_capacity(::core::iter::Iterator::size_hint(&#capacity_range).0);)
+                let decl = if stmt.exit_flag.is_some() {
+                    // How long the tape was: the iterations that run are counted after.
+                    quote!(let #trips = #tape.len();)
                 } else {
-                    quote!(let mut #tape = ::std::vec::Vec::new();)
+                    quote!(#tape.reserve(::core::iter::Iterator::size_hint(&#capacity_range).0);)
                 };
                 (decl, quote!(#tape.push((#(#items,)*));))
             }
@@ -825,17 +846,42 @@ impl Emitter<'_> {
             let head = self.ident(carried.head);
             quote!(let #exit = #head;)
         });
+        let count_trips =
+            (stmt.exit_flag.is_some() && self.uses_tape(stmt)).then(|| quote!(let #trips = #tape.len() - #trips;));
         quote! {
             #(#heads)*
             #tape_decl
             for #index in #range {
                 #body
                                 #tape_push
-                #advances
+                                #advances
                 #stop
             }
+            #count_trips
             #(#exits)*
         }
+    }
+
+    /// `let mut tape = Vec::new();` for every loop whose adjoint reads a tape,
+    /// declared once at the top of the forward sweep.
+    fn tape_declarations(&self) -> Vec<TokenStream> {
+        let mut loops = Vec::new();
+        loops_in(&self.function.body, &mut loops);
+        loops
+            .into_iter()
+            .filter(|stmt| self.uses_tape(stmt))
+            .map(|stmt| {
+                let tape = self.ident(stmt.tape);
+                quote!(let mut #tape = ::std::vec::Vec::new();)
+            })
+            .collect()
+    }
+
+    fn uses_tape(&self, stmt: &LoopStmt) -> bool {
+        self.adjoint
+            .tapes
+            .get(&stmt.tape)
+            .is_some_and(|residuals| !residuals.is_empty() || stmt.exit_flag.is_some())
     }
 
     /// The value a branch ends with. A variable the branch defined is moved at
@@ -1018,6 +1064,7 @@ impl Emitter<'_> {
     fn adjoint_loop(&self, adjoint_loop: &AdjointLoop) -> TokenStream {
         let AdjointLoop {
             tape,
+            trips,
             index,
             start,
             end,
@@ -1036,10 +1083,11 @@ impl Emitter<'_> {
         let body = self.adjoint_stmts(body);
         let residuals = self.adjoint.tapes.get(tape).map_or(&[][..], Vec::as_slice);
         let tape = self.ident(*tape);
+        let trips = self.ident(*trips);
         let pattern = self.residual_pattern(residuals);
         if *driven_by_tape {
             return quote! {
-                for #pattern in ::core::iter::Iterator::rev(#tape.into_iter()) {
+                for #pattern in ::core::iter::Iterator::rev(#tape.drain(#tape.len() - #trips..)) {
                     #body
                 }
             };
@@ -1054,8 +1102,11 @@ impl Emitter<'_> {
                 }
             }
         } else {
+            // This run's entries are the last ones on the tape.
+            let run = range_tokens(&start, end.as_ref(), *inclusive, false);
             quote! {
-                for (#index_pattern, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.into_iter())) {
+                let #trips = #tape.len() - ::core::iter::Iterator::size_hint(&#run).0;
+                for (#index_pattern, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.drain(#trips..))) {
                     #body
                 }
             }

@@ -248,8 +248,13 @@ pub struct LoopStmt {
     /// while the loop keeps running.
     pub exit_flag: Option<Var>,
     pub body: Block,
-    /// The forward sweep's record of each iteration's residuals.
+    /// The forward sweep's record of each iteration's residuals: one stack
+    /// for the whole function, however often the loop runs, so that a loop
+    /// nested in another allocates nothing per outer iteration.
     pub tape: Var,
+    /// For a loop that may stop early, how many iterations ran (the adjoint
+    /// replays that many entries of the tape).
+    pub trips: Var,
     /// The loop's header (`for i in 0..n`), for diagnostics.
     pub origin: Origin,
 }

@@ -1065,6 +1065,7 @@ impl Lowerer<'_> {
             })
             .collect();
         let tape = self.new_var("tape");
+        let trips = self.new_var("trips");
         out.push(Stmt::Loop(LoopStmt {
             index,
             start: header.start,
@@ -1075,6 +1076,7 @@ impl Lowerer<'_> {
             exit_flag,
             body: Block { stmts: body },
             tape,
+            trips,
             origin,
         }));
     }

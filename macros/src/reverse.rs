@@ -17,8 +17,10 @@
 //!
 //! A loop runs backwards over the same range. Each iteration's residuals (the
 //! values defined in the body that its adjoint reads: operands of non-linear
-//! rules, pullbacks of calls, records of branches) go on a tape, a `Vec`
-//! preallocated to the trip count; nothing else is stored. The loop counter is
+//! rules, pullbacks of calls, records of branches) go on the loop's tape, one
+//! stack for the whole function that the adjoint drains from the end, so a
+//! loop nested in another allocates nothing per outer iteration; nothing else
+//! is stored, and cheap inactive values (indices) are computed again. The loop counter is
 //! recomputed, not taped, and a zero adjoint of a known `f64` reads nothing, so
 //! a loop summing `s += x[i] * x[i]` tapes nothing at all. The adjoint of a
 //! loop-carried variable flows from each iteration to the one before it.
@@ -105,13 +107,12 @@ pub enum AdjStmt {
 /// A loop of the adjoint sweep: the range of the primal loop, run backwards.
 pub struct AdjointLoop {
     pub tape: Var,
+    pub trips: Var,
     pub index: Var,
     pub start: Operand,
     pub end: Option<Operand>,
     /// For loops that may stop early: replay the tape, not the range.
     pub driven_by_tape: bool,
-    /// Whether the forward sweep keeps a tape for this loop.
-    pub uses_tape: bool,
     pub inclusive: bool,
     pub reverse: bool,
     pub body: Vec<AdjStmt>,
@@ -143,6 +144,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     let mut builder = Builder {
         activity,
         definitions,
+        params: function.params.iter().map(|param| param.var).collect(),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
     };
@@ -179,6 +181,8 @@ struct Builder<'a> {
     /// Each `let`'s operation, and its position in the body, for
     /// recomputation.
     definitions: HashMap<Var, (usize, &'a Op)>,
+    /// The parameters, whose elements can be read again at any time.
+    params: HashSet<Var>,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
 }
@@ -374,18 +378,17 @@ impl Builder<'_> {
                 .flatten()
                 .filter_map(Operand::var),
         );
-        let uses_tape = driven_by_tape || !taped.is_empty();
-        if uses_tape {
-            reads.insert(stmt.tape);
+        if driven_by_tape {
+            reads.insert(stmt.trips);
         }
         self.tapes.insert(stmt.tape, taped);
         body.push(AdjStmt::Loop(Box::new(AdjointLoop {
             tape: stmt.tape,
+            trips: stmt.trips,
             index: stmt.index,
             start: stmt.start.clone(),
             end: stmt.end.clone(),
             driven_by_tape,
-            uses_tape,
             inclusive: stmt.inclusive,
             reverse: stmt.reverse,
             body: iteration,
@@ -432,7 +435,10 @@ impl Builder<'_> {
         if recomputed.contains(&var) || !local.contains(&var) || Some(var) == counter {
             return true;
         }
-        let Some((_, Op::Opaque { reads, .. })) = self.definitions.get(&var) else {
+        let Some((_, op)) = self.definitions.get(&var) else {
+            return false;
+        };
+        let Some(reads) = self.recomputable_reads(op) else {
             return false;
         };
         let mut candidate = recomputed.clone();
@@ -448,6 +454,20 @@ impl Builder<'_> {
         }
     }
 
+    /// What an operation reads, if it is cheap and safe to compute again in
+    /// the adjoint sweep: an inactive expression (an index, a bound), or an
+    /// element read from a parameter, which nothing writes.
+    fn recomputable_reads(&self, op: &Op) -> Option<Vec<Var>> {
+        match op {
+            Op::Opaque { reads, .. } => Some(reads.clone()),
+            Op::Index {
+                base: Operand::Var(base),
+                index,
+            } if self.params.contains(base) => Some([Some(*base), index.var()].into_iter().flatten().collect()),
+            _ => None,
+        }
+    }
+
     /// Puts the recomputations first in a block's adjoint, and returns the
     /// block's reads with the recomputed values replaced by what they read.
     fn prepend_recomputations(
@@ -459,17 +479,18 @@ impl Builder<'_> {
         for var in recomputed {
             reads.remove(var);
         }
+        let inputs_of = |var: &Var| {
+            self.definitions
+                .get(var)
+                .and_then(|(_, op)| self.recomputable_reads(op))
+                .unwrap_or_default()
+        };
         for var in recomputed {
-            if let Some((_, Op::Opaque { reads: inputs, .. })) = self.definitions.get(var) {
-                reads.extend(inputs.iter().filter(|input| !recomputed.contains(input)));
-            }
+            reads.extend(inputs_of(var).into_iter().filter(|input| !recomputed.contains(input)));
         }
         let recomputations = recomputed.iter().map(|var| AdjStmt::Recompute {
             var: *var,
-            reads: match self.definitions.get(var) {
-                Some((_, Op::Opaque { reads, .. })) => reads.clone(),
-                _ => Vec::new(),
-            },
+            reads: inputs_of(var),
         });
         body.splice(0..0, recomputations);
         reads
@@ -581,8 +602,8 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
                 reads.insert(*record);
             }
             AdjStmt::Loop(adjoint_loop) => {
-                if adjoint_loop.uses_tape {
-                    reads.insert(adjoint_loop.tape);
+                if adjoint_loop.driven_by_tape {
+                    reads.insert(adjoint_loop.trips);
                 }
                 reads.extend(
                     [Some(&adjoint_loop.start), adjoint_loop.end.as_ref()]
@@ -622,7 +643,7 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
                 defined.extend(stmt.outputs.iter().map(|phi| phi.var));
             }
             Stmt::Loop(stmt) => {
-                defined.insert(stmt.tape);
+                defined.insert(stmt.trips);
                 defined.extend(stmt.carried.iter().map(|carried| carried.exit));
             }
             Stmt::Store { .. } => {}

@@ -5,6 +5,8 @@
 
 use faer::{unzip, zip};
 
+use faer::{ColRef, MatRef, RowRef};
+
 use super::kinds::{Array, Column, Kind, Matrix, Operand, RowVector, Slice, Target};
 
 /// y = Σ aᵢⱼ: ā += ȳ·1 (every element)
@@ -46,48 +48,69 @@ where
     T::Kind::axpy(adj_x.view_mut(), *adj_y, z.view());
 }
 
-/// Kinds whose elements can be read by index, and where each index points.
+/// Kinds whose elements can be read by index, with direct access to one
+/// element of a view (no 2-D view is built: these run in inner loops).
 #[diagnostic::on_unimplemented(
     message = "chainrule cannot read elements of a `{Self}` with this index",
-    note = "index a column or row with `x[i]` and a matrix with `a[(i, j)]`"
+    note = "index a column, row, slice or array with `x[i]` and a matrix with `a[(i, j)]`"
 )]
 pub trait ElementIndex<I>: Kind {
-    /// The (row, column) of the element in the 2-D view.
-    fn position(index: I) -> (usize, usize);
+    fn get_at(view: Self::View<'_>, index: I) -> f64;
+    fn element_at<'a>(view: Self::ViewMut<'a>, index: I) -> &'a mut f64;
 }
 
 impl ElementIndex<usize> for Column {
     #[inline]
-    fn position(i: usize) -> (usize, usize) {
-        (i, 0)
+    fn get_at(view: ColRef<'_, f64>, i: usize) -> f64 {
+        view[i]
+    }
+    #[inline]
+    fn element_at<'a>(view: Self::ViewMut<'a>, i: usize) -> &'a mut f64 {
+        view.get_mut(i)
     }
 }
 
 impl ElementIndex<usize> for RowVector {
     #[inline]
-    fn position(j: usize) -> (usize, usize) {
-        (0, j)
+    fn get_at(view: RowRef<'_, f64>, j: usize) -> f64 {
+        view[j]
+    }
+    #[inline]
+    fn element_at<'a>(view: Self::ViewMut<'a>, j: usize) -> &'a mut f64 {
+        view.get_mut(j)
     }
 }
 
 impl ElementIndex<usize> for Slice {
     #[inline]
-    fn position(i: usize) -> (usize, usize) {
-        (i, 0)
+    fn get_at(view: &[f64], i: usize) -> f64 {
+        view[i]
+    }
+    #[inline]
+    fn element_at<'a>(view: Self::ViewMut<'a>, i: usize) -> &'a mut f64 {
+        &mut view[i]
     }
 }
 
 impl<const N: usize> ElementIndex<usize> for Array<N> {
     #[inline]
-    fn position(i: usize) -> (usize, usize) {
-        (i, 0)
+    fn get_at(view: &[f64; N], i: usize) -> f64 {
+        view[i]
+    }
+    #[inline]
+    fn element_at<'a>(view: Self::ViewMut<'a>, i: usize) -> &'a mut f64 {
+        &mut view[i]
     }
 }
 
 impl ElementIndex<(usize, usize)> for Matrix {
     #[inline]
-    fn position(index: (usize, usize)) -> (usize, usize) {
-        index
+    fn get_at(view: MatRef<'_, f64>, (i, j): (usize, usize)) -> f64 {
+        view[(i, j)]
+    }
+    #[inline]
+    fn element_at<'a>(view: Self::ViewMut<'a>, (i, j): (usize, usize)) -> &'a mut f64 {
+        view.get_mut(i, j)
     }
 }
 
@@ -102,8 +125,7 @@ where
     T::Kind: ElementIndex<I>,
     I: Copy,
 {
-    let (row, col) = T::Kind::position(*index);
-    T::Kind::as_2d_mut(adj_a.view_mut())[(row, col)] += adj_y;
+    *T::Kind::element_at(adj_a.view_mut(), *index) += adj_y;
 }
 
 /// Sequences a `#[differentiate]` loop can iterate over by index.
@@ -173,8 +195,7 @@ where
     B::Kind: ElementIndex<I>,
     I: Copy,
 {
-    let (row, col) = B::Kind::position(*index);
-    *adj_element.view_mut() += B::Kind::as_2d(adj_buffer.view())[(row, col)];
+    *adj_element.view_mut() += B::Kind::get_at(adj_buffer.view(), *index);
 }
 
 /// `v[index] = e` overwrote the element: its earlier value no longer reaches
@@ -186,6 +207,5 @@ where
     T::Kind: ElementIndex<I>,
     I: Copy,
 {
-    let (row, col) = T::Kind::position(*index);
-    T::Kind::as_2d_mut(adj_buffer.view_mut())[(row, col)] = 0.0;
+    *T::Kind::element_at(adj_buffer.view_mut(), *index) = 0.0;
 }
