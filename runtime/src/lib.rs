@@ -67,6 +67,31 @@
 //!   one `Col<f64>` parameter or to the `f64` parameters stacked in order, in
 //!   numerator layout (row i = output i); `layout = denominator` transposes it.
 //!
+//! Both Jacobian layouts on the same example, ∂(Ax)/∂x = A:
+//!
+//! ```
+//! use chainrule::prelude::*;
+//! use faer::{col, mat};
+//!
+//! #[differentiate(jacobian, wrt(x))]
+//! fn apply(a: &Mat<f64>, x: &Col<f64>) -> Col<f64> {
+//!     a * x
+//! }
+//!
+//! #[differentiate(jacobian, layout = denominator, wrt(x))]
+//! fn apply_denominator(a: &Mat<f64>, x: &Col<f64>) -> Col<f64> {
+//!     a * x
+//! }
+//!
+//! let a = mat![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+//! let x = col![1.0, 0.0, -1.0];
+//! let (y, numerator) = apply_jacobian(&a, &x); // 2 × 3: row i is ∇yᵢ
+//! assert_eq!(y, col![-2.0, -2.0]);
+//! assert_eq!(numerator, a);
+//! let (_, denominator) = apply_denominator_jacobian(&a, &x); // 3 × 2: column i is ∇yᵢ
+//! assert_eq!(denominator, a.transpose().to_owned());
+//! ```
+//!
 //! `#[differentiate(wrt(x))]` differentiates only the listed parameters.
 //! Without it, every parameter of a float type is differentiated: `f64`,
 //! `&f64`, and faer's `Col`, `Row` and `Mat` of `f64`, owned, by reference or
