@@ -1533,42 +1533,44 @@ impl quote::ToTokens for LoopHeaderTokens<'_> {
 /// flag; not a name users write.
 const RUNNING: &str = "chainrule_running";
 
+/// Finds the `break`s (and, if asked, `continue`s) of one loop in its
+/// body: nested loops and closures have their own.
+struct LoopExitFinder {
+    continues_count: bool,
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for LoopExitFinder {
+    fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+        self.found = true;
+    }
+    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+        self.found |= self.continues_count;
+    }
+    fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+    fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+    fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+fn find_loop_exit(stmt: &syn::Stmt, continues_count: bool) -> bool {
+    let mut finder = LoopExitFinder {
+        continues_count,
+        found: false,
+    };
+    finder.visit_stmt(stmt);
+    finder.found
+}
+
 /// Whether a statement of a loop body contains a `break` or `continue` of
 /// that loop (not of a nested loop).
 fn stmt_exits_loop(stmt: &syn::Stmt) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
-            self.0 = true;
-        }
-        fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
-            self.0 = true;
-        }
-        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
-        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
-        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    }
-    let mut finder = Finder(false);
-    finder.visit_stmt(stmt);
-    finder.0
+    find_loop_exit(stmt, true)
 }
 
 /// Whether a statement of a loop body contains a `break` of that loop.
 fn stmt_breaks_loop(stmt: &syn::Stmt) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
-            self.0 = true;
-        }
-        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
-        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
-        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    }
-    let mut finder = Finder(false);
-    finder.visit_stmt(stmt);
-    finder.0
+    find_loop_exit(stmt, false)
 }
 
 /// The tokens of a `while` loop's header, `while cond`.

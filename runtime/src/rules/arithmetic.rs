@@ -59,65 +59,48 @@ where
     <A::Kind as SumRule<B::Kind>>::combine(1.0, a.view(), -1.0, b.view())
 }
 
-/// y = a + b or a − b: ā += ȳ
-#[inline]
-pub fn add_pb_lhs<T, Y>(adj_a: &mut T, adj_y: &Y)
-where
-    T: Target + ?Sized,
-    Y: Operand + ?Sized,
-    Y::Kind: SumRule<T::Kind>,
-{
-    Y::Kind::axpy_other(adj_a.view_mut(), 1.0, adj_y.view());
+/// Defines a pullback of a sum `adj += alpha · ȳ`, for an operand of the
+/// result's shape.
+macro_rules! sum_pullback {
+    ($(#[$doc:meta])* $name:ident, $alpha:expr) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name<T, Y>(adjoint: &mut T, adj_y: &Y)
+        where
+            T: Target + ?Sized,
+            Y: Operand + ?Sized,
+            Y::Kind: SumRule<T::Kind>,
+        {
+            Y::Kind::axpy_other(adjoint.view_mut(), $alpha, adj_y.view());
+        }
+    };
 }
 
-/// y = a + b: b̄ += ȳ
-#[inline]
-pub fn add_pb_rhs<T, Y>(adj_b: &mut T, adj_y: &Y)
-where
-    T: Target + ?Sized,
-    Y: Operand + ?Sized,
-    Y::Kind: SumRule<T::Kind>,
-{
-    Y::Kind::axpy_other(adj_b.view_mut(), 1.0, adj_y.view());
-}
-
-/// y = a − b: ā += ȳ
-#[inline]
-pub fn sub_pb_lhs<T, Y>(adj_a: &mut T, adj_y: &Y)
-where
-    T: Target + ?Sized,
-    Y: Operand + ?Sized,
-    Y::Kind: SumRule<T::Kind>,
-{
-    Y::Kind::axpy_other(adj_a.view_mut(), 1.0, adj_y.view());
-}
-
-/// y = a − b: b̄ −= ȳ
-#[inline]
-pub fn sub_pb_rhs<T, Y>(adj_b: &mut T, adj_y: &Y)
-where
-    T: Target + ?Sized,
-    Y: Operand + ?Sized,
-    Y::Kind: SumRule<T::Kind>,
-{
-    Y::Kind::axpy_other(adj_b.view_mut(), -1.0, adj_y.view());
-}
+sum_pullback!(
+    /// y = a + b: ā += ȳ
+    add_pb_lhs, 1.0
+);
+sum_pullback!(
+    /// y = a + b: b̄ += ȳ
+    add_pb_rhs, 1.0
+);
+sum_pullback!(
+    /// y = a − b: ā += ȳ
+    sub_pb_lhs, 1.0
+);
+sum_pullback!(
+    /// y = a − b: b̄ −= ȳ
+    sub_pb_rhs, -1.0
+);
+sum_pullback!(
+    /// y = −a: ā −= ȳ
+    neg_pb, -1.0
+);
 
 /// y = −a
 #[inline]
 pub fn neg<A: Operand + ?Sized>(a: &A) -> <A::Kind as Kind>::Owned {
     A::Kind::map(a.view(), |x| -x)
-}
-
-/// y = −a: ā −= ȳ
-#[inline]
-pub fn neg_pb<T, Y>(adj_a: &mut T, adj_y: &Y)
-where
-    T: Target + ?Sized,
-    Y: Operand + ?Sized,
-    Y::Kind: SumRule<T::Kind>,
-{
-    Y::Kind::axpy_other(adj_a.view_mut(), -1.0, adj_y.view());
 }
 
 /// The shapes faer can multiply, with the shape of the product.
