@@ -1381,6 +1381,8 @@ impl Lowerer<'_> {
     }
 
     fn opaque(&mut self, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        // `(i + 1)` is kept as `i + 1`: the `let` it becomes needs no parentheses.
+        let expr = strip_parens(expr);
         let mut checker = OpaqueChecker { problem: None };
         checker.visit_expr(expr);
         if let Some((span, message)) = checker.problem {
