@@ -107,8 +107,62 @@
 //! ln_1p, sqrt, cbrt, powi, powf, recip, abs, signum, sin, cos, tan, asin,
 //! acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, max, min,
 //! mul_add, clamp` (also as `f64::exp(x)`); `if`/`else` as statements and
-//! expressions, with `return` from their branches; calls of other
-//! `#[differentiate]` functions.
+//! expressions, with `return` from their branches; `match` on values without
+//! bindings; calls of other `#[differentiate]` functions, recursive ones
+//! included.
+//!
+//! Loops: `for i in a..b` (also `a..=b`, `.rev()`), `for &x in xs`,
+//! `for x in xs.iter()`, `for (i, x) in xs.iter().enumerate()`, `while`,
+//! `loop`, `break` and `continue`, nested to any depth, with trip counts
+//! decided on primal values; variables reassigned in a loop are carried from
+//! one iteration to the next. Parameters `&[f64]`, `&Vec<f64>`, `Vec<f64>`
+//! (gradient `Vec<f64>`) and `[f64; N]`, `&[f64; N]` (gradient `[f64; N]`);
+//! local buffers `vec![0.0; n]`, `vec![a, b]`, `[a, b, c]`, `[0.0; N]` and
+//! local faer values, with element writes `v[i] = …`, `v[i] += …`,
+//! `m[(i, j)] = …`.
+//!
+//! ```
+//! use chainrule::differentiate;
+//!
+//! #[differentiate]
+//! fn soft_maximum(xs: &[f64], sharpness: f64) -> f64 {
+//!     let mut total = 0.0;
+//!     for &x in xs {
+//!         total += (sharpness * x).exp();
+//!     }
+//!     total.ln() / sharpness
+//! }
+//!
+//! let (_, d_xs, _) = soft_maximum_grad(&[1.0, 2.0, 3.0], 1.0);
+//! let sum: f64 = d_xs.iter().sum(); // a softmax: the weights sum to 1
+//! assert!((sum - 1.0).abs() < 1e-12);
+//! ```
+//!
+//! A function the macro cannot see into gets its derivative by hand:
+//!
+//! ```
+//! use chainrule::differentiate;
+//!
+//! /// erf by its series, standing in for `libm::erf` or an FFI routine.
+//! #[differentiate(rule = erf_derivative)]
+//! fn erf(x: f64) -> f64 {
+//!     let mut sum = 0.0;
+//!     let mut term = x;
+//!     for n in 0..40 {
+//!         sum += term / (2 * n + 1) as f64;
+//!         term *= -x * x / (n + 1) as f64;
+//!     }
+//!     sum * std::f64::consts::FRAC_2_SQRT_PI
+//! }
+//!
+//! /// erf'(x) = 2/√π · e^(−x²): the arguments and the seed in, the gradient out.
+//! fn erf_derivative(x: f64, seed: f64) -> f64 {
+//!     seed * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp()
+//! }
+//!
+//! let (_, slope) = erf_grad(0.5);
+//! chainrule::fd::check_gradient(|p| erf(p[0]), &[0.5], &[slope]).assert_within(1e-8);
+//! ```
 //!
 //! On faer values: the operators `+ - *` (every product faer has: Mat·Mat,
 //! Mat·Col, Row·Mat, Row·Col giving a scalar, Col·Row giving an outer
@@ -120,7 +174,9 @@
 //! `powi`, `dot`, `sum`).
 //!
 //! Anything else is a compile error at the expression, saying what to write
-//! instead. Shapes that do not fit panic at run time with faer's message.
+//! instead: `&mut` parameters, `return` inside a loop, closures and macros
+//! other than `vec!` among others. Shapes that do not fit panic at run time
+//! with faer's message.
 //!
 //! ## Conventions at kinks
 //!
