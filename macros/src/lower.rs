@@ -199,8 +199,11 @@ impl Lowerer<'_> {
     }
 
     fn declare(&mut self, name: &str, value: Option<Operand>) {
-        let scope = self.scopes.last_mut().expect("the function scope is never popped");
-        scope.insert(name.to_owned(), Binding { value });
+        if self.scopes.is_empty() {
+            self.scopes.push(Scope::new());
+        }
+        let last = self.scopes.len() - 1;
+        self.scopes[last].insert(name.to_owned(), Binding { value });
     }
 
     fn lookup(&self, name: &str) -> Option<&Binding> {
