@@ -423,30 +423,8 @@ fn env_flag(name: &str) -> bool {
 
 /// The CPU time of this thread (user and system, so page faults count), on
 /// 64-bit Linux.
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn thread_cpu_time() -> Option<Duration> {
-    #[repr(C)]
-    struct Timespec {
-        seconds: i64,
-        nanoseconds: i64,
-    }
-    unsafe extern "C" {
-        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut time = Timespec {
-        seconds: 0,
-        nanoseconds: 0,
-    };
-    // SAFETY: `time` is a valid `struct timespec` of 64-bit Linux, which
-    // `clock_gettime` only writes.
-    let status = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut time) };
-    (status == 0).then(|| Duration::new(time.seconds as u64, time.nanoseconds as u32))
-}
-
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn thread_cpu_time() -> Option<Duration> {
-    None
+    cpu_time::ThreadTime::try_now().ok().map(|time| time.as_duration())
 }
 
 /// Whether the table is timed with the wall clock ([`Instant`]) rather than
