@@ -141,12 +141,22 @@ enum Definition<'a> {
     Counter(Var),
     /// An element write, which makes the buffer depend on the value.
     Store(Var, &'a Operand),
+    /// An `f64` a call changed through `&mut`.
+    Written(Var, &'a Op),
 }
 
 fn definitions<'a>(block: &'a Block, out: &mut Vec<Definition<'a>>) {
     for stmt in &block.stmts {
         match stmt {
-            Stmt::Let { var, op, .. } => out.push(Definition::Let(*var, op)),
+            Stmt::Let { var, op, .. } => {
+                out.push(Definition::Let(*var, op));
+                if let Op::Call { args, .. } = op {
+                    // A value passed by `&mut` comes back depending on every argument.
+                    for mutated in args.iter().filter_map(|arg| arg.mutated) {
+                        out.push(Definition::Written(mutated, op));
+                    }
+                }
+            }
             Stmt::If(stmt) => {
                 definitions(&stmt.then_block, out);
                 definitions(&stmt.else_block, out);
@@ -203,7 +213,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                 Definition::Let(_, op) => op_gives_primitive(&activity, op),
                 Definition::Merge(_, operands) => operands.iter().all(|operand| activity.operand_is_primitive(operand)),
                 Definition::Exit(_, head) => activity.primitive[head.0],
-                Definition::Counter(_) => true,
+                Definition::Counter(_) | Definition::Written(..) => true,
                 Definition::Store(..) => false,
             };
             let (var, active, tainted, scalar) = match def {
@@ -232,6 +242,14 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                     activity.scalar[head.0],
                 ),
                 Definition::Counter(var) => (*var, false, false, false),
+                Definition::Written(var, op) => (
+                    *var,
+                    op_is_active(&activity, op),
+                    op.operands()
+                        .into_iter()
+                        .any(|operand| activity.operand_is_tainted(operand)),
+                    true,
+                ),
                 Definition::Store(buffer, value) => (
                     *buffer,
                     activity.operand_is_active(value),

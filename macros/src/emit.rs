@@ -48,10 +48,14 @@ pub fn emit(
         definitions,
     };
     let pullback = emitter.pullback_fn();
-    let vjp = emitter.vjp_fn();
-    let grad = (function.output == Shape::Scalar).then(|| emitter.grad_fn());
+    // A function writing through `&mut` has only its split form: its results
+    // and their adjoints pass through the references.
+    let plain = function.inout.is_empty();
+    let vjp = plain.then(|| emitter.vjp_fn());
+    let grad = (plain && function.output == Shape::Scalar).then(|| emitter.grad_fn());
     let jacobian = options
         .jacobian
+        .filter(|_| plain)
         .map(|_| emitter.jacobian_fn(options.denominator_layout));
     quote! {
         #item
@@ -180,6 +184,15 @@ impl Emitter<'_> {
             .collect()
     }
 
+    /// The identifier of the parameter whose body variable is `var`.
+    fn param_ident(&self, var: Var) -> &Ident {
+        self.function
+            .params
+            .iter()
+            .find(|param| param.var == var)
+            .map_or_else(|| self.ident(var), |param| &param.ident)
+    }
+
     fn generated_name(&self, suffix: &str) -> Ident {
         format_ident!("{}_{}", self.item.sig.ident, suffix)
     }
@@ -259,10 +272,12 @@ impl Emitter<'_> {
         self.function
             .params
             .iter()
-            .map(|param| match (param.wrt, param.kind.shape()) {
-                (true, Some(shape)) => shape.owned_type(&param.ty),
-                _ => quote!(()),
-            })
+            .map(
+                |param| match (param.wrt && !param.kind.is_inout(), param.kind.shape()) {
+                    (true, Some(shape)) => shape.owned_type(&param.ty),
+                    _ => quote!(()),
+                },
+            )
             .collect()
     }
 
@@ -297,7 +312,7 @@ impl Emitter<'_> {
     fn output_type(&self) -> TokenStream {
         match &self.item.sig.output {
             syn::ReturnType::Type(_, ty) => self.function.output.owned_type(ty),
-            syn::ReturnType::Default => quote!(f64),
+            syn::ReturnType::Default => quote!(()),
         }
     }
 
@@ -349,7 +364,7 @@ impl Emitter<'_> {
             .function
             .params
             .iter()
-            .filter(|param| param.kind == ParamKind::ScalarRef)
+            .filter(|param| matches!(param.kind, ParamKind::ScalarRef | ParamKind::ScalarInOut))
             .map(|param| {
                 let body_var = self.ident(param.var);
                 let ident = &param.ident;
@@ -363,15 +378,20 @@ impl Emitter<'_> {
             result => self.operand(result),
         };
         let closure_params = self.function.params.iter().map(|param| {
-            if reads.contains(&param.var) && param.kind != ParamKind::ScalarRef {
+            if param.kind.is_inout() || (reads.contains(&param.var) && param.kind != ParamKind::ScalarRef) {
                 param.ident.to_token_stream()
             } else {
                 quote!(_)
             }
         });
         let adjoint = self.adjoint_stmts(&self.adjoint.body);
+        let write_backs = self.function.inout.iter().map(|(param, value)| {
+            let ident = self.param_ident(*param);
+            let value = self.operand(value);
+            quote!(*#ident = #value;)
+        });
         let gradients = self.function.params.iter().map(|param| {
-            if param.wrt {
+            if param.wrt && !param.kind.is_inout() {
                 self.adj(param.var).to_token_stream()
             } else {
                 quote!(())
@@ -412,8 +432,9 @@ impl Emitter<'_> {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
                                 #(#derefs)*
-                #(#tapes)*
+                                #(#tapes)*
                 #forward
+                #(#write_backs)*
                 (#result, #closure)
             }
         }
@@ -721,15 +742,34 @@ impl Emitter<'_> {
                 }
             }
             Op::Call {
-                func, args, pullback, ..
+                func,
+                args,
+                pullback,
+                discarded,
+                ..
             } => {
-                let args = args.iter().map(|arg| self.call_arg(arg));
+                // A variable passed by `&mut` is copied into the variable of its new value.
+                let copies = args.iter().filter_map(|arg| {
+                    let mutated = self.ident(arg.mutated?);
+                    let old = self.operand(&arg.operand);
+                    Some(quote!(let mut #mutated = #old;))
+                });
+                let copies: Vec<TokenStream> = copies.collect();
+                let arg_tokens = args.iter().map(|arg| match arg.mutated {
+                    Some(mutated) => {
+                        let mutated = self.ident(mutated);
+                        quote!(&mut #mutated)
+                    }
+                    None => self.call_arg(arg),
+                });
+                let value = if *discarded { quote!(_) } else { ident.to_token_stream() };
                 if active {
                     let pullback_fn = pullback_path(func);
                     let pullback = self.ident(*pullback);
-                    return quote_spanned!(span=> let (#ident, #pullback) = #pullback_fn(#(#args),*););
+                    return quote_spanned!(span=> #(#copies)* let (#value, #pullback) = #pullback_fn(#(#arg_tokens),*););
                 }
-                quote!(#func(#(#args),*))
+                let mutability = self.stored.contains(&var).then(|| quote!(mut));
+                return quote!(#(#copies)* let #mutability #value = #func(#(#arg_tokens),*););
             }
             Op::Opaque { expr, .. } => expr.to_token_stream(),
         };
@@ -963,13 +1003,28 @@ impl Emitter<'_> {
                 origin,
             } => {
                 let pullback = self.ident(*pullback);
-                let out = self.adj(*out);
-                let patterns = args.iter().zip(gradients).map(|((target, ..), grad)| match target {
-                    Some(_) => grad.to_token_stream(),
-                    None => quote!(_),
+                let seed = match out {
+                    Some(out) => {
+                        let adj = self.adj(*out);
+                        quote!(&#adj)
+                    }
+                    None => quote!(&::core::default::Default::default()),
+                };
+                let patterns = args.iter().zip(gradients).map(|((target, _, arg), grad)| match target {
+                    Some(_) if arg.mutated.is_none() => grad.to_token_stream(),
+                    _ => quote!(_),
                 });
-                let accumulations = args.iter().zip(gradients).filter_map(|((target, starts, _), grad)| {
+                let accumulations = args.iter().zip(gradients).filter_map(|((target, starts, arg), grad)| {
                     let target = (*target)?;
+                    if let Some(mutated) = arg.mutated {
+                        // The pullback turned the new value's adjoint into the old one's.
+                        let adj = self.adj(mutated);
+                        let target = self.target(target);
+                        return self
+                            .activity
+                            .is_active(mutated)
+                            .then(|| quote_spanned!(origin.start=> ::chainrule::rules::accumulate(#target, &#adj);));
+                    }
                     if *starts {
                         let adj = self.adj(target.var);
                         let mutability = self.adjoint.accumulated.contains(&target.var).then(|| quote!(mut));
@@ -980,11 +1035,28 @@ impl Emitter<'_> {
                     let target = self.target(target);
                     Some(quote_spanned!(origin.start=> ::chainrule::rules::accumulate(#target, &#grad);))
                 });
-                let args = args.iter().map(|(.., arg)| self.call_arg(arg));
+                let args = args.iter().map(|(.., arg)| match arg.mutated {
+                    Some(mutated) if self.activity.is_active(mutated) => {
+                        let adj = self.adj(mutated);
+                        quote!(&mut #adj)
+                    }
+                    Some(_) => quote!(&mut 0.0_f64),
+                    None => self.call_arg(arg),
+                });
                 quote! {
-                    let (#(#patterns,)*) = ::chainrule::rules::pull(#pullback, &#out, (#(#args,)*));
+                    let (#(#patterns,)*) = ::chainrule::rules::pull(#pullback, #seed, (#(#args,)*));
                     #(#accumulations)*
                 }
+            }
+            AdjStmt::SeedInOut { var, param } => {
+                let adj = self.adj(*var);
+                let param = self.param_ident(*param);
+                quote!(::chainrule::rules::accumulate(&mut #adj, &*#param);)
+            }
+            AdjStmt::ReturnInOut { var, param } => {
+                let adj = self.adj(*var);
+                let param = self.param_ident(*param);
+                quote!(*#param = #adj;)
             }
             AdjStmt::ZeroLikeAdjoint { var, like } => {
                 let adj = self.adj(*var);

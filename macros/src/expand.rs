@@ -45,7 +45,9 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return emit::emit_with_rule(&item, &options, &function, rule);
     }
     let function = lower::lower_function(&mut cx, &item, &signature);
-    if matches!(&function.result, crate::ir::Operand::Const(syn::Expr::Tuple(unit)) if unit.elems.is_empty()) {
+    if function.inout.is_empty()
+        && matches!(&function.result, crate::ir::Operand::Const(syn::Expr::Tuple(unit)) if unit.elems.is_empty())
+    {
         // No value to differentiate: rustc reports the function itself.
         return with_errors(quote!(#item), cx);
     }

@@ -128,6 +128,9 @@ pub struct CallArg {
     /// Passed by value, to a function of `chainrule::ops` that accepts a
     /// reference as well: a value that is not `Copy` is lent, not cloned.
     pub lend: bool,
+    /// `&mut x` for a local `f64`: the variable that holds `x` after the
+    /// call, which the callee may have changed.
+    pub mutated: Option<Var>,
 }
 
 /// Arithmetic operators, each with a rule in `rules.rs`.
@@ -186,6 +189,9 @@ pub enum Op {
         /// The names the adjoint sweep gives the gradients the pullback
         /// returns, one per argument.
         gradients: Vec<Ident>,
+        /// A call made for its effect (`add_into(&mut s, x);`), whose value is
+        /// not used: it gets no adjoint, and its pullback a default seed.
+        discarded: bool,
     },
     /// An expression that carries no derivative (a comparison, a logical
     /// operator, a cast to an integer), emitted as the user wrote it with the
@@ -303,6 +309,8 @@ pub enum Shape {
     Slice,
     /// `[f64; N]`, `&[f64; N]`: gradients are `[f64; N]`.
     Array,
+    /// `()`: a function whose results are what it writes through `&mut`.
+    Unit,
 }
 
 impl Shape {
@@ -315,6 +323,7 @@ impl Shape {
             Shape::Row => quote::quote!(::faer::Row<f64>),
             Shape::Matrix => quote::quote!(::faer::Mat<f64>),
             Shape::Slice => quote::quote!(::std::vec::Vec<f64>),
+            Shape::Unit => quote::quote!(()),
             Shape::Array => match ty {
                 syn::Type::Reference(reference) => {
                     let elem = &reference.elem;
@@ -333,6 +342,11 @@ pub enum ParamKind {
     Scalar,
     /// `&f64`: dereferenced on entry, its gradient is an `f64`.
     ScalarRef,
+    /// `&mut f64`: read on entry and written back on exit. Its derivative
+    /// flows through the same reference in the pullback: the caller passes
+    /// the adjoint of the value after the call, and gets back the adjoint of
+    /// the value before it.
+    ScalarInOut,
     /// A faer vector or matrix: owned (`Col<f64>`), a reference (`&Col<f64>`)
     /// or a view (`ColRef<'_, f64>`). Its gradient is the owned type.
     Array { shape: Shape, copyable: bool },
@@ -341,6 +355,12 @@ pub enum ParamKind {
 }
 
 impl ParamKind {
+    /// Whether the parameter's gradient comes back through the reference
+    /// it was passed by (`&mut f64`) rather than in the gradient tuple.
+    pub fn is_inout(self) -> bool {
+        self == ParamKind::ScalarInOut
+    }
+
     pub fn is_differentiable(self) -> bool {
         !matches!(self, ParamKind::Constant { .. })
     }
@@ -349,13 +369,14 @@ impl ParamKind {
     pub fn is_copyable(self) -> bool {
         match self {
             ParamKind::Scalar | ParamKind::ScalarRef => true,
+            ParamKind::ScalarInOut => false,
             ParamKind::Array { copyable, .. } | ParamKind::Constant { copyable } => copyable,
         }
     }
 
     pub fn shape(self) -> Option<Shape> {
         match self {
-            ParamKind::Scalar | ParamKind::ScalarRef => Some(Shape::Scalar),
+            ParamKind::Scalar | ParamKind::ScalarRef | ParamKind::ScalarInOut => Some(Shape::Scalar),
             ParamKind::Array { shape, .. } => Some(shape),
             ParamKind::Constant { .. } => None,
         }
@@ -382,6 +403,9 @@ pub struct Function {
     pub result: Operand,
     /// Whether the function calls itself.
     pub recursive: bool,
+    /// For each `&mut f64` parameter: the variable of its value on entry and
+    /// its value on exit, written back.
+    pub inout: Vec<(Var, Operand)>,
 }
 
 impl Function {

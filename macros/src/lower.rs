@@ -48,6 +48,8 @@ pub fn lower_signature(signature: &Signature) -> Function {
         function_name: String::new(),
         loop_depth: 0,
         recursive: false,
+        inout_names: std::collections::HashSet::new(),
+        pending_writes: Vec::new(),
     };
     let params = lowerer.bind_params(signature);
     Function {
@@ -57,6 +59,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         body: Block::default(),
         result: Operand::Const(syn::parse_quote!(())),
         recursive: false,
+        inout: Vec::new(),
     }
 }
 
@@ -73,12 +76,15 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
         recursive: false,
+        inout_names: std::collections::HashSet::new(),
+        pending_writes: Vec::new(),
     };
     let params = lowerer.bind_params(signature);
     let frames = vec![Frame::new(&item.block.stmts)];
     lowerer.scopes.push(HashMap::new());
     let mut stmts = Vec::new();
     let result = lowerer.lower_tail(frames, &mut stmts);
+    let inout = lowerer.inout_values(signature, &params, item);
     Function {
         vars: lowerer.vars,
         output: signature.output,
@@ -86,6 +92,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         body: Block { stmts },
         result,
         recursive: lowerer.recursive,
+        inout,
     }
 }
 
@@ -134,6 +141,10 @@ struct Lowerer<'a> {
     function_name: String,
     /// How many loops enclose the code being lowered.
     loop_depth: usize,
+    /// The names of `&mut f64` parameters, whose values the body may change.
+    inout_names: std::collections::HashSet<String>,
+    /// Variables a call being lowered passes by `&mut`, with their new values.
+    pending_writes: Vec<(String, Var)>,
     /// Whether the function calls itself.
     recursive: bool,
 }
@@ -145,7 +156,10 @@ impl Lowerer<'_> {
             self.names.reserve(&param.ident.to_string());
         }
         for param in &signature.params {
-            let var = if param.kind == crate::ir::ParamKind::ScalarRef {
+            let var = if matches!(
+                param.kind,
+                crate::ir::ParamKind::ScalarRef | crate::ir::ParamKind::ScalarInOut
+            ) {
                 let copy = self.new_var(&param.ident.to_string());
                 self.deref_copies.insert(copy);
                 copy
@@ -164,6 +178,11 @@ impl Lowerer<'_> {
             if matches!(param.ty, syn::Type::Reference(_)) {
                 self.borrowed_params.insert(var);
             }
+            if param.kind.is_inout()
+                && let Some(name) = &param.user_name
+            {
+                self.inout_names.insert(name.clone());
+            }
             params.push(Param {
                 var,
                 ident: param.ident.clone(),
@@ -173,6 +192,32 @@ impl Lowerer<'_> {
             });
         }
         params
+    }
+
+    /// The value each `&mut f64` parameter has when the function ends, to be
+    /// written back. A `return` would end it elsewhere: reported.
+    fn inout_values(&mut self, signature: &Signature, params: &[Param], item: &syn::ItemFn) -> Vec<(Var, Operand)> {
+        let mut values = Vec::new();
+        for (sig_param, param) in signature.params.iter().zip(params) {
+            if !param.kind.is_inout() {
+                continue;
+            }
+            if block_contains_return(&item.block) {
+                self.cx.error_spanned_by(
+                    &sig_param.ty,
+                    "a function with `&mut f64` parameters cannot `return` early in #[differentiate] yet; \
+                     let the body end with its value",
+                );
+            }
+            let value = sig_param
+                .user_name
+                .as_ref()
+                .and_then(|name| self.lookup(name))
+                .and_then(|binding| binding.value.clone())
+                .unwrap_or(Operand::Var(param.var));
+            values.push((param.var, value));
+        }
+        values
     }
 
     /// A new variable with a readable, hygienic identifier derived from `hint`.
@@ -340,7 +385,21 @@ impl Lowerer<'_> {
             ),
             syn::Stmt::Macro(mac) => self.unsupported_macro(&mac.mac),
             syn::Stmt::Expr(expr, _) => {
+                let first_new = out.len();
                 self.lower_expr(expr, out);
+                // A call whose value is dropped (`add_into(&mut s, x);`).
+                let emitted = out.len() > first_new;
+                if let (
+                    Expr::Call(_),
+                    true,
+                    Some(Stmt::Let {
+                        op: Op::Call { discarded, .. },
+                        ..
+                    }),
+                ) = (strip_parens(expr), emitted, out.last_mut())
+                {
+                    *discarded = true;
+                }
             }
         }
     }
@@ -591,6 +650,15 @@ impl Lowerer<'_> {
             self.store(index, value, out);
             return;
         }
+        // `*acc = ...` for a `&mut f64` parameter: its value is rebound.
+        if let Expr::Unary(unary) = strip_parens(target)
+            && let syn::UnOp::Deref(_) = unary.op
+            && let Some(name) = target_name(&unary.expr)
+            && self.inout_names.contains(&name)
+        {
+            self.assign(&name, value);
+            return;
+        }
         let name = target_name(target);
         match name {
             Some(name) if self.assign(&name, value) => {}
@@ -770,21 +838,30 @@ impl Lowerer<'_> {
             .args
             .iter()
             .map(|arg| match arg {
+                // `&mut x` for a local `f64`, or a `&mut f64` parameter passed on:
+                // the callee may change it, so it gets a new variable.
+                Expr::Reference(reference) if reference.mutability.is_some() => self.mutated_arg(&reference.expr, out),
+                arg if target_name(arg).is_some_and(|name| self.inout_names.contains(&name)) => {
+                    self.mutated_arg(arg, out)
+                }
                 Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
                     operand: self.lower_expr(&reference.expr, out),
                     by_ref: true,
                     lend: false,
+                    mutated: None,
                 },
                 // A `&f64` the body reads through a copy is passed on as a reference.
                 arg if self.is_deref_copy(arg) => CallArg {
                     operand: self.lower_expr(arg, out),
                     by_ref: true,
                     lend: false,
+                    mutated: None,
                 },
                 arg => CallArg {
                     operand: self.lower_expr(arg, out),
                     by_ref: false,
                     lend: takes_references,
+                    mutated: None,
                 },
             })
             .collect();
@@ -797,7 +874,7 @@ impl Lowerer<'_> {
         let gradients = (0..call.args.len())
             .map(|_| self.names.fresh(&format!("{name}_grad")))
             .collect();
-        self.emit(
+        let value = self.emit(
             out,
             &name,
             Origin::of(expr),
@@ -807,8 +884,41 @@ impl Lowerer<'_> {
                 pullback,
                 elementwise: takes_references && !matches!(name.as_str(), "dot" | "sum"),
                 gradients,
+                discarded: false,
             },
-        )
+        );
+        for (name, new) in std::mem::take(&mut self.pending_writes) {
+            self.assign(&name, Operand::Var(new));
+        }
+        value
+    }
+
+    /// An argument `&mut x` (or a `&mut f64` parameter passed on): the call
+    /// reads `x` and leaves its new value in a fresh variable, bound to `x`
+    /// once the call is emitted.
+    fn mutated_arg(&mut self, place: &Expr, out: &mut Vec<Stmt>) -> CallArg {
+        let name = target_name(place);
+        let operand = self.lower_expr(place, out);
+        let Some(name) = name.filter(|name| matches!(self.lookup(name), Some(Binding { value: Some(_) }))) else {
+            self.cx.error_spanned_by(
+                place,
+                "#[differentiate] passes `&mut` only to a local `f64` variable or a `&mut f64` parameter",
+            );
+            return CallArg {
+                operand,
+                by_ref: false,
+                lend: false,
+                mutated: None,
+            };
+        };
+        let new = self.new_var(&name);
+        self.pending_writes.push((name, new));
+        CallArg {
+            operand,
+            by_ref: false,
+            lend: false,
+            mutated: Some(new),
+        }
     }
 
     /// An `if` used for its value or for the variables it assigns. Returns its
@@ -1647,6 +1757,13 @@ fn assigned_names_in_stmt(stmt: &syn::Stmt) -> Vec<String> {
                 self.0.extend(target_name(&binary.left));
             }
             syn::visit::visit_expr_binary(self, binary);
+        }
+        fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
+            // `&mut x` passed to a call that may change `x`.
+            if reference.mutability.is_some() {
+                self.0.extend(target_name(&reference.expr));
+            }
+            syn::visit::visit_expr_reference(self, reference);
         }
         fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     }

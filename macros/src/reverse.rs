@@ -61,12 +61,14 @@ pub enum AdjStmt {
     },
     /// `adj_target += adj_from`, for a `Phi` or an identity such as a cast.
     Flow { target: Target, from: Var },
-    /// Calls a callee's pullback with `adj_out` and the call's arguments
-    /// again, and adds each returned gradient to the adjoint of the
-    /// corresponding argument, if active.
+    /// Calls a callee's pullback with `adj_out` (a default seed for a call
+    /// whose value is dropped) and the call's arguments again, and adds each
+    /// returned gradient to the adjoint of the corresponding argument, if
+    /// active. An argument passed by `&mut` gets the adjoint of its new value,
+    /// which the pullback turns into that of its old value.
     CallPullback {
         pullback: Var,
-        out: Var,
+        out: Option<Var>,
         /// Per argument: where its gradient goes, whether the gradient
         /// starts that adjoint (moved in) rather than being added to it, and
         /// the argument itself, passed again.
@@ -92,6 +94,11 @@ pub enum AdjStmt {
     /// `adj_exit = adj_head`: the adjoint of a loop-carried variable at the
     /// start of this iteration is the carry into the previous one.
     Carry { exit: Var, head: Var },
+    /// `adj_var += *param`: the adjoint of a `&mut f64` parameter's final
+    /// value, which the caller passes through the parameter.
+    SeedInOut { var: Var, param: Var },
+    /// `*param = adj_var`: the adjoint of its value on entry, handed back.
+    ReturnInOut { var: Var, param: Var },
     /// `adj_buffer[index] = 0`: the element was overwritten by a store.
     ClearElement { buffer: Var, index: Operand },
     /// Computes a cheap value of the forward sweep again (an index, a loop
@@ -162,8 +169,23 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         seed.push(AdjStmt::Seed(result));
         uses_seed = true;
     }
+    for (param, value) in &function.inout {
+        if let Operand::Var(var) = value
+            && activity.is_active(*var)
+        {
+            seed.push(AdjStmt::SeedInOut {
+                var: *var,
+                param: *param,
+            });
+            uses_seed = true;
+        }
+    }
     let (top, _) = builder.block(&function.body, seed);
     body.extend(top);
+    body.extend(function.inout.iter().map(|(param, _)| AdjStmt::ReturnInOut {
+        var: *param,
+        param: *param,
+    }));
     start_from_first_contributions(&mut body);
     let mut accumulated = HashSet::new();
     collect_accumulated(&body, &mut accumulated);
@@ -223,9 +245,17 @@ impl Builder<'_> {
         let mut body = Vec::new();
         for stmt in &block.stmts {
             match stmt {
-                Stmt::Let { var, .. } => {
-                    if self.activity.is_active(*var) {
+                Stmt::Let { var, op, .. } => {
+                    let discarded = matches!(op, Op::Call { discarded: true, .. });
+                    if self.activity.is_active(*var) && !discarded {
                         body.push(self.zero(*var));
+                    }
+                    if let Op::Call { args, .. } = op {
+                        for mutated in args.iter().filter_map(|arg| arg.mutated) {
+                            if self.activity.is_active(mutated) {
+                                body.push(self.zero(mutated));
+                            }
+                        }
                     }
                 }
                 Stmt::If(stmt) => {
@@ -506,6 +536,7 @@ impl Builder<'_> {
                 pullback,
                 args,
                 gradients,
+                discarded,
                 ..
             } => {
                 let args = args
@@ -514,7 +545,7 @@ impl Builder<'_> {
                     .collect();
                 body.push(AdjStmt::CallPullback {
                     pullback: *pullback,
-                    out: var,
+                    out: (!discarded).then_some(var),
                     args,
                     gradients: gradients.clone(),
                     origin,
@@ -618,6 +649,8 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::InitFrom { .. }
             | AdjStmt::InitSeed { .. }
+            | AdjStmt::SeedInOut { .. }
+            | AdjStmt::ReturnInOut { .. }
             | AdjStmt::Carry { .. }
             | AdjStmt::Seed(_)
             | AdjStmt::Flow { .. } => {}
@@ -634,8 +667,9 @@ pub fn defined_in(block: &Block) -> BTreeSet<Var> {
         match stmt {
             Stmt::Let { var, op, .. } => {
                 defined.insert(*var);
-                if let Op::Call { pullback, .. } = op {
+                if let Op::Call { pullback, args, .. } = op {
                     defined.insert(*pullback);
+                    defined.extend(args.iter().filter_map(|arg| arg.mutated));
                 }
             }
             Stmt::If(stmt) => {
@@ -717,10 +751,16 @@ fn start_with(stmt: &mut AdjStmt, var: Var, scalar: bool) -> bool {
             };
             true
         }
-        AdjStmt::CallPullback { out, args, .. } if *out != var => {
+        AdjStmt::CallPullback { out, args, .. } if *out != Some(var) => {
+            if args
+                .iter()
+                .any(|(_, _, arg)| arg.mutated.is_some_and(|mutated| mutated == var))
+            {
+                return false;
+            }
             let mut targets = args
                 .iter_mut()
-                .filter(|(target, ..)| target.is_some_and(|target| target.var == var));
+                .filter(|(target, _, arg)| arg.mutated.is_none() && target.is_some_and(|target| target.var == var));
             match (targets.next(), targets.next()) {
                 (Some((Some(target), starts, _)), None) if !target.transposed => {
                     *starts = true;
@@ -743,11 +783,12 @@ fn mentions(stmt: &AdjStmt, var: Var) -> bool {
         AdjStmt::Kernel { target, out, .. } => target.var == var || *out == var,
         AdjStmt::Flow { target, from } => target.var == var || *from == var,
         AdjStmt::CallPullback { out, args, .. } => {
-            *out == var
+            *out == Some(var)
                 || args
                     .iter()
-                    .any(|(target, ..)| target.is_some_and(|target| target.var == var))
+                    .any(|(target, _, arg)| target.is_some_and(|target| target.var == var) || arg.mutated == Some(var))
         }
+        AdjStmt::SeedInOut { var: other, .. } | AdjStmt::ReturnInOut { var: other, .. } => *other == var,
         AdjStmt::ClearElement { buffer, .. } => *buffer == var,
         AdjStmt::Recompute { .. } => false,
         AdjStmt::Carry { exit, head } => *exit == var || *head == var,
@@ -775,6 +816,10 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
                         .filter(|(_, starts, _)| !starts)
                         .filter_map(|(target, ..)| target.map(|target| target.var)),
                 );
+                accumulated.extend(args.iter().filter_map(|(_, _, arg)| arg.mutated));
+            }
+            AdjStmt::SeedInOut { var, .. } => {
+                accumulated.insert(*var);
             }
             AdjStmt::Branch {
                 then_body, else_body, ..
@@ -788,6 +833,7 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::InitFrom { .. }
             | AdjStmt::InitSeed { .. }
+            | AdjStmt::ReturnInOut { .. }
             | AdjStmt::Recompute { .. } => {}
         }
     }

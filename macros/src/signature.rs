@@ -52,7 +52,8 @@ pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options) -> S
         }
     }
     select_wrt(cx, &mut params, options);
-    let output = output_shape(cx, sig);
+    let has_inout = params.iter().any(|param| param.kind.is_inout());
+    let output = output_shape(cx, sig, has_inout);
     Signature { params, output }
 }
 
@@ -148,11 +149,14 @@ fn param_kind(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
                 _ => false,
             };
             if reference.mutability.is_some() {
+                if matches!(&*reference.elem, Type::Path(path) if is_named(path, "f64")) {
+                    return Some(ParamKind::ScalarInOut);
+                }
                 if float_like || is_float_container(&reference.elem) {
                     cx.error_spanned_by(
                         ty,
-                        "a `&mut` parameter cannot be differentiated by #[differentiate]; \
-                         take the value by reference (`&`) and return the result instead",
+                        "#[differentiate] supports `&mut f64` parameters, not `&mut` slices, vectors or faer \
+                         values yet; take the value by reference (`&`) and return the result instead",
                     );
                     return None;
                 }
@@ -305,7 +309,7 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
 
 /// The shape of the returned value: `f64`, or an owned faer `Col`, `Row` or
 /// `Mat` of `f64`.
-fn output_shape(cx: &mut Ctxt, sig: &syn::Signature) -> Shape {
+fn output_shape(cx: &mut Ctxt, sig: &syn::Signature, has_inout: bool) -> Shape {
     const EXPECTED: &str = "#[differentiate] differentiates functions that return `f64` or an owned faer \
                             `Col<f64>`, `Row<f64>` or `Mat<f64>`; return one of these";
     match &sig.output {
@@ -324,10 +328,12 @@ fn output_shape(cx: &mut Ctxt, sig: &syn::Signature) -> Shape {
                 Shape::Scalar
             }
         },
+        syn::ReturnType::Default if has_inout => Shape::Unit,
         syn::ReturnType::Default => {
             cx.error_at(
                 sig.paren_token.span.join(),
-                "#[differentiate] needs a function that returns a value: add `-> f64`",
+                "#[differentiate] needs a function that returns a value (add `-> f64`) or writes one through \
+                 a `&mut f64` parameter",
             );
             Shape::Scalar
         }

@@ -174,8 +174,13 @@
 //! `powi`, `dot`, `sum`).
 //!
 //! Anything else is a compile error at the expression, saying what to write
-//! instead: `&mut` parameters, `return` inside a loop, closures and macros
-//! other than `vec!` among others. Shapes that do not fit panic at run time
+//! instead: `&mut` slices, `return` inside a loop, closures and macros other
+//! than `vec!` among others.
+//!
+//! A helper may change an `f64` through `&mut f64` (`fn add_square(acc: &mut
+//! f64, x: f64)`, called as `add_square(&mut s, x)`): it gets only the split
+//! form, whose pullback takes the adjoint of the new value through the same
+//! reference and leaves there the adjoint of the old one. Shapes that do not fit panic at run time
 //! with faer's message.
 //!
 //! ## Conventions at kinks

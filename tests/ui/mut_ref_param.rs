@@ -1,8 +1,8 @@
 use chainrule::differentiate;
 
 #[differentiate]
-fn f(x: &mut f64) -> f64 {
-    *x * 2.0
+fn f(xs: &mut [f64]) -> f64 {
+    xs[0] * 2.0
 }
 
 fn main() {}
