@@ -127,3 +127,63 @@ fn the_split_form_passes_adjoints_through_the_reference() {
     assert_eq!(adjoint, 2.0);
     assert_eq!(d_x, 12.0);
 }
+
+/// v ← v + w·x, element by element, in the caller's buffer.
+#[differentiate]
+#[allow(clippy::needless_range_loop)]
+fn axpy_into(v: &mut [f64], w: f64, x: &[f64]) {
+    for i in 0..x.len() {
+        v[i] += w * x[i];
+    }
+}
+
+/// v ← tanh(v), element by element (a `&mut Vec` on purpose).
+#[differentiate]
+#[allow(clippy::ptr_arg, clippy::needless_range_loop)]
+fn squash(v: &mut Vec<f64>) {
+    for i in 0..v.len() {
+        v[i] = v[i].tanh();
+    }
+}
+
+/// Σ tanh(b + w·xᵢ)², through two helpers writing into one buffer.
+#[differentiate]
+fn layer(x: &[f64], w: f64, b: f64) -> f64 {
+    let mut v = vec![b; x.len()];
+    axpy_into(&mut v, w, x);
+    squash(&mut v);
+    let mut s = 0.0;
+    for &e in v.iter() {
+        s += e * e;
+    }
+    s
+}
+
+#[test]
+fn helpers_that_write_into_a_buffer() {
+    for (x, w, b) in [(vec![0.5, -1.0, 2.0], 0.7, 0.2), (vec![1.5, 0.3], -1.1, 0.4)] {
+        let (value, d_x, d_w, d_b) = layer_grad(&x, w, b);
+        assert_eq!(value, layer(&x, w, b));
+        // ∂/∂xᵢ = 2tᵢ(1 − tᵢ²)·w, ∂/∂w = Σ 2tᵢ(1 − tᵢ²)·xᵢ, ∂/∂b = Σ 2tᵢ(1 − tᵢ²), tᵢ = tanh(b + w·xᵢ)
+        let slopes: Vec<f64> = x
+            .iter()
+            .map(|xi| {
+                let t = (b + w * xi).tanh();
+                2.0 * t * (1.0 - t * t)
+            })
+            .collect();
+        for (d, slope) in d_x.iter().zip(&slopes) {
+            assert!((d - slope * w).abs() <= 1e-12 * (slope * w).abs().max(1.0));
+        }
+        let expected_w: f64 = slopes.iter().zip(&x).map(|(s, xi)| s * xi).sum();
+        let expected_b: f64 = slopes.iter().sum();
+        assert!((d_w - expected_w).abs() <= 1e-12 * expected_w.abs().max(1.0));
+        assert!((d_b - expected_b).abs() <= 1e-12 * expected_b.abs().max(1.0));
+        let n = x.len();
+        let mut point = x.clone();
+        point.extend([w, b]);
+        let mut gradient = d_x.clone();
+        gradient.extend([d_w, d_b]);
+        fd::check_gradient(|p| layer(&p[..n], p[n], p[n + 1]), &point, &gradient).assert_within(1e-6);
+    }
+}

@@ -143,6 +143,8 @@ enum Definition<'a> {
     Store(Var, &'a Operand),
     /// An `f64` a call changed through `&mut`.
     Written(Var, &'a Op),
+    /// A buffer a call wrote into through `&mut`.
+    Filled(Var, &'a Op),
 }
 
 fn definitions<'a>(block: &'a Block, out: &mut Vec<Definition<'a>>) {
@@ -154,6 +156,9 @@ fn definitions<'a>(block: &'a Block, out: &mut Vec<Definition<'a>>) {
                     // A value passed by `&mut` comes back depending on every argument.
                     for mutated in args.iter().filter_map(|arg| arg.mutated) {
                         out.push(Definition::Written(mutated, op));
+                    }
+                    for buffer in args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()) {
+                        out.push(Definition::Filled(buffer, op));
                     }
                 }
             }
@@ -214,7 +219,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                 Definition::Merge(_, operands) => operands.iter().all(|operand| activity.operand_is_primitive(operand)),
                 Definition::Exit(_, head) => activity.primitive[head.0],
                 Definition::Counter(_) | Definition::Written(..) => true,
-                Definition::Store(..) => false,
+                Definition::Store(..) | Definition::Filled(..) => false,
             };
             let (var, active, tainted, scalar) = match def {
                 Definition::Let(var, op) => {
@@ -249,6 +254,14 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
                         .into_iter()
                         .any(|operand| activity.operand_is_tainted(operand)),
                     true,
+                ),
+                Definition::Filled(buffer, op) => (
+                    *buffer,
+                    op_is_active(&activity, op),
+                    op.operands()
+                        .into_iter()
+                        .any(|operand| activity.operand_is_tainted(operand)),
+                    false,
                 ),
                 Definition::Store(buffer, value) => (
                     *buffer,

@@ -50,7 +50,7 @@ pub fn emit(
     let pullback = emitter.pullback_fn();
     // A function writing through `&mut` has only its split form: its results
     // and their adjoints pass through the references.
-    let plain = function.inout.is_empty();
+    let plain = !function.params.iter().any(|param| param.kind.is_inout());
     let vjp = plain.then(|| emitter.vjp_fn());
     let grad = (plain && function.output == Shape::Scalar).then(|| emitter.grad_fn());
     let jacobian = options
@@ -150,6 +150,12 @@ fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
         match stmt {
             Stmt::Store { buffer, .. } => {
                 stored.insert(*buffer);
+            }
+            Stmt::Let {
+                op: Op::Call { args, .. },
+                ..
+            } => {
+                stored.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
             }
             Stmt::If(stmt) => {
                 stored_buffers(&stmt.then_block, stored);
@@ -378,7 +384,11 @@ impl Emitter<'_> {
             result => self.operand(result),
         };
         let closure_params = self.function.params.iter().map(|param| {
-            if param.kind.is_inout() || (reads.contains(&param.var) && param.kind != ParamKind::ScalarRef) {
+            if param.kind == ParamKind::SliceInOut {
+                // The caller's adjoint buffer, passed where the buffer was.
+                let adj = self.adj(param.var);
+                quote!(mut #adj)
+            } else if param.kind.is_inout() || (reads.contains(&param.var) && param.kind != ParamKind::ScalarRef) {
                 param.ident.to_token_stream()
             } else {
                 quote!(_)
@@ -755,12 +765,16 @@ impl Emitter<'_> {
                     Some(quote!(let mut #mutated = #old;))
                 });
                 let copies: Vec<TokenStream> = copies.collect();
-                let arg_tokens = args.iter().map(|arg| match arg.mutated {
-                    Some(mutated) => {
+                let arg_tokens = args.iter().map(|arg| match (arg.mutated, arg.buffer) {
+                    (Some(mutated), _) => {
                         let mutated = self.ident(mutated);
                         quote!(&mut #mutated)
                     }
-                    None => self.call_arg(arg),
+                    (None, true) => {
+                        let buffer = self.operand(&arg.operand);
+                        quote!(&mut #buffer)
+                    }
+                    (None, false) => self.call_arg(arg),
                 });
                 let value = if *discarded { quote!(_) } else { ident.to_token_stream() };
                 if active {
@@ -1010,12 +1024,18 @@ impl Emitter<'_> {
                     }
                     None => quote!(&::core::default::Default::default()),
                 };
+                // An argument passed by `&mut` gets its adjoint through the
+                // reference, not in the gradient tuple.
+                let by_reference = |arg: &CallArg| arg.mutated.is_some() || arg.buffer;
                 let patterns = args.iter().zip(gradients).map(|((target, _, arg), grad)| match target {
-                    Some(_) if arg.mutated.is_none() => grad.to_token_stream(),
+                    Some(_) if !by_reference(arg) => grad.to_token_stream(),
                     _ => quote!(_),
                 });
                 let accumulations = args.iter().zip(gradients).filter_map(|((target, starts, arg), grad)| {
                     let target = (*target)?;
+                    if arg.buffer {
+                        return None;
+                    }
                     if let Some(mutated) = arg.mutated {
                         // The pullback turned the new value's adjoint into the old one's.
                         let adj = self.adj(mutated);
@@ -1035,14 +1055,21 @@ impl Emitter<'_> {
                     let target = self.target(target);
                     Some(quote_spanned!(origin.start=> ::chainrule::rules::accumulate(#target, &#grad);))
                 });
-                let args = args.iter().map(|(.., arg)| match arg.mutated {
-                    Some(mutated) if self.activity.is_active(mutated) => {
-                        let adj = self.adj(mutated);
-                        quote!(&mut #adj)
-                    }
-                    Some(_) => quote!(&mut 0.0_f64),
-                    None => self.call_arg(arg),
-                });
+                let args = args
+                    .iter()
+                    .map(|(.., arg)| match (arg.mutated, arg.buffer, arg.operand.var()) {
+                        (Some(mutated), ..) if self.activity.is_active(mutated) => {
+                            let adj = self.adj(mutated);
+                            quote!(&mut #adj)
+                        }
+                        (Some(_), ..) => quote!(&mut 0.0_f64),
+                        // A buffer written in place gets its adjoint updated in place.
+                        (None, true, Some(buffer)) => {
+                            let adj = self.adj(buffer);
+                            quote!(&mut #adj)
+                        }
+                        _ => self.call_arg(arg),
+                    });
                 quote! {
                     let (#(#patterns,)*) = ::chainrule::rules::pull(#pullback, #seed, (#(#args,)*));
                     #(#accumulations)*

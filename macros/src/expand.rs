@@ -45,7 +45,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return emit::emit_with_rule(&item, &options, &function, rule);
     }
     let function = lower::lower_function(&mut cx, &item, &signature);
-    if function.inout.is_empty()
+    if !function.params.iter().any(|param| param.kind.is_inout())
         && matches!(&function.result, crate::ir::Operand::Const(syn::Expr::Tuple(unit)) if unit.elems.is_empty())
     {
         // No value to differentiate: rustc reports the function itself.

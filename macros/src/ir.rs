@@ -131,6 +131,8 @@ pub struct CallArg {
     /// `&mut x` for a local `f64`: the variable that holds `x` after the
     /// call, which the callee may have changed.
     pub mutated: Option<Var>,
+    /// `&mut v` for a buffer, which the callee writes into in place.
+    pub buffer: bool,
 }
 
 /// Arithmetic operators, each with a rule in `rules.rs`.
@@ -347,6 +349,9 @@ pub enum ParamKind {
     /// the adjoint of the value after the call, and gets back the adjoint of
     /// the value before it.
     ScalarInOut,
+    /// `&mut [f64]`, `&mut Vec<f64>`: a buffer the function writes into. Its
+    /// adjoint likewise comes in and goes out through the reference.
+    SliceInOut,
     /// A faer vector or matrix: owned (`Col<f64>`), a reference (`&Col<f64>`)
     /// or a view (`ColRef<'_, f64>`). Its gradient is the owned type.
     Array { shape: Shape, copyable: bool },
@@ -358,7 +363,7 @@ impl ParamKind {
     /// Whether the parameter's gradient comes back through the reference
     /// it was passed by (`&mut f64`) rather than in the gradient tuple.
     pub fn is_inout(self) -> bool {
-        self == ParamKind::ScalarInOut
+        matches!(self, ParamKind::ScalarInOut | ParamKind::SliceInOut)
     }
 
     pub fn is_differentiable(self) -> bool {
@@ -369,7 +374,7 @@ impl ParamKind {
     pub fn is_copyable(self) -> bool {
         match self {
             ParamKind::Scalar | ParamKind::ScalarRef => true,
-            ParamKind::ScalarInOut => false,
+            ParamKind::ScalarInOut | ParamKind::SliceInOut => false,
             ParamKind::Array { copyable, .. } | ParamKind::Constant { copyable } => copyable,
         }
     }
@@ -377,6 +382,7 @@ impl ParamKind {
     pub fn shape(self) -> Option<Shape> {
         match self {
             ParamKind::Scalar | ParamKind::ScalarRef | ParamKind::ScalarInOut => Some(Shape::Scalar),
+            ParamKind::SliceInOut => Some(Shape::Slice),
             ParamKind::Array { shape, .. } => Some(shape),
             ParamKind::Constant { .. } => None,
         }

@@ -50,6 +50,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         recursive: false,
         inout_names: std::collections::HashSet::new(),
         pending_writes: Vec::new(),
+        buffers: std::collections::HashSet::new(),
     };
     let params = lowerer.bind_params(signature);
     Function {
@@ -78,6 +79,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         recursive: false,
         inout_names: std::collections::HashSet::new(),
         pending_writes: Vec::new(),
+        buffers: std::collections::HashSet::new(),
     };
     let params = lowerer.bind_params(signature);
     let frames = vec![Frame::new(&item.block.stmts)];
@@ -145,6 +147,8 @@ struct Lowerer<'a> {
     inout_names: std::collections::HashSet<String>,
     /// Variables a call being lowered passes by `&mut`, with their new values.
     pending_writes: Vec<(String, Var)>,
+    /// Buffers: written element by element, or passed as `&mut [f64]`.
+    buffers: std::collections::HashSet<Var>,
     /// Whether the function calls itself.
     recursive: bool,
 }
@@ -174,7 +178,11 @@ impl Lowerer<'_> {
             if let Some(name) = &param.user_name {
                 self.bind(name, Operand::Var(var));
             }
-            self.param_vars.insert(var);
+            if param.kind == crate::ir::ParamKind::SliceInOut {
+                self.buffers.insert(var);
+            } else {
+                self.param_vars.insert(var);
+            }
             if matches!(param.ty, syn::Type::Reference(_)) {
                 self.borrowed_params.insert(var);
             }
@@ -199,7 +207,7 @@ impl Lowerer<'_> {
     fn inout_values(&mut self, signature: &Signature, params: &[Param], item: &syn::ItemFn) -> Vec<(Var, Operand)> {
         let mut values = Vec::new();
         for (sig_param, param) in signature.params.iter().zip(params) {
-            if !param.kind.is_inout() {
+            if param.kind != crate::ir::ParamKind::ScalarInOut {
                 continue;
             }
             if block_contains_return(&item.block) {
@@ -505,12 +513,20 @@ impl Lowerer<'_> {
                     .iter()
                     .map(|element| self.lower_expr(element, out))
                     .collect();
-                self.emit(out, "array", Origin::of(expr), Op::Array { elements, vec: false })
+                {
+                    let array = self.emit(out, "array", Origin::of(expr), Op::Array { elements, vec: false });
+                    self.buffers.extend(array.var());
+                    array
+                }
             }
             Expr::Repeat(repeat) => {
                 let value = self.lower_expr(&repeat.expr, out);
                 let len = self.opaque(&repeat.len, out);
-                self.emit(out, "array", Origin::of(expr), Op::Fill { value, len, vec: false })
+                {
+                    let array = self.emit(out, "array", Origin::of(expr), Op::Fill { value, len, vec: false });
+                    self.buffers.extend(array.var());
+                    array
+                }
             }
             Expr::ForLoop(for_loop) => {
                 self.lower_for(for_loop, out);
@@ -693,6 +709,7 @@ impl Lowerer<'_> {
                 return;
             }
         };
+        self.buffers.insert(buffer);
         let index = self.opaque(&target.index, out);
         out.push(Stmt::Store {
             buffer,
@@ -712,7 +729,9 @@ impl Lowerer<'_> {
         if let Ok(repeat) = syn::parse2::<syn::ExprRepeat>(quote::quote!([#tokens])) {
             let value = self.lower_expr(&repeat.expr, out);
             let len = self.opaque(&repeat.len, out);
-            return self.emit(out, "buffer", Origin::of(expr), Op::Fill { value, len, vec: true });
+            let buffer = self.emit(out, "buffer", Origin::of(expr), Op::Fill { value, len, vec: true });
+            self.buffers.extend(buffer.var());
+            return buffer;
         }
         match syn::parse2::<syn::ExprArray>(quote::quote!([#tokens])) {
             Ok(array) => {
@@ -721,7 +740,11 @@ impl Lowerer<'_> {
                     .iter()
                     .map(|element| self.lower_expr(element, out))
                     .collect();
-                self.emit(out, "buffer", Origin::of(expr), Op::Array { elements, vec: true })
+                {
+                    let buffer = self.emit(out, "buffer", Origin::of(expr), Op::Array { elements, vec: true });
+                    self.buffers.extend(buffer.var());
+                    buffer
+                }
             }
             Err(_) => {
                 self.cx
@@ -849,6 +872,7 @@ impl Lowerer<'_> {
                     by_ref: true,
                     lend: false,
                     mutated: None,
+                    buffer: false,
                 },
                 // A `&f64` the body reads through a copy is passed on as a reference.
                 arg if self.is_deref_copy(arg) => CallArg {
@@ -856,12 +880,14 @@ impl Lowerer<'_> {
                     by_ref: true,
                     lend: false,
                     mutated: None,
+                    buffer: false,
                 },
                 arg => CallArg {
                     operand: self.lower_expr(arg, out),
                     by_ref: false,
                     lend: takes_references,
                     mutated: None,
+                    buffer: false,
                 },
             })
             .collect();
@@ -909,8 +935,21 @@ impl Lowerer<'_> {
                 by_ref: false,
                 lend: false,
                 mutated: None,
+                buffer: false,
             };
         };
+        if let Operand::Var(var) = operand
+            && self.buffers.contains(&var)
+        {
+            // A buffer is written in place: no new variable.
+            return CallArg {
+                operand,
+                by_ref: false,
+                lend: false,
+                mutated: None,
+                buffer: true,
+            };
+        }
         let new = self.new_var(&name);
         self.pending_writes.push((name, new));
         CallArg {
@@ -918,6 +957,7 @@ impl Lowerer<'_> {
             by_ref: false,
             lend: false,
             mutated: Some(new),
+            buffer: false,
         }
     }
 

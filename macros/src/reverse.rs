@@ -151,14 +151,20 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     let mut builder = Builder {
         activity,
         definitions,
-        params: function.params.iter().map(|param| param.var).collect(),
+        params: function
+            .params
+            .iter()
+            .filter(|param| !param.kind.is_inout())
+            .map(|param| param.var)
+            .collect(),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
     };
+    // A `&mut [f64]` parameter's adjoint is the buffer the caller passes.
     let mut body: Vec<AdjStmt> = function
         .params
         .iter()
-        .filter(|param| param.wrt)
+        .filter(|param| param.wrt && param.kind != crate::ir::ParamKind::SliceInOut)
         .map(|param| builder.zero(param.var))
         .collect();
     let mut seed = Vec::new();
@@ -752,15 +758,14 @@ fn start_with(stmt: &mut AdjStmt, var: Var, scalar: bool) -> bool {
             true
         }
         AdjStmt::CallPullback { out, args, .. } if *out != Some(var) => {
-            if args
-                .iter()
-                .any(|(_, _, arg)| arg.mutated.is_some_and(|mutated| mutated == var))
-            {
+            let by_reference =
+                |arg: &CallArg| arg.mutated == Some(var) || (arg.buffer && arg.operand.var() == Some(var));
+            if args.iter().any(|(_, _, arg)| by_reference(arg)) {
                 return false;
             }
-            let mut targets = args
-                .iter_mut()
-                .filter(|(target, _, arg)| arg.mutated.is_none() && target.is_some_and(|target| target.var == var));
+            let mut targets = args.iter_mut().filter(|(target, _, arg)| {
+                arg.mutated.is_none() && !arg.buffer && target.is_some_and(|target| target.var == var)
+            });
             match (targets.next(), targets.next()) {
                 (Some((Some(target), starts, _)), None) if !target.transposed => {
                     *starts = true;

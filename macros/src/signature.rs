@@ -152,11 +152,14 @@ fn param_kind(cx: &mut Ctxt, ty: &Type) -> Option<ParamKind> {
                 if matches!(&*reference.elem, Type::Path(path) if is_named(path, "f64")) {
                     return Some(ParamKind::ScalarInOut);
                 }
+                if matches!(&*reference.elem, Type::Slice(_) | Type::Path(_)) && is_float_container(&reference.elem) {
+                    return Some(ParamKind::SliceInOut);
+                }
                 if float_like || is_float_container(&reference.elem) {
                     cx.error_spanned_by(
                         ty,
-                        "#[differentiate] supports `&mut f64` parameters, not `&mut` slices, vectors or faer \
-                         values yet; take the value by reference (`&`) and return the result instead",
+                        "#[differentiate] supports `&mut f64`, `&mut [f64]` and `&mut Vec<f64>` parameters, not \
+                         `&mut` faer values yet; take the value by reference (`&`) and return the result instead",
                     );
                     return None;
                 }

@@ -174,13 +174,14 @@
 //! `powi`, `dot`, `sum`).
 //!
 //! Anything else is a compile error at the expression, saying what to write
-//! instead: `&mut` slices, `return` inside a loop, closures and macros other
-//! than `vec!` among others.
+//! instead: `&mut` faer values, `return` inside a loop, closures and macros
+//! other than `vec!` among others.
 //!
-//! A helper may change an `f64` through `&mut f64` (`fn add_square(acc: &mut
-//! f64, x: f64)`, called as `add_square(&mut s, x)`): it gets only the split
-//! form, whose pullback takes the adjoint of the new value through the same
-//! reference and leaves there the adjoint of the old one. Shapes that do not fit panic at run time
+//! A helper may change its argument through `&mut f64`, `&mut [f64]` or
+//! `&mut Vec<f64>` (`fn add_square(acc: &mut f64, x: f64)`, called as
+//! `add_square(&mut s, x)`): it gets only the split form, whose pullback
+//! takes the adjoint of the new value through the same reference and leaves
+//! there the adjoint of the old one. Shapes that do not fit panic at run time
 //! with faer's message.
 //!
 //! ## Conventions at kinks

@@ -1,7 +1,7 @@
 use chainrule::differentiate;
 
 #[differentiate]
-fn f(xs: &mut [f64]) -> f64 {
+fn f(xs: &mut faer::Col<f64>) -> f64 {
     xs[0] * 2.0
 }
 

@@ -391,6 +391,14 @@ impl<T: Operand + ?Sized> Operand for &T {
     }
 }
 
+impl<T: Target + ?Sized> Target for &mut T {
+    type Kind = T::Kind;
+    #[inline]
+    fn view_mut(&mut self) -> <T::Kind as Kind>::ViewMut<'_> {
+        (**self).view_mut()
+    }
+}
+
 impl<T: Operand + ?Sized> Operand for &mut T {
     type Kind = T::Kind;
     #[inline]
