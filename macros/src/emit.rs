@@ -1075,6 +1075,20 @@ impl Emitter<'_> {
                     #(#accumulations)*
                 }
             }
+            AdjStmt::CountdownStart { head, exit } => {
+                let head = self.ident(*head);
+                let exit = self.ident(*exit);
+                quote!(let mut #head = #exit;)
+            }
+            AdjStmt::CountdownStep { head, step, increments } => {
+                let head = self.ident(*head);
+                let step = self.operand(step);
+                if *increments {
+                    quote!(#head -= #step;)
+                } else {
+                    quote!(#head += #step;)
+                }
+            }
             AdjStmt::SeedInOut { var, param } => {
                 let adj = self.adj(*var);
                 let param = self.param_ident(*param);

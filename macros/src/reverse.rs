@@ -32,7 +32,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
-use crate::ir::{Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
+use crate::ir::{BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
 use crate::rules::{self, Input};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
@@ -104,6 +104,12 @@ pub enum AdjStmt {
     /// Computes a cheap value of the forward sweep again (an index, a loop
     /// bound) instead of keeping it on a tape.
     Recompute { var: Var, reads: Vec<Var> },
+    /// `let mut head = exit;` before a loop's adjoint: a counter the loop
+    /// steps by a constant (`k += 1`) starts from its value after the loop…
+    CountdownStart { head: Var, exit: Var },
+    /// …and each reverse iteration steps it back (`head -= 1`), instead of
+    /// keeping its value of every iteration on the tape.
+    CountdownStep { head: Var, step: Operand, increments: bool },
     /// `let adj_var = adj_from` (a copy): the first contribution to `var`
     /// starts its adjoint instead of being added to a zero.
     InitFrom { var: Var, from: Var, scalar: bool },
@@ -308,8 +314,8 @@ impl Builder<'_> {
                     let else_local = defined_in(&stmt.else_block);
                     let then_needed = branch_residuals(&stmt.then_block, &then_reads);
                     let else_needed = branch_residuals(&stmt.else_block, &else_reads);
-                    let (then_recomputed, then_vars) = self.rematerialize(&then_needed, &then_local, None);
-                    let (else_recomputed, else_vars) = self.rematerialize(&else_needed, &else_local, None);
+                    let (then_recomputed, then_vars) = self.rematerialize(&then_needed, &then_local, &BTreeSet::new());
+                    let (else_recomputed, else_vars) = self.rematerialize(&else_needed, &else_local, &BTreeSet::new());
                     let then_reads = self.prepend_recomputations(&mut then_body, &then_recomputed, then_reads);
                     let else_reads = self.prepend_recomputations(&mut else_body, &else_recomputed, else_reads);
                     reads.extend(then_reads.difference(&then_vars.iter().copied().collect()).copied());
@@ -398,10 +404,36 @@ impl Builder<'_> {
             // from the tape, not from the range.
             local.insert(stmt.index);
         }
+        let countdowns: Vec<(Var, Var, Operand, bool)> = stmt
+            .carried
+            .iter()
+            .filter_map(|carried| self.counter_step(carried, &stmt.body))
+            .collect();
         let needed: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
-        let index_available = !driven_by_tape;
-        let (recomputed, taped) = self.rematerialize(&needed, &local, Some(stmt.index).filter(|_| index_available));
-        let iteration_reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
+        let mut available: BTreeSet<Var> = countdowns.iter().map(|(head, ..)| *head).collect();
+        if !driven_by_tape {
+            available.insert(stmt.index);
+        }
+        let (recomputed, taped) = self.rematerialize(&needed, &local, &available);
+        let mut iteration_reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
+        for (head, exit, step, increments) in &countdowns {
+            // Only counters the adjoint reads, directly or through a recomputation.
+            if !iteration_reads.remove(head) {
+                continue;
+            }
+            iteration.insert(
+                0,
+                AdjStmt::CountdownStep {
+                    head: *head,
+                    step: step.clone(),
+                    increments: *increments,
+                },
+            );
+            body.push(AdjStmt::CountdownStart {
+                head: *head,
+                exit: *exit,
+            });
+        }
         reads.extend(
             iteration_reads
                 .difference(&local)
@@ -443,11 +475,11 @@ impl Builder<'_> {
     /// again (inactive expressions such as indices, from values available
     /// outside the block, the loop counter, or other recomputed values) and
     /// those it must keep. Both in definition order.
-    fn rematerialize(&self, needed: &[Var], local: &BTreeSet<Var>, counter: Option<Var>) -> (Vec<Var>, Vec<Var>) {
+    fn rematerialize(&self, needed: &[Var], local: &BTreeSet<Var>, available: &BTreeSet<Var>) -> (Vec<Var>, Vec<Var>) {
         let mut recomputed = BTreeSet::new();
         let mut kept = BTreeSet::new();
         for var in needed {
-            if !self.try_recompute(*var, local, counter, &mut recomputed) {
+            if !self.try_recompute(*var, local, available, &mut recomputed) {
                 kept.insert(*var);
             }
         }
@@ -465,10 +497,10 @@ impl Builder<'_> {
         &self,
         var: Var,
         local: &BTreeSet<Var>,
-        counter: Option<Var>,
+        available: &BTreeSet<Var>,
         recomputed: &mut BTreeSet<Var>,
     ) -> bool {
-        if recomputed.contains(&var) || !local.contains(&var) || Some(var) == counter {
+        if recomputed.contains(&var) || !local.contains(&var) || available.contains(&var) {
             return true;
         }
         let Some((_, op)) = self.definitions.get(&var) else {
@@ -481,7 +513,7 @@ impl Builder<'_> {
         candidate.insert(var);
         if reads
             .iter()
-            .all(|read| self.try_recompute(*read, local, counter, &mut candidate))
+            .all(|read| self.try_recompute(*read, local, available, &mut candidate))
         {
             *recomputed = candidate;
             true
@@ -502,6 +534,26 @@ impl Builder<'_> {
             } if self.params.contains(base) => Some([Some(*base), index.var()].into_iter().flatten().collect()),
             _ => None,
         }
+    }
+
+    /// A carried counter the body steps by a constant on every iteration
+    /// (`k += 1` at the body's top level, no derivative): its head, exit,
+    /// step, and whether it increments.
+    fn counter_step(&self, carried: &Carried, body: &Block) -> Option<(Var, Var, Operand, bool)> {
+        if self.activity.is_active(carried.head) {
+            return None;
+        }
+        let next = carried.next.var()?;
+        body.stmts.iter().find_map(|stmt| match stmt {
+            Stmt::Let {
+                var,
+                op: Op::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), Operand::Var(lhs), step @ Operand::Const(_)),
+                ..
+            } if *var == next && *lhs == carried.head => {
+                Some((carried.head, carried.exit, step.clone(), *op == BinaryOp::Add))
+            }
+            _ => None,
+        })
     }
 
     /// Puts the recomputations first in a block's adjoint, and returns the
@@ -651,6 +703,10 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             }
             AdjStmt::ClearElement { index, .. } => reads.extend(index.var()),
             AdjStmt::Recompute { reads: inputs, .. } => reads.extend(inputs.iter().copied()),
+            AdjStmt::CountdownStart { exit, .. } => {
+                reads.insert(*exit);
+            }
+            AdjStmt::CountdownStep { step, .. } => reads.extend(step.var()),
             AdjStmt::ZeroScalar(_)
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::InitFrom { .. }
@@ -795,7 +851,7 @@ fn mentions(stmt: &AdjStmt, var: Var) -> bool {
         }
         AdjStmt::SeedInOut { var: other, .. } | AdjStmt::ReturnInOut { var: other, .. } => *other == var,
         AdjStmt::ClearElement { buffer, .. } => *buffer == var,
-        AdjStmt::Recompute { .. } => false,
+        AdjStmt::Recompute { .. } | AdjStmt::CountdownStart { .. } | AdjStmt::CountdownStep { .. } => false,
         AdjStmt::Carry { exit, head } => *exit == var || *head == var,
         AdjStmt::Branch {
             then_body, else_body, ..
@@ -839,7 +895,9 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             | AdjStmt::InitFrom { .. }
             | AdjStmt::InitSeed { .. }
             | AdjStmt::ReturnInOut { .. }
-            | AdjStmt::Recompute { .. } => {}
+            | AdjStmt::Recompute { .. }
+            | AdjStmt::CountdownStart { .. }
+            | AdjStmt::CountdownStep { .. } => {}
         }
     }
 }
