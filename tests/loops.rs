@@ -20,38 +20,9 @@ mod common;
 use chainrule::fd;
 use chainrule::prelude::*;
 use common::{
-    EXACT_TOLERANCE, FD_TOLERANCE, Generated, POINTS, Rng, assert_all_close, assert_close, assert_gradient,
-    assert_identical, assert_value, away_from, check_at, check_branches, check_sampled_exact,
+    EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, assert_close, assert_gradient, assert_identical,
+    assert_value, away_from, check_at, check_branches, check_sampled_exact, uniform_point,
 };
-
-/// The generated functions of `f(xs: &[f64], constants...)`, adapted to
-/// slices: the point is `xs`, the constants are fixed.
-macro_rules! of_slice {
-    ($f:ident, $grad:ident, $vjp:ident, $pullback:ident $(; $($c:expr),*)?) => {
-        Generated {
-            name: stringify!($f),
-            primal: &move |p: &[f64]| $f(p $($(, $c)*)?),
-            grad: &move |p: &[f64]| {
-                let (value, gradient, ..) = $grad(p $($(, $c)*)?);
-                (value, gradient)
-            },
-            vjp: &move |p: &[f64], seed: f64| {
-                let (value, gradient, ..) = $vjp(p $($(, $c)*)?, seed);
-                (value, gradient)
-            },
-            pullback: &move |p: &[f64], seed: f64| {
-                let (value, pullback) = $pullback(p $($(, $c)*)?);
-                let (gradient, ..) = pullback(&seed, (p, $($($c,)*)?));
-                (value, gradient)
-            },
-        }
-    };
-}
-
-/// A point of `len` coordinates uniform in `[lo, hi)`.
-fn uniform_point(rng: &mut Rng, len: usize, lo: f64, hi: f64) -> Vec<f64> {
-    (0..len).map(|_| rng.uniform(lo, hi)).collect()
-}
 
 /// A point of `len` coordinates in `±[lo, hi)`.
 fn signed_point(rng: &mut Rng, len: usize, lo: f64, hi: f64) -> Vec<f64> {

@@ -507,27 +507,8 @@ impl Lowerer<'_> {
                 Some(expr_if) => self.lower_expr(&expr_if, out),
                 None => self.placeholder(expr),
             },
-            Expr::Array(array) => {
-                let elements = array
-                    .elems
-                    .iter()
-                    .map(|element| self.lower_expr(element, out))
-                    .collect();
-                {
-                    let array = self.emit(out, "array", Origin::of(expr), Op::Array { elements, vec: false });
-                    self.buffers.extend(array.var());
-                    array
-                }
-            }
-            Expr::Repeat(repeat) => {
-                let value = self.lower_expr(&repeat.expr, out);
-                let len = self.opaque(&repeat.len, out);
-                {
-                    let array = self.emit(out, "array", Origin::of(expr), Op::Fill { value, len, vec: false });
-                    self.buffers.extend(array.var());
-                    array
-                }
-            }
+            Expr::Array(array) => self.lower_array(&array.elems, false, expr, out),
+            Expr::Repeat(repeat) => self.lower_fill(repeat, false, expr, out),
             Expr::ForLoop(for_loop) => {
                 self.lower_for(for_loop, out);
                 Operand::Const(syn::parse_quote!(()))
@@ -719,6 +700,33 @@ impl Lowerer<'_> {
         });
     }
 
+    /// `[a, b]` or `vec![a, b]`: a local buffer.
+    fn lower_array(
+        &mut self,
+        elements: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        vec: bool,
+        expr: &Expr,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let elements = elements.iter().map(|element| self.lower_expr(element, out)).collect();
+        self.emit_buffer(out, vec, expr, Op::Array { elements, vec })
+    }
+
+    /// `[value; len]` or `vec![value; len]`: a local buffer.
+    fn lower_fill(&mut self, repeat: &syn::ExprRepeat, vec: bool, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let value = self.lower_expr(&repeat.expr, out);
+        let len = self.opaque(&repeat.len, out);
+        self.emit_buffer(out, vec, expr, Op::Fill { value, len, vec })
+    }
+
+    /// Emits an operation creating a buffer, which element writes and
+    /// `&mut` calls may then change in place.
+    fn emit_buffer(&mut self, out: &mut Vec<Stmt>, vec: bool, expr: &Expr, op: Op) -> Operand {
+        let buffer = self.emit(out, if vec { "buffer" } else { "array" }, Origin::of(expr), op);
+        self.buffers.extend(buffer.var());
+        buffer
+    }
+
     /// `vec![a, b]` and `vec![value; len]`; any other macro is an error.
     fn lower_macro(&mut self, mac: &syn::ExprMacro, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if !mac.mac.path.is_ident("vec") {
@@ -727,25 +735,10 @@ impl Lowerer<'_> {
         }
         let tokens = &mac.mac.tokens;
         if let Ok(repeat) = syn::parse2::<syn::ExprRepeat>(quote::quote!([#tokens])) {
-            let value = self.lower_expr(&repeat.expr, out);
-            let len = self.opaque(&repeat.len, out);
-            let buffer = self.emit(out, "buffer", Origin::of(expr), Op::Fill { value, len, vec: true });
-            self.buffers.extend(buffer.var());
-            return buffer;
+            return self.lower_fill(&repeat, true, expr, out);
         }
         match syn::parse2::<syn::ExprArray>(quote::quote!([#tokens])) {
-            Ok(array) => {
-                let elements = array
-                    .elems
-                    .iter()
-                    .map(|element| self.lower_expr(element, out))
-                    .collect();
-                {
-                    let buffer = self.emit(out, "buffer", Origin::of(expr), Op::Array { elements, vec: true });
-                    self.buffers.extend(buffer.var());
-                    buffer
-                }
-            }
+            Ok(array) => self.lower_array(&array.elems, true, expr, out),
             Err(_) => {
                 self.cx
                     .error_spanned_by(mac, "write `vec![value; len]` or `vec![a, b, ...]`");

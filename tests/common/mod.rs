@@ -357,3 +357,32 @@ pub fn check_branches(
 pub fn away_from(value: f64, boundaries: &[f64], margin: f64) -> bool {
     boundaries.iter().all(|boundary| (value - boundary).abs() >= margin)
 }
+
+/// The generated functions of `f(xs: &[f64], constants...)`, adapted to
+/// slices: the point is `xs`, the constants are fixed.
+macro_rules! of_slice {
+    ($f:ident, $grad:ident, $vjp:ident, $pullback:ident $(; $($c:expr),*)?) => {
+        $crate::common::Generated {
+            name: stringify!($f),
+            primal: &move |p: &[f64]| $f(p $($(, $c)*)?),
+            grad: &move |p: &[f64]| {
+                let (value, gradient, ..) = $grad(p $($(, $c)*)?);
+                (value, gradient)
+            },
+            vjp: &move |p: &[f64], seed: f64| {
+                let (value, gradient, ..) = $vjp(p $($(, $c)*)?, seed);
+                (value, gradient)
+            },
+            pullback: &move |p: &[f64], seed: f64| {
+                let (value, pullback) = $pullback(p $($(, $c)*)?);
+                let (gradient, ..) = pullback(&seed, (p, $($($c,)*)?));
+                (value, gradient)
+            },
+        }
+    };
+}
+
+/// A point of `len` coordinates uniform in `[lo, hi)`.
+pub fn uniform_point(rng: &mut Rng, len: usize, lo: f64, hi: f64) -> Vec<f64> {
+    (0..len).map(|_| rng.uniform(lo, hi)).collect()
+}
