@@ -1502,29 +1502,18 @@ fn break_inside_for() {
     assert!(stops.len() >= 3, "too few different exits: {stops:?}");
 }
 
-// Bug (clippy only): a loop with `continue` but no `break` carries a
-// "running" flag that nothing clears, and the generated functions advance it
-// with `running = running;`, which `clippy::self_assignment` (deny by
-// default) rejects in the user's crate; an `#[allow]` on the function does
-// not reach the generated functions, hence this module.
-mod continue_only {
-    #![allow(clippy::self_assignment)]
-    use chainrule::differentiate;
-
-    /// Σ x^1.5 over the positive elements, skipping the others with `continue`.
-    #[differentiate]
-    pub fn skip_negatives(xs: &[f64]) -> f64 {
-        let mut s = 0.0;
-        for &x in xs {
-            if x < 0.0 {
-                continue;
-            }
-            s += x.sqrt() * x;
+/// Σ x^1.5 over the positive elements, skipping the others with `continue`.
+#[differentiate]
+fn skip_negatives(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &x in xs {
+        if x < 0.0 {
+            continue;
         }
-        s
+        s += x.sqrt() * x;
     }
+    s
 }
-use continue_only::{skip_negatives, skip_negatives_grad, skip_negatives_pullback, skip_negatives_vjp};
 
 #[test]
 fn continue_inside_for() {

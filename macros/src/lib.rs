@@ -3,13 +3,15 @@
 //! This crate is the compile-time half of chainrule; use it through the
 //! `chainrule` crate, which re-exports the attribute and provides the runtime
 //! kernels the generated code calls. The expansion is a pipeline, one stage
-//! per module: `attr` (options) → `signature` (parameter types) → `lower`
-//! (body to IR) → `check` (activity, missing rules) → `reverse` (adjoint IR)
-//! → `emit` (tokens), driven by `expand`.
+//! per module: `attr` (options) → `signature` (parameter types) →
+//! `early_exit` (`return` in loops to `break`) → `lower` (body to IR) →
+//! `check` (activity, missing rules) → `reverse` (adjoint IR) → `emit`
+//! (tokens), driven by `expand`.
 
 mod attr;
 mod check;
 mod ctxt;
+mod early_exit;
 mod emit;
 mod expand;
 mod ir;

@@ -27,6 +27,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 use crate::ctxt::Ctxt;
+use crate::early_exit;
 use crate::ir::{
     BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Stmt, Var,
     VarInfo,
@@ -82,7 +83,8 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         buffers: std::collections::HashSet::new(),
     };
     let params = lowerer.bind_params(signature);
-    let frames = vec![Frame::new(&item.block.stmts)];
+    let body = early_exit::returns_to_breaks(&item.block.stmts, signature.output);
+    let frames = vec![Frame::new(&body)];
     lowerer.scopes.push(HashMap::new());
     let mut stmts = Vec::new();
     let result = lowerer.lower_tail(frames, &mut stmts);
@@ -531,8 +533,8 @@ impl Lowerer<'_> {
             }
             Expr::Return(ret) => {
                 let message = if self.loop_depth > 0 {
-                    "`return` inside a loop is not supported by #[differentiate] yet; keep the value in a variable, \
-                     `break`, and return after the loop"
+                    "`return` inside a loop is supported as a statement of the loop's body or of the `if`s in it; \
+                     write `if condition { return value; }`"
                 } else {
                     "`return` is supported in `if` statements and at the end of the function; \
                      write this `if` as a statement and return from its branches"
@@ -1717,7 +1719,7 @@ fn stmt_exits_loop(stmt: &syn::Stmt) -> bool {
 }
 
 /// Whether a statement of a loop body contains a `break` of that loop.
-fn stmt_breaks_loop(stmt: &syn::Stmt) -> bool {
+pub fn stmt_breaks_loop(stmt: &syn::Stmt) -> bool {
     find_loop_exit(stmt, false)
 }
 

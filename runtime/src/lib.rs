@@ -113,9 +113,9 @@
 //!
 //! Loops: `for i in a..b` (also `a..=b`, `.rev()`), `for &x in xs`,
 //! `for x in xs.iter()`, `for (i, x) in xs.iter().enumerate()`, `while`,
-//! `loop`, `break` and `continue`, nested to any depth, with trip counts
-//! decided on primal values; variables reassigned in a loop are carried from
-//! one iteration to the next. Parameters `&[f64]`, `&Vec<f64>`, `Vec<f64>`
+//! `loop`, `break`, `continue` and `return` from inside a loop, nested to
+//! any depth, with trip counts decided on primal values; variables reassigned
+//! in a loop are carried from one iteration to the next. Parameters `&[f64]`, `&Vec<f64>`, `Vec<f64>`
 //! (gradient `Vec<f64>`) and `[f64; N]`, `&[f64; N]` (gradient `[f64; N]`);
 //! local buffers `vec![0.0; n]`, `vec![a, b]`, `[a, b, c]`, `[0.0; N]` and
 //! local faer values, with element writes `v[i] = …`, `v[i] += …`,
@@ -174,8 +174,8 @@
 //! `powi`, `dot`, `sum`).
 //!
 //! Anything else is a compile error at the expression, saying what to write
-//! instead: `&mut` faer values, `return` inside a loop, closures and macros
-//! other than `vec!` among others.
+//! instead: `&mut` faer values, closures and macros other than `vec!` among
+//! others.
 //!
 //! A helper may change its argument through `&mut f64`, `&mut [f64]` or
 //! `&mut Vec<f64>` (`fn add_square(acc: &mut f64, x: f64)`, called as

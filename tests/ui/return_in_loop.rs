@@ -5,9 +5,8 @@ fn f(x: f64, n: usize) -> f64 {
     let mut y = x;
     for _ in 0..n {
         y *= x;
-        if y > 10.0 {
-            return y;
-        }
+        let z = if y > 10.0 { return y; } else { y + 1.0 };
+        y = z;
     }
     y
 }
