@@ -377,7 +377,7 @@ impl Emitter<'_> {
                 quote!(let #body_var: f64 = *#ident;)
             });
         let tapes = self.tape_declarations();
-        let forward = self.forward_block(&self.function.body);
+        let forward = self.forward_block(&self.function.body, true);
         let reads = all_reads(&self.adjoint.body);
         let result = match &self.function.result {
             Operand::Var(var) if reads.contains(var) => self.by_value(&self.function.result),
@@ -658,11 +658,14 @@ impl Emitter<'_> {
 
     // ----- forward sweep ----------------------------------------------------
 
-    fn forward_block(&self, block: &Block) -> TokenStream {
+    /// The forward sweep of `block`. Without `taping` (the primal sweep of a
+    /// loop the adjoint replays) it keeps no records: no tape pushes, no
+    /// branch records, no pullbacks.
+    fn forward_block(&self, block: &Block, taping: bool) -> TokenStream {
         let stmts = block.stmts.iter().map(|stmt| match stmt {
-            Stmt::Let { var, op, origin } => self.forward_let(*var, op, origin.start),
-            Stmt::If(stmt) => self.forward_if(stmt),
-            Stmt::Loop(stmt) => self.forward_loop(stmt),
+            Stmt::Let { var, op, origin } => self.forward_let(*var, op, origin.start, taping),
+            Stmt::If(stmt) => self.forward_if(stmt, taping),
+            Stmt::Loop(stmt) => self.forward_loop(stmt, taping),
             Stmt::Store {
                 buffer, index, value, ..
             } => {
@@ -675,7 +678,7 @@ impl Emitter<'_> {
         quote!(#(#stmts)*)
     }
 
-    fn forward_let(&self, var: Var, op: &Op, span: Span) -> TokenStream {
+    fn forward_let(&self, var: Var, op: &Op, span: Span, taping: bool) -> TokenStream {
         let ident = self.ident(var);
         let active = self.activity.is_active(var) && self.activity.op_is_active(op);
         let value = match op {
@@ -779,7 +782,11 @@ impl Emitter<'_> {
                 let value = if *discarded { quote!(_) } else { ident.to_token_stream() };
                 if active {
                     let pullback_fn = pullback_path(func);
-                    let pullback = self.ident(*pullback);
+                    let pullback = if taping {
+                        self.ident(*pullback).to_token_stream()
+                    } else {
+                        quote!(_)
+                    };
                     return quote_spanned!(span=> #(#copies)* let (#value, #pullback) = #pullback_fn(#(#arg_tokens),*););
                 }
                 let mutability = self.stored.contains(&var).then(|| quote!(mut));
@@ -794,12 +801,12 @@ impl Emitter<'_> {
     /// `let (outputs.., record) = if cond { .. } else { .. };` where each branch
     /// ends with the values of the `Phi`s and, when the adjoint needs it, the
     /// record `Branch::Then((residuals..))` / `Branch::Else(..)`.
-    fn forward_if(&self, stmt: &IfStmt) -> TokenStream {
+    fn forward_if(&self, stmt: &IfStmt, taping: bool) -> TokenStream {
         let cond = self.operand(&stmt.cond);
-        let then_stmts = self.forward_block(&stmt.then_block);
-        let else_stmts = self.forward_block(&stmt.else_block);
+        let then_stmts = self.forward_block(&stmt.then_block, taping);
+        let else_stmts = self.forward_block(&stmt.else_block, taping);
         let mut targets: Vec<&Ident> = stmt.outputs.iter().map(|phi| self.ident(phi.var)).collect();
-        let residuals = self.adjoint.residuals.get(&stmt.record);
+        let residuals = self.adjoint.residuals.get(&stmt.record).filter(|_| taping);
         if residuals.is_some() {
             targets.push(self.ident(stmt.record));
         }
@@ -827,7 +834,7 @@ impl Emitter<'_> {
     /// with each carried variable a `let mut` head before the loop, and its
     /// value after the loop bound to its exit variable. A loop with `break`
     /// also ends with `if !running { break; }`.
-    fn forward_loop(&self, stmt: &LoopStmt) -> TokenStream {
+    fn forward_loop(&self, stmt: &LoopStmt, taping: bool) -> TokenStream {
         let index = self.ident(stmt.index);
         let start = self.operand(&stmt.start);
         let end = stmt.end.as_ref().map(|end| self.operand(end));
@@ -837,13 +844,14 @@ impl Emitter<'_> {
             let init = self.by_value(&carried.init);
             quote!(let mut #head = #init;)
         });
-        let body = self.forward_block(&stmt.body);
+        // A replayed loop's body keeps its records only when it is replayed.
+        let body = self.forward_block(&stmt.body, taping && !self.adjoint.replayed.contains(&stmt.tape));
         let local = defined_in(&stmt.body);
         let nexts: Vec<Option<Var>> = stmt.carried.iter().map(|carried| carried.next.var()).collect();
         let tape = self.ident(stmt.tape);
         let trips = self.ident(stmt.trips);
         let (tape_decl, tape_push) = match self.adjoint.tapes.get(&stmt.tape) {
-            Some(residuals) if self.uses_tape(stmt) => {
+            Some(residuals) if taping && self.uses_tape(stmt) => {
                 let items = residuals.iter().map(|var| {
                     let ident = self.ident(*var);
                     let is_head = stmt.carried.iter().any(|carried| carried.head == *var);
@@ -892,8 +900,8 @@ impl Emitter<'_> {
             let head = self.ident(carried.head);
             quote!(let #exit = #head;)
         });
-        let count_trips =
-            (stmt.exit_flag.is_some() && self.uses_tape(stmt)).then(|| quote!(let #trips = #tape.len() - #trips;));
+        let count_trips = (taping && stmt.exit_flag.is_some() && self.uses_tape(stmt))
+            .then(|| quote!(let #trips = #tape.len() - #trips;));
         quote! {
             #(#heads)*
             #tape_decl
@@ -1134,9 +1142,17 @@ impl Emitter<'_> {
             }
             AdjStmt::Loop(adjoint_loop) => self.adjoint_loop(adjoint_loop),
             AdjStmt::Recompute { var, .. } => match self.definitions.get(var) {
-                Some((op, origin)) => self.forward_let(*var, op, *origin),
+                Some((op, origin)) => self.forward_let(*var, op, *origin, true),
                 None => TokenStream::new(),
             },
+            AdjStmt::Replay { tape, .. } => {
+                let mut loops = Vec::new();
+                loops_in(&self.function.body, &mut loops);
+                match loops.into_iter().find(|stmt| stmt.tape == *tape) {
+                    Some(replayed) => self.forward_block(&replayed.body, true),
+                    None => TokenStream::new(),
+                }
+            }
             AdjStmt::ClearElement { buffer, index } => {
                 let adj = self.adj(*buffer);
                 let index = self.operand(index);

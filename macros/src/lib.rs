@@ -5,8 +5,9 @@
 //! kernels the generated code calls. The expansion is a pipeline, one stage
 //! per module: `attr` (options) → `signature` (parameter types) →
 //! `early_exit` (`return` in loops to `break`) → `lower` (body to IR) →
-//! `check` (activity, missing rules) → `reverse` (adjoint IR) → `emit`
-//! (tokens), driven by `expand`.
+//! `check` (activity, missing rules) → `replay` (loops to run again rather
+//! than tape) → `reverse` (adjoint IR) → `emit` (tokens), driven by
+//! `expand`.
 
 mod attr;
 mod check;
@@ -16,6 +17,7 @@ mod emit;
 mod expand;
 mod ir;
 mod lower;
+mod replay;
 mod reverse;
 mod rules;
 mod signature;

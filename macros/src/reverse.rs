@@ -25,6 +25,10 @@
 //! a loop summing `s += x[i] * x[i]` tapes nothing at all. The adjoint of a
 //! loop-carried variable flows from each iteration to the one before it.
 //!
+//! A loop chosen by `replay.rs` tapes only its carried values: each of its
+//! iterations is run forward again in the adjoint sweep, right before its
+//! adjoint, and the loops inside it are taped during that replay.
+//!
 //! A call of another differentiated function keeps the pullback closure its
 //! `_pullback` returned in the forward sweep; the adjoint sweep calls it with
 //! the adjoint of the result, so the callee's primal never runs twice.
@@ -33,6 +37,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
 use crate::ir::{BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
+use crate::replay;
 use crate::rules::{self, Input};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
@@ -104,6 +109,10 @@ pub enum AdjStmt {
     /// Computes a cheap value of the forward sweep again (an index, a loop
     /// bound) instead of keeping it on a tape.
     Recompute { var: Var, reads: Vec<Var> },
+    /// Runs the body of the loop with this tape forward again, taping its
+    /// inner loops, before the iteration's adjoint (see `replay.rs`); it
+    /// reads `reads` from outside the body.
+    Replay { tape: Var, reads: Vec<Var> },
     /// `let mut head = exit;` before a loop's adjoint: a counter the loop
     /// steps by a constant (`k += 1`) starts from its value after the loop…
     CountdownStart { head: Var, exit: Var },
@@ -149,6 +158,8 @@ pub struct Adjoint {
     pub accumulated: HashSet<Var>,
     /// Whether the adjoint sweep reads the seed at all.
     pub uses_seed: bool,
+    /// The loops whose iterations the adjoint sweep runs again, by tape.
+    pub replayed: HashSet<Var>,
 }
 
 pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
@@ -165,6 +176,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             .collect(),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
+        replayed: replay::replayed_loops(function),
     };
     // A `&mut [f64]` parameter's adjoint is the buffer the caller passes.
     let mut body: Vec<AdjStmt> = function
@@ -207,6 +219,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         tapes: builder.tapes,
         accumulated,
         uses_seed,
+        replayed: builder.replayed,
     }
 }
 
@@ -219,6 +232,7 @@ struct Builder<'a> {
     params: HashSet<Var>,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
+    replayed: HashSet<Var>,
 }
 
 impl Builder<'_> {
@@ -409,13 +423,37 @@ impl Builder<'_> {
             .iter()
             .filter_map(|carried| self.counter_step(carried, &stmt.body))
             .collect();
-        let needed: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
         let mut available: BTreeSet<Var> = countdowns.iter().map(|(head, ..)| *head).collect();
         if !driven_by_tape {
             available.insert(stmt.index);
         }
-        let (recomputed, taped) = self.rematerialize(&needed, &local, &available);
-        let mut iteration_reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
+        let (taped, mut iteration_reads) = if self.replayed.contains(&stmt.tape) {
+            // The replay defines everything the body does again, from the
+            // carried heads and what the body reads from outside.
+            let body_defined = defined_in(&stmt.body);
+            let replay_reads = replay::free_reads(&stmt.body);
+            let mut reads: BTreeSet<Var> = iteration_reads.difference(&body_defined).copied().collect();
+            reads.extend(replay_reads.iter().copied());
+            iteration.insert(
+                0,
+                AdjStmt::Replay {
+                    tape: stmt.tape,
+                    reads: replay_reads.into_iter().collect(),
+                },
+            );
+            let taped = stmt
+                .carried
+                .iter()
+                .map(|carried| carried.head)
+                .filter(|head| reads.contains(head) && !available.contains(head))
+                .collect();
+            (taped, reads)
+        } else {
+            let needed: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
+            let (recomputed, taped) = self.rematerialize(&needed, &local, &available);
+            let reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
+            (taped, reads)
+        };
         for (head, exit, step, increments) in &countdowns {
             // Only counters the adjoint reads, directly or through a recomputation.
             if !iteration_reads.remove(head) {
@@ -702,7 +740,9 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
                 );
             }
             AdjStmt::ClearElement { index, .. } => reads.extend(index.var()),
-            AdjStmt::Recompute { reads: inputs, .. } => reads.extend(inputs.iter().copied()),
+            AdjStmt::Recompute { reads: inputs, .. } | AdjStmt::Replay { reads: inputs, .. } => {
+                reads.extend(inputs.iter().copied());
+            }
             AdjStmt::CountdownStart { exit, .. } => {
                 reads.insert(*exit);
             }
@@ -851,7 +891,10 @@ fn mentions(stmt: &AdjStmt, var: Var) -> bool {
         }
         AdjStmt::SeedInOut { var: other, .. } | AdjStmt::ReturnInOut { var: other, .. } => *other == var,
         AdjStmt::ClearElement { buffer, .. } => *buffer == var,
-        AdjStmt::Recompute { .. } | AdjStmt::CountdownStart { .. } | AdjStmt::CountdownStep { .. } => false,
+        AdjStmt::Recompute { .. }
+        | AdjStmt::Replay { .. }
+        | AdjStmt::CountdownStart { .. }
+        | AdjStmt::CountdownStep { .. } => false,
         AdjStmt::Carry { exit, head } => *exit == var || *head == var,
         AdjStmt::Branch {
             then_body, else_body, ..
@@ -896,6 +939,7 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             | AdjStmt::InitSeed { .. }
             | AdjStmt::ReturnInOut { .. }
             | AdjStmt::Recompute { .. }
+            | AdjStmt::Replay { .. }
             | AdjStmt::CountdownStart { .. }
             | AdjStmt::CountdownStep { .. } => {}
         }

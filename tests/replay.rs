@@ -1,0 +1,192 @@
+//! Loops whose iterations the adjoint sweep runs again instead of taping
+//! them (`replay.rs` in the macro), and loops that look alike but must be
+//! taped: buffers overwritten whole in every iteration (scratch), buffers
+//! read after they stopped changing (settled), and buffers that carry state
+//! from one iteration to the next, are written after the loop, or only
+//! partly overwritten. Every function is checked against central finite
+//! differences at random points, through `_grad`, `_vjp` and `_pullback`.
+
+#![allow(clippy::needless_range_loop)]
+
+#[macro_use]
+mod common;
+
+use chainrule::prelude::*;
+use common::{POINTS, Rng, check_at, uniform_point};
+
+/// Checks `f(xs, n)` at random points of `len` coordinates in `[lo, hi)`.
+macro_rules! check_slice_function {
+    ($f:ident, $grad:ident, $vjp:ident, $pullback:ident; $n:expr, $len:expr, $lo:expr, $hi:expr) => {{
+        let g = of_slice!($f, $grad, $vjp, $pullback; $n);
+        let mut rng = Rng::for_test(stringify!($f));
+        for _ in 0..POINTS {
+            let point = uniform_point(&mut rng, $len, $lo, $hi);
+            check_at(&g, &point, &mut rng);
+        }
+    }};
+}
+
+/// A scratch buffer `centered`, overwritten whole at the top of every
+/// iteration, and a settled buffer `scale`, written before the loop: the
+/// outer loop is replayed.
+#[differentiate(wrt(x))]
+fn scratch_and_settled(x: &[f64], n: usize) -> f64 {
+    let mut scale = vec![0.0; n];
+    for j in 0..n {
+        scale[j] = (0.3 * x[j]).exp();
+    }
+    let mut centered = vec![0.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            centered[j] = x[j] - x[i];
+        }
+        let mut s = 0.0;
+        for j in 0..n {
+            s += (scale[j] * centered[j]).tanh() * centered[j];
+        }
+        total += s.sin();
+    }
+    total
+}
+
+#[test]
+fn scratch_and_settled_buffers_are_replayed() {
+    check_slice_function!(scratch_and_settled, scratch_and_settled_grad, scratch_and_settled_vjp,
+        scratch_and_settled_pullback; 4, 4, -1.0, 1.0);
+}
+
+/// `acc` carries state from one outer iteration to the next (read before it
+/// is overwritten): the outer loop must be taped, not replayed.
+#[differentiate(wrt(a))]
+fn accumulated_rows(a: &[f64], n: usize) -> f64 {
+    let mut acc = vec![0.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            acc[j] += (a[i * n + j] * acc[j]).sin() + a[i * n + j];
+        }
+        total += acc[i] * acc[i];
+    }
+    total
+}
+
+#[test]
+fn a_buffer_carried_between_iterations_is_taped() {
+    check_slice_function!(accumulated_rows, accumulated_rows_grad, accumulated_rows_vjp,
+        accumulated_rows_pullback; 3, 9, -1.0, 1.0);
+}
+
+/// `w` is read in the nested loops and written again after them, so its
+/// final state is not the one they read.
+#[differentiate(wrt(x))]
+fn written_after(x: &[f64], n: usize) -> f64 {
+    let mut w = vec![0.0; n];
+    for j in 0..n {
+        w[j] = x[j].exp();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            s += (w[j] * x[i]).sin();
+        }
+    }
+    for j in 0..n {
+        w[j] = 0.5 * w[j] * x[j];
+    }
+    let mut t = 0.0;
+    for j in 0..n {
+        t += w[j] * w[j];
+    }
+    s + t
+}
+
+#[test]
+fn a_buffer_written_after_the_loop_is_taped() {
+    check_slice_function!(written_after, written_after_grad, written_after_vjp, written_after_pullback;
+        3, 3, -1.0, 1.0);
+}
+
+/// `tmp` is overwritten only in part (all but its last element) before it
+/// is read whole: not scratch.
+#[differentiate(wrt(x))]
+fn partly_overwritten(x: &[f64], n: usize) -> f64 {
+    let mut tmp = vec![1.0; n];
+    let mut total = 0.0;
+    for i in 0..n {
+        for j in 0..n - 1 {
+            tmp[j] = x[j] * x[i];
+        }
+        tmp[n - 1] = tmp[n - 1] * 0.5 + x[i];
+        let mut s = 0.0;
+        for j in 0..n {
+            s += tmp[j].sin();
+        }
+        total += s * s;
+    }
+    total
+}
+
+#[test]
+fn a_buffer_overwritten_in_part_is_taped() {
+    check_slice_function!(partly_overwritten, partly_overwritten_grad, partly_overwritten_vjp,
+        partly_overwritten_pullback; 4, 4, -1.0, 1.0);
+}
+
+/// The outer loop rewrites `w` whole and then runs nested loops that read
+/// it: the inner pair is not replayable on its own (`w` changes in the
+/// outer loop), the outer loop is.
+#[differentiate(wrt(x))]
+fn rewritten_each_round(x: &[f64], n: usize) -> f64 {
+    let mut w = vec![0.0; n];
+    let mut total = 0.0;
+    for r in 0..3 {
+        for j in 0..n {
+            w[j] = (x[j] * (r as f64 + 1.0)).cos();
+        }
+        for i in 0..n {
+            for j in 0..n {
+                total += w[j] * x[i] * w[i];
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn an_outer_loop_rewriting_a_buffer_is_replayed_whole() {
+    check_slice_function!(rewritten_each_round, rewritten_each_round_grad, rewritten_each_round_vjp,
+        rewritten_each_round_pullback; 3, 3, -1.5, 1.5);
+}
+
+/// A helper differentiated on its own, called in a replayed loop.
+#[differentiate]
+fn soft_square(v: f64) -> f64 {
+    (v * v + 1.0).sqrt()
+}
+
+/// Branches, a loop-carried value and calls inside a replayed loop: the
+/// replay makes the branch records and pullbacks again.
+#[differentiate(wrt(x))]
+fn branches_and_calls(x: &[f64], n: usize) -> f64 {
+    let mut product = 1.0;
+    for i in 0..n {
+        let mut s = 0.0;
+        for j in 0..n {
+            let t = x[j] * product;
+            if t > 0.0 {
+                s += soft_square(t);
+            } else {
+                s -= t * x[i];
+            }
+        }
+        product = 0.5 * product + 0.1 * s;
+    }
+    product
+}
+
+#[test]
+fn branches_carried_values_and_calls_in_a_replayed_loop() {
+    check_slice_function!(branches_and_calls, branches_and_calls_grad, branches_and_calls_vjp,
+        branches_and_calls_pullback; 4, 4, -1.0, 1.0);
+}
