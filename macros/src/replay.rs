@@ -20,13 +20,15 @@
 //! - buffers it writes and reads, if every iteration overwrites them whole
 //!   before reading them (*scratch* buffers): a loop `for i in 0..n
 //!   { b[i] = … }` over a buffer `vec![…; n]`, whose body uses `b` for
-//!   nothing else, reached before any other use of `b` in the iteration (or
-//!   in each iteration of a loop inside it).
+//!   nothing else, reached before any read of `b` in the iteration (or in
+//!   each iteration of a loop inside it); buffers it only writes into need
+//!   nothing.
 //!
 //! Loops with `break`, loops over buffers that helpers write through `&mut`,
 //! and loops with no loop inside are left to the tape. Of nested loops that
-//! qualify, the outermost is replayed; the loops inside it are taped during
-//! the replay.
+//! qualify, the innermost is replayed (an outer one would compute
+//! everything around it twice, its `exp`s included); the loops inside it
+//! are taped during the replay, the loops around it as usual.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -111,14 +113,17 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    /// Marks the outermost replayable loops of `block`.
+    /// Marks the innermost replayable loops of `block` that hold loops.
     fn choose(&self, block: &Block, settled: &HashMap<Var, usize>, replayed: &mut HashSet<Var>) {
         for stmt in &block.stmts {
             match stmt {
-                Stmt::Loop(stmt) if self.replayable(stmt, settled) => {
-                    replayed.insert(stmt.tape);
+                Stmt::Loop(stmt) => {
+                    let before = replayed.len();
+                    self.choose(&stmt.body, settled, replayed);
+                    if replayed.len() == before && self.replayable(stmt, settled) {
+                        replayed.insert(stmt.tape);
+                    }
                 }
-                Stmt::Loop(stmt) => self.choose(&stmt.body, settled, replayed),
                 Stmt::If(stmt) => {
                     self.choose(&stmt.then_block, settled, replayed);
                     self.choose(&stmt.else_block, settled, replayed);
@@ -173,6 +178,13 @@ impl<'a> Analysis<'a> {
                         return false;
                     }
                 }
+                // A write that reads nothing of the buffer.
+                Stmt::Store {
+                    buffer: written,
+                    index,
+                    value,
+                    ..
+                } if *written == buffer && !operand_mentions(index, buffer) && !operand_mentions(value, buffer) => {}
                 _ => return false,
             }
         }
