@@ -659,11 +659,11 @@ impl Emitter<'_> {
     // ----- forward sweep ----------------------------------------------------
 
     /// The forward sweep of `block`. Without `taping` (the primal sweep of a
-    /// loop the adjoint replays) it keeps no records: no tape pushes, no
-    /// branch records, no pullbacks.
+    /// loop the adjoint replays, which makes no calls) it keeps no records:
+    /// no tape pushes, no branch records.
     fn forward_block(&self, block: &Block, taping: bool) -> TokenStream {
         let stmts = block.stmts.iter().map(|stmt| match stmt {
-            Stmt::Let { var, op, origin } => self.forward_let(*var, op, origin.start, taping),
+            Stmt::Let { var, op, origin } => self.forward_let(*var, op, origin.start),
             Stmt::If(stmt) => self.forward_if(stmt, taping),
             Stmt::Loop(stmt) => self.forward_loop(stmt, taping),
             Stmt::Store {
@@ -678,7 +678,7 @@ impl Emitter<'_> {
         quote!(#(#stmts)*)
     }
 
-    fn forward_let(&self, var: Var, op: &Op, span: Span, taping: bool) -> TokenStream {
+    fn forward_let(&self, var: Var, op: &Op, span: Span) -> TokenStream {
         let ident = self.ident(var);
         let active = self.activity.is_active(var) && self.activity.op_is_active(op);
         let value = match op {
@@ -782,11 +782,7 @@ impl Emitter<'_> {
                 let value = if *discarded { quote!(_) } else { ident.to_token_stream() };
                 if active {
                     let pullback_fn = pullback_path(func);
-                    let pullback = if taping {
-                        self.ident(*pullback).to_token_stream()
-                    } else {
-                        quote!(_)
-                    };
+                    let pullback = self.ident(*pullback);
                     return quote_spanned!(span=> #(#copies)* let (#value, #pullback) = #pullback_fn(#(#arg_tokens),*););
                 }
                 let mutability = self.stored.contains(&var).then(|| quote!(mut));
@@ -1142,7 +1138,7 @@ impl Emitter<'_> {
             }
             AdjStmt::Loop(adjoint_loop) => self.adjoint_loop(adjoint_loop),
             AdjStmt::Recompute { var, .. } => match self.definitions.get(var) {
-                Some((op, origin)) => self.forward_let(*var, op, *origin, true),
+                Some((op, origin)) => self.forward_let(*var, op, *origin),
                 None => TokenStream::new(),
             },
             AdjStmt::Replay { tape, .. } => {

@@ -24,8 +24,12 @@
 //!   each iteration of a loop inside it); buffers it only writes into need
 //!   nothing.
 //!
-//! Loops with `break`, loops over buffers that helpers write through `&mut`,
-//! and loops with no loop inside are left to the tape. Of nested loops that
+//! `reverse.rs` then keeps only the loops whose inner loops tape something.
+//! Only cheap bodies are replayed (scalar arithmetic and element accesses,
+//! no `exp`, no matrix product, no call): replaying is a second forward
+//! pass, a loss where the body's own work outweighs its tape. Loops with
+//! `break`, loops over buffers that helpers write through `&mut`, and loops
+//! with no loop inside are left to the tape. Of nested loops that
 //! qualify, the innermost is replayed (an outer one would compute
 //! everything around it twice, its `exp`s included); the loops inside it
 //! are taped during the replay, the loops around it as usual.
@@ -34,12 +38,17 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use quote::ToTokens;
 
+use crate::check::Activity;
 use crate::ir::{Block, Function, LoopStmt, Op, Operand, Stmt, Var};
 
+/// `f64` methods cheap enough to compute twice.
+const CHEAP_METHODS: &[&str] = &["abs", "max", "min", "mul_add", "clamp", "signum"];
+
 /// The loops to replay, by tape variable.
-pub fn replayed_loops(function: &Function) -> HashSet<Var> {
+pub fn replayed_loops(function: &Function, activity: &Activity) -> HashSet<Var> {
     let mut analysis = Analysis {
         function,
+        activity,
         definitions: HashMap::new(),
         stores: Vec::new(),
         loop_spans: HashMap::new(),
@@ -70,6 +79,7 @@ pub fn free_reads(block: &Block) -> BTreeSet<Var> {
 
 struct Analysis<'a> {
     function: &'a Function,
+    activity: &'a Activity,
     definitions: HashMap<Var, &'a Op>,
     /// Each store: the buffer, its position, and the outermost loop around it.
     stores: Vec<(Var, usize, Option<Var>)>,
@@ -134,7 +144,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn replayable(&self, stmt: &LoopStmt, settled: &HashMap<Var, usize>) -> bool {
-        if stmt.exit_flag.is_some() || stmt.end.is_none() || !contains_loop(&stmt.body) {
+        if stmt.exit_flag.is_some() || stmt.end.is_none() || !contains_loop(&stmt.body) || !self.cheap(&stmt.body) {
             return false;
         }
         let mut used = BTreeSet::new();
@@ -153,6 +163,23 @@ impl<'a> Analysis<'a> {
             } else {
                 settled.get(var).is_none_or(|last| *last < start)
             }
+        })
+    }
+
+    /// Whether computing `block` twice costs little next to taping it: scalar
+    /// arithmetic, element reads and writes, comparisons and the methods of
+    /// [`CHEAP_METHODS`]; no `exp` or `sin`, no matrix products, no calls.
+    fn cheap(&self, block: &Block) -> bool {
+        block.stmts.iter().all(|stmt| match stmt {
+            Stmt::Let { var, op, .. } => match op {
+                Op::Binary(..) | Op::Neg(_) => !self.activity.is_active(*var) || self.activity.is_scalar(*var),
+                Op::Method { method, .. } => CHEAP_METHODS.contains(&method.to_string().as_str()),
+                Op::Cast(..) | Op::Index { .. } | Op::Opaque { .. } | Op::Array { .. } | Op::Fill { .. } => true,
+                Op::Call { .. } => false,
+            },
+            Stmt::If(branch) => self.cheap(&branch.then_block) && self.cheap(&branch.else_block),
+            Stmt::Loop(inner) => self.cheap(&inner.body),
+            Stmt::Store { .. } => true,
         })
     }
 

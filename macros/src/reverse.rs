@@ -176,7 +176,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             .collect(),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
-        replayed: replay::replayed_loops(function),
+        replayed: replay::replayed_loops(function, activity),
     };
     // A `&mut [f64]` parameter's adjoint is the buffer the caller passes.
     let mut body: Vec<AdjStmt> = function
@@ -427,6 +427,10 @@ impl Builder<'_> {
         if !driven_by_tape {
             available.insert(stmt.index);
         }
+        // Replaying pays only when the loops inside would tape something.
+        if !self.inner_loops_tape(&stmt.body) {
+            self.replayed.remove(&stmt.tape);
+        }
         let (taped, mut iteration_reads) = if self.replayed.contains(&stmt.tape) {
             // The replay defines everything the body does again, from the
             // carried heads and what the body reads from outside.
@@ -507,6 +511,17 @@ impl Builder<'_> {
                 });
             }
         }
+    }
+
+    /// Whether a loop inside `block` keeps anything on its tape.
+    fn inner_loops_tape(&self, block: &Block) -> bool {
+        block.stmts.iter().any(|stmt| match stmt {
+            Stmt::Loop(inner) => {
+                self.tapes.get(&inner.tape).is_some_and(|taped| !taped.is_empty()) || self.inner_loops_tape(&inner.body)
+            }
+            Stmt::If(branch) => self.inner_loops_tape(&branch.then_block) || self.inner_loops_tape(&branch.else_block),
+            Stmt::Let { .. } | Stmt::Store { .. } => false,
+        })
     }
 
     /// Splits the values a block's adjoint needs into those it can compute
