@@ -26,7 +26,7 @@ use syn::Ident;
 use crate::attr::Options;
 use crate::check::Activity;
 use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, LoopStmt, Op, Operand, ParamKind, Shape, Stmt, Var};
-use crate::reverse::{AdjStmt, Adjoint, AdjointLoop, Target, all_reads, defined_in};
+use crate::reverse::{AdjStmt, Adjoint, AdjointLoop, EagerLoop, Target, all_reads, defined_in};
 
 pub fn emit(
     item: &syn::ItemFn,
@@ -197,6 +197,11 @@ impl Emitter<'_> {
             .iter()
             .find(|param| param.var == var)
             .map_or_else(|| self.ident(var), |param| &param.ident)
+    }
+
+    /// The gradient of `var` that the eager loop with this tape summed.
+    fn eager_sum(&self, tape: Var, var: Var) -> Ident {
+        mixed(&format!("{}_of_{}", self.adj(var), self.ident(tape)))
     }
 
     fn generated_name(&self, suffix: &str) -> Ident {
@@ -898,18 +903,51 @@ impl Emitter<'_> {
         });
         let count_trips = (taping && stmt.exit_flag.is_some() && self.uses_tape(stmt))
             .then(|| quote!(let #trips = #tape.len() - #trips;));
+        let (eager_start, eager_iteration, eager_end) = match self.adjoint.eager.get(&stmt.tape) {
+            Some(eager) => self.eager_parts(stmt.tape, eager),
+            None => Default::default(),
+        };
         quote! {
+            #eager_start
             #(#heads)*
             #tape_decl
             for #index in #range {
                 #body
+                                #eager_iteration
                                 #tape_push
                                 #advances
                 #stop
             }
             #count_trips
             #(#exits)*
+            #eager_end
         }
+    }
+
+    /// What an eager loop adds to its forward sweep (see `eager.rs`): zero
+    /// adjoints of what it reads from outside, before it; each iteration's
+    /// adjoint from the unit seed, after the iteration; and the summed
+    /// gradients, moved after it to names of their own for the adjoint sweep.
+    fn eager_parts(&self, tape: Var, eager: &EagerLoop) -> (TokenStream, TokenStream, TokenStream) {
+        let zeros = eager.outside.iter().map(|var| {
+            if self.activity.is_scalar(*var) {
+                self.adjoint_stmt(&AdjStmt::ZeroScalar(*var))
+            } else {
+                self.adjoint_stmt(&AdjStmt::Zero(*var))
+            }
+        });
+        let seed = self.adj(eager.seed);
+        let iteration = self.adjoint_stmts(&eager.iteration);
+        let sums = eager.exported.iter().map(|var| {
+            let adj = self.adj(*var);
+            let sum = self.eager_sum(tape, *var);
+            quote!(let #sum = #adj;)
+        });
+        (
+            quote!(#(#zeros)*),
+            quote!(let #seed = 1.0_f64; #iteration),
+            quote!(#(#sums)*),
+        )
     }
 
     /// `let mut tape = Vec::new();` for every loop whose adjoint reads a tape,
@@ -989,7 +1027,16 @@ impl Emitter<'_> {
             AdjStmt::ZeroScalar(var) => {
                 let adj = self.adj(*var);
                 let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
-                quote!(let #mutability #adj = 0.0_f64;)
+                // An intermediate adjoint starts at −0.0, the identity of
+                // `+` (0.0 is not: 0.0 + −0.0 = 0.0), so the compiler can drop
+                // the addition of the first contribution. A gradient returned
+                // to the caller starts at 0.0, which prints as `0`.
+                let is_param = self.function.params.iter().any(|param| param.var == *var);
+                if is_param {
+                    quote!(let #mutability #adj = 0.0_f64;)
+                } else {
+                    quote!(let #mutability #adj = -0.0_f64;)
+                }
             }
             AdjStmt::Seed(var) => {
                 let adj = self.adj(*var);
@@ -1148,6 +1195,15 @@ impl Emitter<'_> {
                     Some(replayed) => self.forward_block(&replayed.body, true),
                     None => TokenStream::new(),
                 }
+            }
+            AdjStmt::Eager { tape, seed, exported } => {
+                let seed = self.adj(*seed);
+                let sums = exported.iter().map(|var| {
+                    let adj = self.adj(*var);
+                    let sum = self.eager_sum(*tape, *var);
+                    quote!(::chainrule::rules::accumulate_scaled(&mut #adj, &#seed, &#sum);)
+                });
+                quote!(#(#sums)*)
             }
             AdjStmt::ClearElement { buffer, index } => {
                 let adj = self.adj(*buffer);

@@ -12,6 +12,7 @@
 mod attr;
 mod check;
 mod ctxt;
+mod eager;
 mod early_exit;
 mod emit;
 mod expand;

@@ -45,11 +45,13 @@ use crate::ir::{Block, Function, LoopStmt, Op, Operand, Stmt, Var};
 const CHEAP_METHODS: &[&str] = &["abs", "max", "min", "mul_add", "clamp", "signum"];
 
 /// The loops to replay, by tape variable.
-pub fn replayed_loops(function: &Function, activity: &Activity) -> HashSet<Var> {
+/// Loops in `eager` (see `eager.rs`) and the loops inside them are never
+/// replayed: their adjoint already runs right after their forward sweep.
+pub fn replayed_loops(function: &Function, activity: &Activity, eager: &HashSet<Var>) -> HashSet<Var> {
     let mut analysis = Analysis {
-        function,
         activity,
-        definitions: HashMap::new(),
+        buffers: BufferUse::new(function),
+        eager,
         stores: Vec::new(),
         loop_spans: HashMap::new(),
         position: 0,
@@ -78,9 +80,9 @@ pub fn free_reads(block: &Block) -> BTreeSet<Var> {
 }
 
 struct Analysis<'a> {
-    function: &'a Function,
     activity: &'a Activity,
-    definitions: HashMap<Var, &'a Op>,
+    buffers: BufferUse<'a>,
+    eager: &'a HashSet<Var>,
     /// Each store: the buffer, its position, and the outermost loop around it.
     stores: Vec<(Var, usize, Option<Var>)>,
     /// Each loop's first and last positions, by tape variable.
@@ -91,14 +93,12 @@ struct Analysis<'a> {
 }
 
 impl<'a> Analysis<'a> {
-    /// Numbers the statements in order, and records definitions, loop spans
-    /// and stores.
+    /// Numbers the statements in order, and records loop spans and stores.
     fn walk(&mut self, block: &'a Block, enclosing: &mut Vec<Var>) {
         for stmt in &block.stmts {
             self.position += 1;
             match stmt {
-                Stmt::Let { var, op, .. } => {
-                    self.definitions.insert(*var, op);
+                Stmt::Let { op, .. } => {
                     if let Op::Call { args, .. } = op {
                         let mutated = args.iter().filter(|arg| arg.buffer || arg.mutated.is_some());
                         self.mutated_by_calls
@@ -127,6 +127,7 @@ impl<'a> Analysis<'a> {
     fn choose(&self, block: &Block, settled: &HashMap<Var, usize>, replayed: &mut HashSet<Var>) {
         for stmt in &block.stmts {
             match stmt {
+                Stmt::Loop(stmt) if self.eager.contains(&stmt.tape) => {}
                 Stmt::Loop(stmt) => {
                     let before = replayed.len();
                     self.choose(&stmt.body, settled, replayed);
@@ -159,7 +160,7 @@ impl<'a> Analysis<'a> {
             if self.mutated_by_calls.contains(var) {
                 false
             } else if stored.contains(var) {
-                self.scratch(*var, &stmt.body.stmts)
+                self.buffers.scratch(*var, &stmt.body.stmts)
             } else {
                 settled.get(var).is_none_or(|last| *last < start)
             }
@@ -182,10 +183,25 @@ impl<'a> Analysis<'a> {
             Stmt::Store { .. } => true,
         })
     }
+}
+
+/// What the primal says of buffers: how each was made, to tell which are
+/// overwritten whole (*scratch*) in a loop.
+pub struct BufferUse<'a> {
+    function: &'a Function,
+    definitions: HashMap<Var, &'a Op>,
+}
+
+impl<'a> BufferUse<'a> {
+    pub fn new(function: &'a Function) -> Self {
+        let mut definitions = HashMap::new();
+        collect_definitions(&function.body, &mut definitions);
+        BufferUse { function, definitions }
+    }
 
     /// Whether `stmts` never read `buffer`'s elements before overwriting all
     /// of them (see the module documentation).
-    fn scratch(&self, buffer: Var, stmts: &[Stmt]) -> bool {
+    pub fn scratch(&self, buffer: Var, stmts: &[Stmt]) -> bool {
         for stmt in stmts {
             if !stmt_mentions(stmt, buffer) {
                 continue;
@@ -260,6 +276,22 @@ impl<'a> Analysis<'a> {
     }
 }
 
+fn collect_definitions<'a>(block: &'a Block, definitions: &mut HashMap<Var, &'a Op>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let { var, op, .. } => {
+                definitions.insert(*var, op);
+            }
+            Stmt::If(branch) => {
+                collect_definitions(&branch.then_block, definitions);
+                collect_definitions(&branch.else_block, definitions);
+            }
+            Stmt::Loop(inner) => collect_definitions(&inner.body, definitions),
+            Stmt::Store { .. } => {}
+        }
+    }
+}
+
 fn is_zero(expr: &syn::Expr) -> bool {
     matches!(expr, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. })
         if int.base10_parse::<u64>().is_ok_and(|value| value == 0))
@@ -273,7 +305,7 @@ fn contains_loop(block: &Block) -> bool {
     })
 }
 
-fn stores_in(block: &Block, stored: &mut HashSet<Var>) {
+pub fn stores_in(block: &Block, stored: &mut HashSet<Var>) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Store { buffer, .. } => {
@@ -299,14 +331,14 @@ fn loop_header_mentions(stmt: &LoopStmt, var: Var) -> bool {
     used.contains(&var)
 }
 
-fn stmt_mentions(stmt: &Stmt, var: Var) -> bool {
+pub fn stmt_mentions(stmt: &Stmt, var: Var) -> bool {
     let mut used = BTreeSet::new();
     stmt_reads(stmt, &mut used);
     used.contains(&var)
 }
 
 /// Every variable a block reads, nested blocks included.
-fn mentions_in(block: &Block, used: &mut BTreeSet<Var>) {
+pub fn mentions_in(block: &Block, used: &mut BTreeSet<Var>) {
     for stmt in &block.stmts {
         stmt_reads(stmt, used);
     }
@@ -353,7 +385,7 @@ fn loop_header_reads(stmt: &LoopStmt, used: &mut BTreeSet<Var>) {
 }
 
 /// Every variable a block defines, nested blocks included.
-fn all_defined(block: &Block, defined: &mut BTreeSet<Var>) {
+pub fn all_defined(block: &Block, defined: &mut BTreeSet<Var>) {
     for stmt in &block.stmts {
         match stmt {
             Stmt::Let { var, op, .. } => {

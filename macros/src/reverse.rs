@@ -29,6 +29,11 @@
 //! iterations is run forward again in the adjoint sweep, right before its
 //! adjoint, and the loops inside it are taped during that replay.
 //!
+//! A loop chosen by `eager.rs` (a running sum whose iterations do not see
+//! each other) has its adjoint run in the forward sweep instead, iteration
+//! by iteration with the unit seed; the adjoint sweep only scales the summed
+//! gradients by the sum's adjoint (`AdjStmt::Eager`).
+//!
 //! A call of another differentiated function keeps the pullback closure its
 //! `_pullback` returned in the forward sweep; the adjoint sweep calls it with
 //! the adjoint of the result, so the callee's primal never runs twice.
@@ -37,8 +42,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
 use crate::ir::{BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
-use crate::replay;
 use crate::rules::{self, Input};
+use crate::{eager, replay};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
 /// it when the operand was `var.transpose()`.
@@ -109,6 +114,10 @@ pub enum AdjStmt {
     /// Computes a cheap value of the forward sweep again (an index, a loop
     /// bound) instead of keeping it on a tape.
     Recompute { var: Var, reads: Vec<Var> },
+    /// `adj_v += adj_seed · Σ` for each `v` in `exported`: the gradients an
+    /// eager loop summed in the forward sweep, scaled by the adjoint of its
+    /// running sum (`seed`, the sum after the loop).
+    Eager { tape: Var, seed: Var, exported: Vec<Var> },
     /// Runs the body of the loop with this tape forward again, taping its
     /// inner loops, before the iteration's adjoint (see `replay.rs`); it
     /// reads `reads` from outside the body.
@@ -140,6 +149,21 @@ pub struct AdjointLoop {
     pub body: Vec<AdjStmt>,
 }
 
+/// What the forward sweep of an eager loop runs (see `eager.rs`).
+pub struct EagerLoop {
+    /// The running sum after the loop, whose adjoint is the unit seed of
+    /// each iteration.
+    pub seed: Var,
+    /// One iteration's adjoint.
+    pub iteration: Vec<AdjStmt>,
+    /// Variables from outside the loop whose adjoints the iteration touches,
+    /// declared as zeros before the loop.
+    pub outside: Vec<Var>,
+    /// Those whose summed gradients the adjoint sweep adds (the others are
+    /// scratch buffers, zero again after every iteration).
+    pub exported: Vec<Var>,
+}
+
 /// The residuals an `if`'s record carries for each branch.
 pub struct Residuals {
     pub then_vars: Vec<Var>,
@@ -160,11 +184,14 @@ pub struct Adjoint {
     pub uses_seed: bool,
     /// The loops whose iterations the adjoint sweep runs again, by tape.
     pub replayed: HashSet<Var>,
+    /// The loops whose adjoint runs in the forward sweep, by tape.
+    pub eager: HashMap<Var, EagerLoop>,
 }
 
 pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     let mut definitions = HashMap::new();
     collect_definitions(&function.body, &mut definitions);
+    let eager = eager::eager_loops(function, activity);
     let mut builder = Builder {
         activity,
         definitions,
@@ -176,7 +203,10 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             .collect(),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
-        replayed: replay::replayed_loops(function, activity),
+        replayed: replay::replayed_loops(function, activity, &eager),
+        eager,
+        eager_loops: HashMap::new(),
+        scratch_adjoints: HashSet::new(),
     };
     // A `&mut [f64]` parameter's adjoint is the buffer the caller passes.
     let mut body: Vec<AdjStmt> = function
@@ -204,7 +234,15 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             uses_seed = true;
         }
     }
-    let (top, _) = builder.block(&function.body, seed);
+    let (mut top, _) = builder.block(&function.body, seed);
+    // Scratch buffers of eager loops have their adjoints in the forward sweep.
+    let unused: Vec<Var> = builder
+        .scratch_adjoints
+        .iter()
+        .copied()
+        .filter(|var| top.iter().filter(|stmt| mentions(stmt, *var)).count() == 1)
+        .collect();
+    top.retain(|stmt| !matches!(stmt, AdjStmt::Zero(var) | AdjStmt::ZeroScalar(var) if unused.contains(var)));
     body.extend(top);
     body.extend(function.inout.iter().map(|(param, _)| AdjStmt::ReturnInOut {
         var: *param,
@@ -213,6 +251,9 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     start_from_first_contributions(&mut body);
     let mut accumulated = HashSet::new();
     collect_accumulated(&body, &mut accumulated);
+    for eager_loop in builder.eager_loops.values() {
+        collect_accumulated(&eager_loop.iteration, &mut accumulated);
+    }
     Adjoint {
         body,
         residuals: builder.residuals,
@@ -220,6 +261,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         accumulated,
         uses_seed,
         replayed: builder.replayed,
+        eager: builder.eager_loops,
     }
 }
 
@@ -233,6 +275,11 @@ struct Builder<'a> {
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
     replayed: HashSet<Var>,
+    /// The loops `eager.rs` chose, and what was built for them.
+    eager: HashSet<Var>,
+    eager_loops: HashMap<Var, EagerLoop>,
+    /// Buffers that eager loops use as scratch.
+    scratch_adjoints: HashSet<Var>,
 }
 
 impl Builder<'_> {
@@ -404,6 +451,13 @@ impl Builder<'_> {
         {
             return;
         }
+        if self.eager.contains(&stmt.tape)
+            && let Some(head) = eager::accumulator(stmt, self.activity)
+            && let [carried] = active.as_slice()
+        {
+            self.eager_loop(stmt, iteration, head, carried, body);
+            return;
+        }
         for carried in &active {
             iteration.push(AdjStmt::Carry {
                 exit: carried.exit,
@@ -511,6 +565,52 @@ impl Builder<'_> {
                 });
             }
         }
+    }
+
+    /// The adjoint of an eager loop: `iteration` runs in the forward sweep,
+    /// and the adjoint sweep scales what it summed by the adjoint of the sum.
+    fn eager_loop(
+        &mut self,
+        stmt: &LoopStmt,
+        mut iteration: Vec<AdjStmt>,
+        head: Var,
+        carried: &Carried,
+        body: &mut Vec<AdjStmt>,
+    ) {
+        // The sum's adjoint is the unit seed in every iteration: what the
+        // iteration would hand back to the one before is not needed.
+        iteration.retain(|adj| !starts_or_feeds(adj, head));
+        let mut mentioned = BTreeSet::new();
+        let mut declared = BTreeSet::new();
+        adjoint_vars(&iteration, &mut mentioned, &mut declared);
+        declared.insert(carried.exit);
+        let outside: Vec<Var> = mentioned.difference(&declared).copied().collect();
+        let mut stored = HashSet::new();
+        replay::stores_in(&stmt.body, &mut stored);
+        let exported: Vec<Var> = outside.iter().copied().filter(|var| !stored.contains(var)).collect();
+        self.scratch_adjoints
+            .extend(outside.iter().copied().filter(|var| stored.contains(var)));
+        self.tapes.insert(stmt.tape, Vec::new());
+        body.push(AdjStmt::Eager {
+            tape: stmt.tape,
+            seed: carried.exit,
+            exported: exported.clone(),
+        });
+        if let Some(target) = self.target(&carried.init) {
+            body.push(AdjStmt::Flow {
+                target,
+                from: carried.exit,
+            });
+        }
+        self.eager_loops.insert(
+            stmt.tape,
+            EagerLoop {
+                seed: carried.exit,
+                iteration,
+                outside,
+                exported,
+            },
+        );
     }
 
     /// Whether a loop inside `block` keeps anything on its tape.
@@ -770,7 +870,75 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             | AdjStmt::ReturnInOut { .. }
             | AdjStmt::Carry { .. }
             | AdjStmt::Seed(_)
-            | AdjStmt::Flow { .. } => {}
+            | AdjStmt::Flow { .. }
+            | AdjStmt::Eager { .. } => {}
+        }
+    }
+}
+
+/// Whether `stmt` creates the adjoint of `var` or adds to it.
+fn starts_or_feeds(stmt: &AdjStmt, var: Var) -> bool {
+    match stmt {
+        AdjStmt::Zero(other) | AdjStmt::ZeroScalar(other) => *other == var,
+        AdjStmt::InitFrom { var: other, .. } | AdjStmt::ZeroLikeAdjoint { var: other, .. } => *other == var,
+        AdjStmt::Kernel { target, .. } | AdjStmt::Flow { target, .. } => target.var == var,
+        _ => false,
+    }
+}
+
+/// The variables whose adjoints `body` touches (`mentioned`), and those whose
+/// adjoints it creates (`declared`).
+fn adjoint_vars(body: &[AdjStmt], mentioned: &mut BTreeSet<Var>, declared: &mut BTreeSet<Var>) {
+    for stmt in body {
+        match stmt {
+            AdjStmt::Zero(var) | AdjStmt::ZeroScalar(var) | AdjStmt::InitSeed { var, .. } => {
+                declared.insert(*var);
+            }
+            AdjStmt::ZeroLikeAdjoint { var, like } => {
+                declared.insert(*var);
+                mentioned.insert(*like);
+            }
+            AdjStmt::InitFrom { var, from, .. } => {
+                declared.insert(*var);
+                mentioned.insert(*from);
+            }
+            AdjStmt::Seed(var)
+            | AdjStmt::SeedInOut { var, .. }
+            | AdjStmt::ReturnInOut { var, .. }
+            | AdjStmt::ClearElement { buffer: var, .. } => {
+                mentioned.insert(*var);
+            }
+            AdjStmt::Kernel { target, out, .. } => mentioned.extend([target.var, *out]),
+            AdjStmt::Flow { target, from } => mentioned.extend([target.var, *from]),
+            AdjStmt::CallPullback { out, args, .. } => {
+                mentioned.extend(*out);
+                for (target, starts, arg) in args {
+                    if let Some(target) = target {
+                        if *starts {
+                            declared.insert(target.var);
+                        } else {
+                            mentioned.insert(target.var);
+                        }
+                    }
+                    mentioned.extend(arg.mutated);
+                }
+            }
+            AdjStmt::Carry { exit, head } => mentioned.extend([*exit, *head]),
+            AdjStmt::Eager { seed, exported, .. } => {
+                mentioned.insert(*seed);
+                mentioned.extend(exported.iter().copied());
+            }
+            AdjStmt::Branch {
+                then_body, else_body, ..
+            } => {
+                adjoint_vars(then_body, mentioned, declared);
+                adjoint_vars(else_body, mentioned, declared);
+            }
+            AdjStmt::Loop(adjoint_loop) => adjoint_vars(&adjoint_loop.body, mentioned, declared),
+            AdjStmt::Recompute { .. }
+            | AdjStmt::Replay { .. }
+            | AdjStmt::CountdownStart { .. }
+            | AdjStmt::CountdownStep { .. } => {}
         }
     }
 }
@@ -911,6 +1079,7 @@ fn mentions(stmt: &AdjStmt, var: Var) -> bool {
         | AdjStmt::CountdownStart { .. }
         | AdjStmt::CountdownStep { .. } => false,
         AdjStmt::Carry { exit, head } => *exit == var || *head == var,
+        AdjStmt::Eager { seed, exported, .. } => *seed == var || exported.contains(&var),
         AdjStmt::Branch {
             then_body, else_body, ..
         } => then_body.iter().chain(else_body).any(|stmt| mentions(stmt, var)),
@@ -940,6 +1109,7 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             AdjStmt::SeedInOut { var, .. } => {
                 accumulated.insert(*var);
             }
+            AdjStmt::Eager { exported, .. } => accumulated.extend(exported.iter().copied()),
             AdjStmt::Branch {
                 then_body, else_body, ..
             } => {

@@ -382,6 +382,18 @@ macro_rules! of_slice {
     };
 }
 
+/// Checks `f(xs, n)` at random points of `len` coordinates in `[lo, hi)`.
+macro_rules! check_slice_function {
+    ($f:ident, $grad:ident, $vjp:ident, $pullback:ident; $n:expr, $len:expr, $lo:expr, $hi:expr) => {{
+        let g = of_slice!($f, $grad, $vjp, $pullback; $n);
+        let mut rng = $crate::common::Rng::for_test(stringify!($f));
+        for _ in 0..$crate::common::POINTS {
+            let point = $crate::common::uniform_point(&mut rng, $len, $lo, $hi);
+            $crate::common::check_at(&g, &point, &mut rng);
+        }
+    }};
+}
+
 /// A point of `len` coordinates uniform in `[lo, hi)`.
 pub fn uniform_point(rng: &mut Rng, len: usize, lo: f64, hi: f64) -> Vec<f64> {
     (0..len).map(|_| rng.uniform(lo, hi)).collect()

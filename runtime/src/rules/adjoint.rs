@@ -23,6 +23,20 @@ where
     T::Kind::axpy(adjoint.view_mut(), 1.0, contribution.view());
 }
 
+/// `adjoint += scale · contribution`: the gradient an eager loop summed in the
+/// forward sweep, scaled by the adjoint of its running sum.
+///
+/// # Panics
+/// If the shapes differ.
+#[inline]
+pub fn accumulate_scaled<T, G>(adjoint: &mut T, scale: &f64, contribution: &G)
+where
+    T: Target + ?Sized,
+    G: Operand<Kind = T::Kind> + ?Sized,
+{
+    T::Kind::axpy(adjoint.view_mut(), *scale, contribution.view());
+}
+
 /// A gradient returned by a callee's pullback, taken as the adjoint it starts
 /// (the bound reports a gradient that is not a differentiable value, such as
 /// the `()` of a parameter the callee does not differentiate).

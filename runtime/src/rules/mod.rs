@@ -23,7 +23,7 @@ pub mod kinds;
 pub mod reductions;
 pub mod scalar;
 
-pub use adjoint::{Branch, Pullback, accumulate, adjoint_from, keep, pull, zero_like};
+pub use adjoint::{Branch, Pullback, accumulate, accumulate_scaled, adjoint_from, keep, pull, zero_like};
 pub use arithmetic::*;
 pub use elementwise::*;
 pub use jacobian::{set_jacobian_row, set_jacobian_row_scalars, unit_column};
