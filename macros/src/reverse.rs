@@ -43,7 +43,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::check::Activity;
 use crate::ir::{BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
 use crate::rules::{self, Input};
-use crate::{eager, replay};
+use crate::{eager, increments, replay};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
 /// it when the operand was `var.transpose()`.
@@ -206,6 +206,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         replayed: replay::replayed_loops(function, activity, &eager),
         eager,
         eager_loops: HashMap::new(),
+        increments: increments::in_place_increments(function),
         scratch_adjoints: HashSet::new(),
     };
     // A `&mut [f64]` parameter's adjoint is the buffer the caller passes.
@@ -280,6 +281,9 @@ struct Builder<'a> {
     eager_loops: HashMap<Var, EagerLoop>,
     /// Buffers that eager loops use as scratch.
     scratch_adjoints: HashSet<Var>,
+    /// The element reads of in-place increments (`increments.rs`), which get
+    /// no adjoint.
+    increments: HashSet<Var>,
 }
 
 impl Builder<'_> {
@@ -305,7 +309,7 @@ impl Builder<'_> {
             },
             Operand::Const(_) => return None,
         };
-        if !self.activity.is_active(target.var) {
+        if !self.activity.is_active(target.var) || self.increments.contains(&target.var) {
             return None;
         }
         Some(target)
@@ -320,7 +324,7 @@ impl Builder<'_> {
             match stmt {
                 Stmt::Let { var, op, .. } => {
                     let discarded = matches!(op, Op::Call { discarded: true, .. });
-                    if self.activity.is_active(*var) && !discarded {
+                    if self.activity.is_active(*var) && !discarded && !self.increments.contains(var) {
                         body.push(self.zero(*var));
                     }
                     if let Op::Call { args, .. } = op {
@@ -352,6 +356,7 @@ impl Builder<'_> {
         let mut reads = BTreeSet::new();
         for stmt in block.stmts.iter().rev() {
             match stmt {
+                Stmt::Let { var, .. } if self.increments.contains(var) => {}
                 Stmt::Let { var, op, origin } => self.let_stmt(*var, op, *origin, &mut body),
                 Stmt::If(stmt) => {
                     let mut flows = |pick: fn(&crate::ir::Phi) -> &Operand| -> Vec<AdjStmt> {
@@ -405,16 +410,26 @@ impl Builder<'_> {
                             reads: vec![index.clone()],
                         });
                     }
-                    body.push(AdjStmt::ClearElement {
-                        buffer: *buffer,
-                        index: index.clone(),
-                    });
+                    // v[i] = v[i] + e: the old element's adjoint is the new one's.
+                    if !self.is_increment(value) {
+                        body.push(AdjStmt::ClearElement {
+                            buffer: *buffer,
+                            index: index.clone(),
+                        });
+                    }
                 }
             }
         }
         start_from_first_contributions(&mut body);
         collect_reads(&body, &mut reads);
         (body, reads)
+    }
+
+    /// Whether `value` is the sum of an in-place increment.
+    fn is_increment(&self, value: &Operand) -> bool {
+        let definition = value.var().and_then(|var| self.definitions.get(&var));
+        matches!(definition, Some((_, Op::Binary(BinaryOp::Add, lhs, rhs)))
+            if [lhs, rhs].into_iter().any(|operand| operand.var().is_some_and(|var| self.increments.contains(&var))))
     }
 
     /// The adjoint of a loop: its iterations in reverse, each starting from

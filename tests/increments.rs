@@ -1,0 +1,89 @@
+//! In-place increments `b[i] += e` (`increments.rs` in the macro: the
+//! adjoint leaves the element's adjoint as it is instead of clearing and
+//! refilling it), and look-alikes that must be treated as a plain overwrite:
+//! an element written between the read and the store, a different index.
+//! Every function is checked against central finite differences at random
+//! points, through `_grad`, `_vjp` and `_pullback`.
+
+// `b[i] = b[i] + e` is written out on purpose: it is one of the forms tested.
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+
+#[macro_use]
+mod common;
+
+use chainrule::prelude::*;
+
+/// `+=` at a variable index and at a constant one, an increment whose
+/// summand reads the same element again, and `b[i] = b[i] + e` written out.
+#[differentiate(wrt(x))]
+fn increments(x: &[f64], n: usize) -> f64 {
+    let mut b = vec![0.0; n];
+    for i in 0..n {
+        b[i] = x[i] * x[i];
+    }
+    for i in 0..n {
+        for j in 0..n {
+            b[j] += x[i].sin() * x[j];
+        }
+        b[0] += x[i];
+        b[i] += b[i] * x[(i + 1) % n];
+        b[i] = b[i] + 0.5 * x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += b[i] * b[i];
+    }
+    s
+}
+
+#[test]
+fn in_place_increments() {
+    check_slice_function!(increments, increments_grad, increments_vjp, increments_pullback; 4, 4, -1.0, 1.0);
+}
+
+/// The element is overwritten between the read and the store: the store
+/// replaces the new value, it does not add to it.
+#[differentiate(wrt(x))]
+fn overwritten_between(x: &[f64], n: usize) -> f64 {
+    let mut b = vec![0.0; n];
+    for i in 0..n {
+        b[i] = x[i].exp();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        let old = b[i];
+        b[i] = x[i] * 3.0;
+        b[i] = old + x[(i + 1) % n];
+        s += b[i] * b[(i + 1) % n];
+    }
+    s
+}
+
+#[test]
+fn an_element_overwritten_between_read_and_store() {
+    check_slice_function!(overwritten_between, overwritten_between_grad, overwritten_between_vjp,
+        overwritten_between_pullback; 4, 4, -1.0, 1.0);
+}
+
+/// `b[j] = b[i] + e`: another element, an overwrite.
+#[differentiate(wrt(x))]
+fn other_index(x: &[f64], n: usize) -> f64 {
+    let mut b = vec![0.0; n];
+    for i in 0..n {
+        b[i] = x[i] * x[i] + 1.0;
+    }
+    for i in 0..n - 1 {
+        let j = i + 1;
+        b[j] = b[i] + x[j].sin();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += b[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn a_sum_stored_at_another_index() {
+    check_slice_function!(other_index, other_index_grad, other_index_vjp, other_index_pullback; 4, 4, -1.0, 1.0);
+}
