@@ -76,7 +76,9 @@ fn calls_in_sum(x: &[f64], n: usize) -> f64 {
     let mut s = x[0];
     for i in 0..n {
         let next = x[(i + 1) % n];
-        s += pair_term(x[i], next);
+        // `tanh` makes the term an `f64` the macro knows of (it cannot see
+        // what `pair_term` returns), which a running sum must be.
+        s += pair_term(x[i], next).tanh();
     }
     s.exp()
 }
@@ -93,7 +95,7 @@ fn calls_inside_a_running_sum() {
 fn sum_shapes(x: &[f64], n: usize) -> f64 {
     let mut down = 0.0;
     for i in 0..n {
-        down -= x[i].cosh() * x[0];
+        down -= pair_term(x[i], x[0]).cosh();
     }
     let mut up = x[1] * x[1];
     for i in 0..n {
@@ -117,12 +119,12 @@ fn subtracted_and_left_added_sums() {
 fn branchy_sum(x: &[f64], n: usize) -> f64 {
     let mut s = 0.0;
     for i in 0..n {
-        let t = x[i] * x[(i + 2) % n];
-        if t > 0.1 {
-            s += t.sqrt() * x[i];
-        } else {
-            s += t * t - x[i];
+        let mut t = 0.0;
+        for j in 0..n {
+            t += x[j] * x[(i + j) % n] / n as f64;
         }
+        let term = if t > 0.1 { t.sqrt() * x[i] } else { t * t - x[i] };
+        s += term;
     }
     s
 }

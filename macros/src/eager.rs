@@ -15,7 +15,9 @@
 //! sweep scales by `s̄` and adds where the loop stands (`accumulate_scaled`).
 //!
 //! A loop is run eagerly when it stands at the top of the function's body,
-//! runs over a range, and:
+//! runs over a range, holds a loop or a call (a flat loop tapes a value or
+//! two per iteration, cheaper than the summed gradients, which are as large
+//! as what the loop reads), and:
 //! - carries one active value, an `f64` `s`, whose next value is `s + e` or
 //!   `s − e` (or `e + s`), with `s` and the sum read by nothing else in the
 //!   body: the unit seed of `s` then reaches every iteration unchanged;
@@ -44,7 +46,8 @@ pub fn eager_loops(function: &Function, activity: &Activity) -> HashSet<Var> {
     let mut eager = HashSet::new();
     for (position, stmt) in stmts.iter().enumerate() {
         let Stmt::Loop(stmt) = stmt else { continue };
-        if accumulator(stmt, activity).is_some()
+        if holds_work(&stmt.body)
+            && accumulator(stmt, activity).is_some()
             && independent_iterations(function, &buffers, stmt, &stmts[position + 1..])
             && !touches_references(function, &stmt.body)
         {
@@ -117,6 +120,18 @@ fn touches_references(function: &Function, body: &Block) -> bool {
         .iter()
         .any(|param| param.kind.is_inout() && used.contains(&param.var));
     inout_param || passes_mut(body)
+}
+
+/// Whether `block` holds a loop or a call, at any depth.
+fn holds_work(block: &Block) -> bool {
+    block.stmts.iter().any(|stmt| match stmt {
+        Stmt::Loop(_)
+        | Stmt::Let {
+            op: Op::Call { .. }, ..
+        } => true,
+        Stmt::Let { .. } | Stmt::Store { .. } => false,
+        Stmt::If(branch) => holds_work(&branch.then_block) || holds_work(&branch.else_block),
+    })
 }
 
 fn passes_mut(block: &Block) -> bool {
