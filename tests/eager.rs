@@ -233,3 +233,25 @@ fn a_sum_calling_a_mutating_helper_is_taped() {
     check_slice_function!(mutating_helper_in_sum, mutating_helper_in_sum_grad, mutating_helper_in_sum_vjp,
         mutating_helper_in_sum_pullback; 4, 4, -1.0, 1.0);
 }
+
+/// The sum starts from an active value and adds only constants: the
+/// iteration's adjoint has nothing to do, and must say nothing (no unused
+/// adjoint warnings) and change nothing.
+#[differentiate(wrt(x))]
+fn constant_terms(x: &[f64], n: usize) -> f64 {
+    let mut s = x[0] * x[1];
+    for i in 0..n {
+        let mut c = 0.0;
+        for j in 0..i {
+            c += j as f64;
+        }
+        s += c;
+    }
+    s * x[0]
+}
+
+#[test]
+fn a_sum_of_constants_from_an_active_start() {
+    check_slice_function!(constant_terms, constant_terms_grad, constant_terms_vjp, constant_terms_pullback;
+        3, 3, -1.0, 1.0);
+}
