@@ -1072,34 +1072,12 @@ fn start_with(stmt: &mut AdjStmt, var: Var, scalar: bool) -> bool {
     }
 }
 
-/// Whether a statement reads or writes the adjoint of `var`.
+/// Whether a statement reads, writes or creates the adjoint of `var`.
 fn mentions(stmt: &AdjStmt, var: Var) -> bool {
-    match stmt {
-        AdjStmt::Zero(other) | AdjStmt::ZeroScalar(other) | AdjStmt::Seed(other) => *other == var,
-        AdjStmt::ZeroLikeAdjoint { var: other, like } => *other == var || *like == var,
-        AdjStmt::InitFrom { var: other, from, .. } => *other == var || *from == var,
-        AdjStmt::InitSeed { var: other, .. } => *other == var,
-        AdjStmt::Kernel { target, out, .. } => target.var == var || *out == var,
-        AdjStmt::Flow { target, from } => target.var == var || *from == var,
-        AdjStmt::CallPullback { out, args, .. } => {
-            *out == Some(var)
-                || args
-                    .iter()
-                    .any(|(target, _, arg)| target.is_some_and(|target| target.var == var) || arg.mutated == Some(var))
-        }
-        AdjStmt::SeedInOut { var: other, .. } | AdjStmt::ReturnInOut { var: other, .. } => *other == var,
-        AdjStmt::ClearElement { buffer, .. } => *buffer == var,
-        AdjStmt::Recompute { .. }
-        | AdjStmt::Replay { .. }
-        | AdjStmt::CountdownStart { .. }
-        | AdjStmt::CountdownStep { .. } => false,
-        AdjStmt::Carry { exit, head } => *exit == var || *head == var,
-        AdjStmt::Eager { seed, exported, .. } => *seed == var || exported.contains(&var),
-        AdjStmt::Branch {
-            then_body, else_body, ..
-        } => then_body.iter().chain(else_body).any(|stmt| mentions(stmt, var)),
-        AdjStmt::Loop(adjoint_loop) => adjoint_loop.body.iter().any(|stmt| mentions(stmt, var)),
-    }
+    let mut mentioned = BTreeSet::new();
+    let mut declared = BTreeSet::new();
+    adjoint_vars(std::slice::from_ref(stmt), &mut mentioned, &mut declared);
+    mentioned.contains(&var) || declared.contains(&var)
 }
 
 /// The adjoints that statements add to after they are created, which are
