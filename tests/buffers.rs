@@ -1194,3 +1194,26 @@ fn a_buffer_declared_inside_a_loop_and_used_whole() {
     let mut rng = Rng::for_test("buffer_per_iteration");
     check_box_exact(&g, &mut rng, &[(0.2, 3.0)], |p| vec![4.0 * p[0] + 3.0 * p[0] * p[0]]);
 }
+
+/// Indices read from an integer buffer that the loop then rewrites: the
+/// adjoint must use the index each read saw, not the buffer's final state.
+#[differentiate(wrt(x))]
+fn index_buffer_rewritten(x: &[f64], n: usize) -> f64 {
+    let mut order = vec![0; n];
+    for i in 0..n {
+        order[i] = (3 * i + 1) % n;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        let xi = x[order[i]];
+        order[i] = (order[i] + 1) % n;
+        s += xi * xi * x[order[i]];
+    }
+    s
+}
+
+#[test]
+fn indices_from_a_buffer_rewritten_after_the_read() {
+    check_slice_function!(index_buffer_rewritten, index_buffer_rewritten_grad, index_buffer_rewritten_vjp,
+        index_buffer_rewritten_pullback; 4, 4, -1.0, 1.0);
+}

@@ -201,6 +201,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             .filter(|param| !param.kind.is_inout())
             .map(|param| param.var)
             .collect(),
+        written: written_buffers(&function.body),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
         replayed: replay::replayed_loops(function, activity, &eager),
@@ -273,6 +274,10 @@ struct Builder<'a> {
     definitions: HashMap<Var, (usize, &'a Op)>,
     /// The parameters, whose elements can be read again at any time.
     params: HashSet<Var>,
+    /// The buffers the body writes into (stores, `&mut` arguments): an
+    /// expression reading one is not computed again, since the adjoint
+    /// sweep would see the buffer's last state.
+    written: HashSet<Var>,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
     replayed: HashSet<Var>,
@@ -691,11 +696,12 @@ impl Builder<'_> {
     }
 
     /// What an operation reads, if it is cheap and safe to compute again in
-    /// the adjoint sweep: an inactive expression (an index, a bound), or an
-    /// element read from a parameter, which nothing writes.
+    /// the adjoint sweep: an inactive expression (an index, a bound) that
+    /// reads no buffer the body writes, or an element read from a parameter,
+    /// which nothing writes.
     fn recomputable_reads(&self, op: &Op) -> Option<Vec<Var>> {
         match op {
-            Op::Opaque { reads, .. } => Some(reads.clone()),
+            Op::Opaque { reads, .. } if reads.iter().all(|read| !self.written.contains(read)) => Some(reads.clone()),
             Op::Index {
                 base: Operand::Var(base),
                 index,
@@ -954,6 +960,36 @@ fn adjoint_vars(body: &[AdjStmt], mentioned: &mut BTreeSet<Var>, declared: &mut 
             | AdjStmt::Replay { .. }
             | AdjStmt::CountdownStart { .. }
             | AdjStmt::CountdownStep { .. } => {}
+        }
+    }
+}
+
+/// The buffers `block` writes into, at any depth: by element stores, and
+/// through `&mut` arguments of calls.
+fn written_buffers(block: &Block) -> HashSet<Var> {
+    let mut written = HashSet::new();
+    replay::stores_in(block, &mut written);
+    let mut calls = Vec::new();
+    collect_calls(block, &mut calls);
+    for args in calls {
+        written.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
+    }
+    written
+}
+
+fn collect_calls<'a>(block: &'a Block, calls: &mut Vec<&'a [CallArg]>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                op: Op::Call { args, .. },
+                ..
+            } => calls.push(args),
+            Stmt::If(branch) => {
+                collect_calls(&branch.then_block, calls);
+                collect_calls(&branch.else_block, calls);
+            }
+            Stmt::Loop(inner) => collect_calls(&inner.body, calls),
+            Stmt::Let { .. } | Stmt::Store { .. } => {}
         }
     }
 }
