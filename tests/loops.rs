@@ -2158,3 +2158,55 @@ fn method_call_on_a_typed_constant_local() {
         |p| vec![1.0 - (1.0 + p[0]).sin()],
     );
 }
+
+// ----- adjoints passed on inside the branch that gave them ---------------------------
+
+/// `for &v in x { if v > top { top = v } }`: only the path that took `v`
+/// gives it an adjoint, so only that path adds it to `x̄`. The look-alike
+/// also uses `v` after the branch, so its adjoint is passed on after it on
+/// both paths.
+#[differentiate]
+fn running_maximum(x: &[f64]) -> f64 {
+    let mut top = x[0];
+    for &v in x {
+        if v > top {
+            top = v;
+        }
+    }
+    top * top.sin()
+}
+
+#[differentiate]
+fn maximum_and_sum(x: &[f64]) -> f64 {
+    let mut top = x[0];
+    let mut s = 0.0;
+    for &v in x {
+        if v > top {
+            top = v;
+        }
+        s += v * v.exp();
+    }
+    top * s
+}
+
+#[test]
+fn an_element_whose_adjoint_one_branch_gives() {
+    let maximum = of_slice!(
+        running_maximum,
+        running_maximum_grad,
+        running_maximum_vjp,
+        running_maximum_pullback
+    );
+    let with_sum = of_slice!(
+        maximum_and_sum,
+        maximum_and_sum_grad,
+        maximum_and_sum_vjp,
+        maximum_and_sum_pullback
+    );
+    let mut rng = Rng::for_test("running_maximum");
+    for _ in 0..POINTS {
+        let point = uniform_point(&mut rng, 6, -2.0, 2.0);
+        check_at(&maximum, &point, &mut rng);
+        check_at(&with_sum, &point, &mut rng);
+    }
+}

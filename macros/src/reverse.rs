@@ -427,6 +427,7 @@ impl Builder<'_> {
         }
         start_from_first_contributions(&mut body);
         collect_reads(&body, &mut reads);
+        sink_into_branches(&mut body);
         (body, reads)
     }
 
@@ -1068,6 +1069,66 @@ fn start_from_first_contributions(body: &mut Vec<AdjStmt>) {
         } else {
             index += 1;
         }
+    }
+}
+
+/// A value whose adjoint only one arm of a branch feeds has a zero adjoint
+/// on the other path, so what that adjoint then flows into (`x̄[i] += v̄` for
+/// `v = x[i]` read before `if v > top { top = v }`) is done in that arm
+/// alone: the other path skips an addition of zero, which for a buffer is a
+/// read and a write of memory.
+///
+/// The statements moved are the ones right after the branch that pass the
+/// adjoint of such a value on (`Kernel`, `Flow`); the value's adjoint must be
+/// created as a zero in this block and touched nowhere else. The block's
+/// reads were collected before, and the arm has every value of the block in
+/// scope, so nothing else changes.
+fn sink_into_branches(body: &mut Vec<AdjStmt>) {
+    let mut branch = 0;
+    while branch < body.len() {
+        if !matches!(body[branch], AdjStmt::Branch { .. }) {
+            branch += 1;
+            continue;
+        }
+        while let Some(next) = body.get(branch + 1) {
+            let Some(from) = passed_on(next) else {
+                break;
+            };
+            let elsewhere = body.iter().enumerate().any(|(position, stmt)| {
+                position != branch
+                    && position != branch + 1
+                    && !matches!(stmt, AdjStmt::Zero(var) | AdjStmt::ZeroScalar(var) if *var == from)
+                    && mentions(stmt, from)
+            });
+            let AdjStmt::Branch {
+                then_body, else_body, ..
+            } = &body[branch]
+            else {
+                unreachable!("checked above");
+            };
+            let in_then = then_body.iter().any(|stmt| mentions(stmt, from));
+            let in_else = else_body.iter().any(|stmt| mentions(stmt, from));
+            if elsewhere || in_then == in_else {
+                break;
+            }
+            let moved = body.remove(branch + 1);
+            if let AdjStmt::Branch {
+                then_body, else_body, ..
+            } = &mut body[branch]
+            {
+                if in_then { then_body } else { else_body }.push(moved);
+            }
+        }
+        branch += 1;
+    }
+}
+
+/// The value whose adjoint `stmt` passes on to another.
+fn passed_on(stmt: &AdjStmt) -> Option<Var> {
+    match stmt {
+        AdjStmt::Kernel { target, out, .. } if target.var != *out => Some(*out),
+        AdjStmt::Flow { target, from } if target.var != *from => Some(*from),
+        _ => None,
     }
 }
 
