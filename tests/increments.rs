@@ -87,3 +87,57 @@ fn other_index(x: &[f64], n: usize) -> f64 {
 fn a_sum_stored_at_another_index() {
     check_slice_function!(other_index, other_index_grad, other_index_vjp, other_index_pullback; 4, 4, -1.0, 1.0);
 }
+
+/// Increments whose index is an expression, which lowering writes once for
+/// the read and once for the store: the two are the same value.
+#[differentiate(wrt(x))]
+fn expression_indices(x: &[f64], n: usize) -> f64 {
+    let mut b = vec![0.0; n + 1];
+    for i in 0..n {
+        b[i + 1] = x[i].cos();
+    }
+    for i in 0..n {
+        for j in i..n {
+            b[j + 1] += x[i] * x[j];
+        }
+        b[(2 * i) % n] = b[(2 * i) % n] + x[i].exp();
+    }
+    let mut s = 0.0;
+    for i in 0..n + 1 {
+        s += b[i] * b[i];
+    }
+    s
+}
+
+#[test]
+fn increments_at_expression_indices() {
+    check_slice_function!(expression_indices, expression_indices_grad, expression_indices_vjp,
+        expression_indices_pullback; 4, 4, -1.0, 1.0);
+}
+
+/// The index expressions of the read and the store are written alike but
+/// read a counter that changes between them: another element, an overwrite.
+#[differentiate(wrt(x))]
+fn index_changed_between(x: &[f64], n: usize) -> f64 {
+    let mut b = vec![0.0; n];
+    let mut at = vec![0; n];
+    for i in 0..n {
+        b[i] = x[i] * x[i];
+    }
+    for i in 0..n {
+        let old = b[at[i]];
+        at[i] = (i + 1) % n;
+        b[at[i]] = old + x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += b[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn an_index_that_changes_between_read_and_store() {
+    check_slice_function!(index_changed_between, index_changed_between_grad, index_changed_between_vjp,
+        index_changed_between_pullback; 4, 4, -1.0, 1.0);
+}

@@ -10,7 +10,8 @@
 //! adjoint at all.
 //!
 //! The triple must be exactly that: `old` read from the same buffer at the
-//! same index (the same variable, or the same constant) in the same block,
+//! same index (the same variable, the same constant, or the same integer
+//! expression: lowering writes `b[j + 1] += e`'s index twice) in the same block,
 //! used only by the sum, the sum used only by the store, and nothing
 //! between the read and the store writing the buffer.
 
@@ -19,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use quote::ToTokens;
 
 use crate::ir::{BinaryOp, Block, Function, Op, Operand, Stmt, Var};
+use crate::replay::BufferUse;
 
 /// The element reads (`old` above) of every in-place increment in the
 /// function.
@@ -29,11 +31,11 @@ pub fn in_place_increments(function: &Function) -> HashSet<Var> {
         count(operand, &mut uses);
     }
     let mut found = HashSet::new();
-    find_in(&function.body, &uses, &mut found);
+    find_in(&function.body, &uses, &BufferUse::new(function), &mut found);
     found
 }
 
-fn find_in(block: &Block, uses: &HashMap<Var, usize>, found: &mut HashSet<Var>) {
+fn find_in(block: &Block, uses: &HashMap<Var, usize>, values: &BufferUse, found: &mut HashSet<Var>) {
     let definition = |var: Var| {
         block.stmts.iter().enumerate().find_map(|(position, stmt)| match stmt {
             Stmt::Let { var: defined, op, .. } if *defined == var => Some((position, op)),
@@ -43,10 +45,10 @@ fn find_in(block: &Block, uses: &HashMap<Var, usize>, found: &mut HashSet<Var>) 
     for (store_position, stmt) in block.stmts.iter().enumerate() {
         match stmt {
             Stmt::If(branch) => {
-                find_in(&branch.then_block, uses, found);
-                find_in(&branch.else_block, uses, found);
+                find_in(&branch.then_block, uses, values, found);
+                find_in(&branch.else_block, uses, values, found);
             }
-            Stmt::Loop(inner) => find_in(&inner.body, uses, found),
+            Stmt::Loop(inner) => find_in(&inner.body, uses, values, found),
             Stmt::Store {
                 buffer,
                 index,
@@ -67,11 +69,13 @@ fn find_in(block: &Block, uses: &HashMap<Var, usize>, found: &mut HashSet<Var>) 
                     else {
                         continue;
                     };
-                    let untouched_between = block.stmts[read_position + 1..store_position]
-                        .iter()
-                        .all(|stmt| !writes(stmt, *buffer));
+                    let between = &block.stmts[read_position + 1..store_position];
+                    let untouched_between = between.iter().all(|stmt| !writes(stmt, &|written| written == *buffer));
+                    // Equal expressions are equal values while nothing they could read changes.
+                    let equal_expressions =
+                        || values.same_value(read_index, index) && between.iter().all(|stmt| !writes(stmt, &|_| true));
                     if base.var() == Some(*buffer)
-                        && same_index(read_index, index)
+                        && (same_index(read_index, index) || equal_expressions())
                         && uses.get(&old) == Some(&1)
                         && untouched_between
                     {
@@ -93,25 +97,25 @@ fn same_index(a: &Operand, b: &Operand) -> bool {
     }
 }
 
-/// Whether `stmt` may write `buffer`: a store into it, or a call given it
-/// by `&mut`, at any depth.
-fn writes(stmt: &Stmt, buffer: Var) -> bool {
+/// Whether `stmt` may write a buffer that `written` picks: a store into it,
+/// or a call given it by `&mut`, at any depth.
+fn writes(stmt: &Stmt, written: &dyn Fn(Var) -> bool) -> bool {
     match stmt {
-        Stmt::Store { buffer: written, .. } => *written == buffer,
+        Stmt::Store { buffer, .. } => written(*buffer),
         Stmt::Let {
             op: Op::Call { args, .. },
             ..
         } => args
             .iter()
-            .any(|arg| (arg.buffer || arg.mutated.is_some()) && arg.operand.var() == Some(buffer)),
+            .any(|arg| (arg.buffer || arg.mutated.is_some()) && arg.operand.var().is_some_and(written)),
         Stmt::Let { .. } => false,
         Stmt::If(branch) => branch
             .then_block
             .stmts
             .iter()
             .chain(&branch.else_block.stmts)
-            .any(|stmt| writes(stmt, buffer)),
-        Stmt::Loop(inner) => inner.body.stmts.iter().any(|stmt| writes(stmt, buffer)),
+            .any(|stmt| writes(stmt, written)),
+        Stmt::Loop(inner) => inner.body.stmts.iter().any(|stmt| writes(stmt, written)),
     }
 }
 

@@ -259,7 +259,7 @@ impl<'a> BufferUse<'a> {
 
     /// Whether two operands certainly hold the same integer: the same
     /// variable or constant, or the same expression of the same variables.
-    fn same_value(&self, a: &Operand, b: &Operand) -> bool {
+    pub fn same_value(&self, a: &Operand, b: &Operand) -> bool {
         self.value_key(a).is_some_and(|key| Some(key) == self.value_key(b))
     }
 
