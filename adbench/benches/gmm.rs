@@ -1,6 +1,7 @@
 //! What the gradient generated for ADBench's GMM objective costs, next to the
-//! objective itself and to central finite differences, and the same ratio for
-//! a long scalar loop with a loop-carried value.
+//! objective itself, to a gradient written by hand and to central finite
+//! differences, and the same ratios for a long scalar loop with a
+//! loop-carried value.
 //!
 //! Workloads:
 //! - `gmm/1k/gmm_d2_K5` (30 parameters) and `gmm/1k/gmm_d10_K25` (1650
@@ -127,6 +128,30 @@ fn long_loop(x: &[f64], a: f64) -> f64 {
     s
 }
 
+/// The gradient of [`long_loop`] written by hand: the forward pass keeps
+/// every `s_i`, the backward pass runs
+/// `x̄_i = s̄·cos(x_i s_i)·s_i`, `c̄ += s̄·s_i`, `s̄ ← s̄·(c + cos(x_i s_i)·x_i)`,
+/// and `ā = −sin(a)·c̄`.
+fn long_loop_hand_gradient(x: &[f64], a: f64) -> (f64, Vec<f64>, f64) {
+    let c = a.cos();
+    let mut states = Vec::with_capacity(x.len());
+    let mut s = 0.5;
+    for &xi in x {
+        states.push(s);
+        s = c * s + (xi * s).sin();
+    }
+    let mut grad_x = vec![0.0; x.len()];
+    let mut s_bar = 1.0;
+    let mut c_bar = 0.0;
+    for ((&xi, &si), gi) in x.iter().zip(&states).zip(&mut grad_x).rev() {
+        let slope = (xi * si).cos();
+        *gi = s_bar * slope * si;
+        c_bar += s_bar * si;
+        s_bar *= c + slope * xi;
+    }
+    (s, grad_x, -a.sin() * c_bar)
+}
+
 /// The point of [`long_loop`]: x_i uniform in [−½, ½], a = 1.2.
 static LOOP_X: LazyLock<Vec<f64>> = LazyLock::new(|| {
     let mut state = 0x00c0_ffee_u64;
@@ -175,9 +200,34 @@ fn verify() {
         }
     }
 
+    for (name, input) in GMM.iter() {
+        let (value, generated) = input.gradient();
+        let (hand_value, by_hand) = input.hand_gradient();
+        let scale = generated.iter().fold(1.0_f64, |m, g| m.max(g.abs()));
+        assert!(
+            (value - hand_value).abs() <= 1e-12 * value.abs(),
+            "{name}: hand-written value"
+        );
+        assert!(
+            generated
+                .iter()
+                .zip(&by_hand)
+                .all(|(g, h)| (g - h).abs() <= 1e-10 * scale),
+            "{name}: the hand-written gradient differs from the generated one"
+        );
+    }
+
     let x = &LOOP_X[..];
     let (value, grad_x, grad_a) = long_loop_grad(x, LOOP_A);
     assert_eq!(value, long_loop(x, LOOP_A));
+    let (hand_value, hand_x, hand_a) = long_loop_hand_gradient(x, LOOP_A);
+    assert_eq!(hand_value, value, "long loop: hand-written value");
+    let (_, hand_error) =
+        fd::worst_relative_error(&[&grad_x[..], &[grad_a]].concat(), &[&hand_x[..], &[hand_a]].concat());
+    assert!(
+        hand_error <= 1e-9,
+        "long loop: the hand-written gradient differs from the generated one by {hand_error:e}"
+    );
     assert!(value.is_finite() && grad_a.is_finite() && grad_x.iter().all(|g| g.is_finite()));
     let mut analytic = vec![grad_a];
     let mut numeric = vec![fd::central_difference(
@@ -270,6 +320,7 @@ struct Line {
     parameters: usize,
     primal: Duration,
     gradient: Duration,
+    hand_written: Duration,
     finite_differences: FiniteDifferences,
 }
 
@@ -288,6 +339,9 @@ fn measure() -> Vec<Line> {
             &mut || {
                 black_box(gmm_fd(black_box(input), &mut point, &coordinates));
             },
+            &mut || {
+                black_box(black_box(input).hand_gradient());
+            },
         ]);
         let total = input.parameter_count();
         let finite_differences = if coordinates.len() == total {
@@ -304,6 +358,7 @@ fn measure() -> Vec<Line> {
             parameters: total,
             primal: times[0],
             gradient: times[1],
+            hand_written: times[3],
             finite_differences,
         });
     }
@@ -316,12 +371,16 @@ fn measure() -> Vec<Line> {
         &mut || {
             black_box(long_loop_grad(black_box(x), black_box(LOOP_A)));
         },
+        &mut || {
+            black_box(long_loop_hand_gradient(black_box(x), black_box(LOOP_A)));
+        },
     ]);
     lines.push(Line {
         workload: "long scalar loop `s = c·s + sin(xᵢ·s)`, 10⁶ iterations".to_owned(),
         parameters: LOOP_LEN + 1,
         primal: times[0],
         gradient: times[1],
+        hand_written: times[2],
         finite_differences: FiniteDifferences::None,
     });
     lines
@@ -352,8 +411,9 @@ fn ratio(a: Duration, b: Duration) -> String {
 
 fn markdown(lines: &[Line]) -> String {
     let mut table = String::from(
-        "| workload | parameters | objective | generated `_grad` | gradient ÷ objective | central FD | \
-         FD ÷ objective |\n|---|--:|--:|--:|--:|--:|--:|\n",
+        "| workload | parameters | objective | generated `_grad` | gradient ÷ objective | hand-written gradient | \
+         hand-written ÷ objective | generated ÷ hand-written | central FD | FD ÷ objective |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     let mut notes = Vec::new();
     for l in lines {
@@ -373,19 +433,25 @@ fn markdown(lines: &[Line]) -> String {
             FiniteDifferences::None => ("—".to_owned(), "—".to_owned()),
         };
         table += &format!(
-            "| {} | {} | {} | {} | **{}** | {} | {} |\n",
+            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} |\n",
             l.workload,
             l.parameters,
             format_time(l.primal),
             format_time(l.gradient),
             ratio(l.gradient, l.primal),
+            format_time(l.hand_written),
+            ratio(l.hand_written, l.primal),
+            ratio(l.gradient, l.hand_written),
             fd_time,
             fd_ratio,
         );
     }
     table += &format!(
         "\nMedian time per call over {BATCHES} interleaved batches of at least {} ms each, one thread. The gradient \
-         returns the value too. Central FD: 2 objective evaluations per parameter.\n",
+         returns the value too. Hand-written: the gradient derived by hand (`chainrule_adbench::gmm_hand`, one pass \
+         over the points with the closed-form derivatives; for the long loop, a forward pass keeping every state \
+         and a backward pass), checked against the generated one first. Central FD: 2 objective evaluations per \
+         parameter.\n",
         BATCH_TIME.as_millis()
     );
     for note in notes {

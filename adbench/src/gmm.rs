@@ -203,6 +203,24 @@ impl GmmInput {
         (value, [alphas, means, icf].concat())
     }
 
+    /// The value and the hand-written gradient
+    /// ([`gmm_objective_hand_gradient`](crate::gmm_hand::gmm_objective_hand_gradient)),
+    /// flattened like [`GmmInput::parameters`].
+    pub fn hand_gradient(&self) -> (f64, Vec<f64>) {
+        let (value, alphas, means, icf) = crate::gmm_hand::gmm_objective_hand_gradient(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            self.d,
+            self.k,
+            self.n,
+            self.gamma,
+            self.m,
+        );
+        (value, [alphas, means, icf].concat())
+    }
+
     /// [`gmm_objective_reference`] at this instance's parameters.
     pub fn reference_objective(&self) -> f64 {
         gmm_objective_reference(

@@ -11,6 +11,8 @@
 //!
 //! - [`gmm`]: the Gaussian mixture model log-likelihood with a Wishart prior,
 //!   its ADBench file reader and an independent reference implementation.
+//! - [`gmm_hand`]: a gradient of the same objective derived by hand, the
+//!   baseline the generated one is timed against.
 //!
 //! The data files live outside the repository, in
 //! `../shared/data/adbench/` relative to the workspace root; the tests and the
@@ -23,3 +25,4 @@
 //! ```
 
 pub mod gmm;
+pub mod gmm_hand;

@@ -351,3 +351,38 @@ fn a_component_far_from_every_point_gets_a_vanishing_gradient() {
     assert!(gradient[input.k..input.k + 3].iter().all(|g| g.abs() < 1e-300));
     assert_gradient_matches_fd(&input, "a component far from the data");
 }
+
+// ----- the hand-written baseline -------------------------------------------------------------
+
+/// The hand-written gradient the benchmark times the generated one against
+/// agrees with it (and so, through the tests above, with central
+/// differences): on random instances with a prior, and on the ADBench ones.
+#[test]
+fn hand_written_gradient_agrees_with_the_generated_one() {
+    let mut inputs: Vec<(String, GmmInput)> = [
+        (11, 3, 4, 7, 1.3, 2.0),
+        (12, 5, 3, 9, 0.7, 0.0),
+        (13, 1, 2, 5, 1.0, 1.0),
+    ]
+    .into_iter()
+    .map(|(seed, d, k, n, gamma, m)| (format!("random d={d} K={k}"), random_instance(seed, d, k, n, gamma, m)))
+    .collect();
+    for name in ["gmm/test.txt", "gmm/1k/gmm_d2_K5.txt", "gmm/1k/gmm_d10_K25.txt"] {
+        inputs.extend(read(name).map(|input| (name.to_owned(), input)));
+    }
+    for (name, input) in &inputs {
+        let (value, generated) = input.gradient();
+        let (hand_value, by_hand) = input.hand_gradient();
+        assert!(
+            relative_difference(value, hand_value) <= VALUE_TOLERANCE,
+            "{name}: value {value:e}, by hand {hand_value:e}"
+        );
+        let scale = generated.iter().fold(1.0_f64, |m, g| m.max(g.abs()));
+        for (i, (g, h)) in generated.iter().zip(&by_hand).enumerate() {
+            assert!(
+                (g - h).abs() <= 1e-10 * scale,
+                "{name}: coordinate {i}: generated {g:e}, by hand {h:e}"
+            );
+        }
+    }
+}
