@@ -22,22 +22,22 @@
 //! The table of ratios, all measured in the same run, is printed first and
 //! written to `target/bench-table.md`; divan's own report follows, with
 //! allocation counts. The table takes the median of interleaved batches of
-//! calls, timed with the thread's CPU time on 64-bit Linux, so that other
-//! processes on a busy machine do not blur the ratios (page faults, which
-//! the kernel handles on the thread's time, are counted), or with the wall
-//! clock (`Instant`) elsewhere and with `CHAINRULE_BENCH_WALL_CLOCK=1`.
+//! calls, timed as `benches/timing` describes (thread CPU time where it can).
 
 use std::fmt;
 use std::hint::black_box;
 use std::io::Write as _;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chainrule::fd;
 use chainrule::prelude::*;
 use divan::Bencher;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, unzip, zip};
+
+mod timing;
+use timing::{BATCHES, clock_name, env_flag, format_time, median_times, ratio};
 
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
@@ -411,79 +411,8 @@ fn verify() {
 
 // ----- the ratio table --------------------------------------------------------
 
-/// Batches per closure; the table reports the median.
-const BATCHES: usize = 15;
 /// The least time of one batch, with as many calls as that takes.
 const BATCH_TIME: Duration = Duration::from_millis(10);
-
-/// Whether an environment variable is set to something other than `0`.
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// The CPU time of this thread (user and system, so page faults count), on
-/// 64-bit Linux.
-fn thread_cpu_time() -> Option<Duration> {
-    cpu_time::ThreadTime::try_now().ok().map(|time| time.as_duration())
-}
-
-/// Whether the table is timed with the wall clock ([`Instant`]) rather than
-/// the thread's CPU time: with `CHAINRULE_BENCH_WALL_CLOCK=1`, or where the
-/// CPU time is not at hand. Both agree on an idle machine; on a busy one, the
-/// CPU time leaves out the time the scheduler gives to other processes.
-static WALL_CLOCK: LazyLock<bool> =
-    LazyLock::new(|| env_flag("CHAINRULE_BENCH_WALL_CLOCK") || thread_cpu_time().is_none());
-
-/// The clock the table is timed with.
-fn clock() -> Duration {
-    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
-    if *WALL_CLOCK {
-        START.elapsed()
-    } else {
-        thread_cpu_time().unwrap_or_default()
-    }
-}
-
-/// The time `reps` calls of `f` take.
-fn time(f: &mut dyn FnMut(), reps: u32) -> Duration {
-    let start = clock();
-    (0..reps).for_each(|_| f());
-    clock() - start
-}
-
-/// The median time per call of each closure. Every closure gets as many calls
-/// per batch as fill [`BATCH_TIME`], and the batches of all closures are
-/// interleaved, so that a change of clock speed during the run hits them alike.
-fn median_times(closures: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
-    let reps: Vec<u32> = closures
-        .iter_mut()
-        .map(|f| {
-            f();
-            let mut reps = 1_u32;
-            loop {
-                let elapsed = time(*f, reps);
-                if elapsed >= BATCH_TIME / 4 || reps >= 1 << 28 {
-                    let scale = BATCH_TIME.as_secs_f64() / elapsed.as_secs_f64().max(1e-9);
-                    break ((f64::from(reps) * scale).ceil() as u32).max(1);
-                }
-                reps *= 2;
-            }
-        })
-        .collect();
-    let mut samples = vec![Vec::with_capacity(BATCHES); closures.len()];
-    for _ in 0..BATCHES {
-        for ((f, &reps), samples) in closures.iter_mut().zip(&reps).zip(&mut samples) {
-            samples.push(time(*f, reps) / reps);
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            s[s.len() / 2]
-        })
-        .collect()
-}
 
 /// One line of the table.
 struct Line {
@@ -508,7 +437,7 @@ fn line<'a>(
     let mut closures: Vec<&'a mut dyn FnMut()> = vec![primal, generated, by_hand];
     let with_fd = finite_differences.is_some();
     closures.extend(finite_differences);
-    let times = median_times(&mut closures);
+    let times = median_times(&mut closures, BATCH_TIME);
     Line {
         workload,
         size,
@@ -588,29 +517,6 @@ fn measure() -> Vec<Line> {
     lines
 }
 
-/// A time with three significant digits.
-fn format_time(t: Duration) -> String {
-    let seconds = t.as_secs_f64();
-    let (value, unit) = match seconds {
-        s if s < 1e-6 => (s * 1e9, "ns"),
-        s if s < 1e-3 => (s * 1e6, "µs"),
-        s if s < 1.0 => (s * 1e3, "ms"),
-        s => (s, "s"),
-    };
-    let decimals = if value >= 100.0 {
-        0
-    } else if value >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("{value:.decimals$} {unit}")
-}
-
-fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.2}", a.as_secs_f64() / b.as_secs_f64())
-}
-
 fn markdown(lines: &[Line]) -> String {
     let mut table = String::from(
         "| workload | N × d | primal | generated `_grad` | hand-written | central FD | generated ÷ primal | \
@@ -634,11 +540,7 @@ fn markdown(lines: &[Line]) -> String {
         "\nMedian {} per call over {BATCHES} interleaved batches of at least {} ms each, one thread. \
          The gradients return the value too. Central FD: 2d evaluations of the primal (2(d + 1) for the neuron), \
          at the small size only.\n",
-        if *WALL_CLOCK {
-            "wall-clock time"
-        } else {
-            "thread CPU time"
-        },
+        clock_name(),
         BATCH_TIME.as_millis()
     );
     table

@@ -19,8 +19,8 @@
 //! CHAINRULE_BENCH_TABLE_ONLY=1 cargo bench -p chainrule-adbench --bench gmm  # the table only
 //! ```
 //!
-//! The table (medians of interleaved batches timed with `Instant`, in the same
-//! run, one thread) is printed first and written to
+//! The table (medians of interleaved batches in the same run, one thread,
+//! timed as `benches/timing` describes) is printed first and written to
 //! `target/gmm-bench-table.md`; divan's report follows, with allocation
 //! counts.
 
@@ -28,12 +28,16 @@ use std::hint::black_box;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chainrule::differentiate;
 use chainrule::fd;
 use chainrule_adbench::gmm::GmmInput;
 use divan::Bencher;
+
+#[path = "../../benches/timing/mod.rs"]
+mod timing;
+use timing::{BATCHES, clock_name, env_flag, format_time, median_times, ratio};
 
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
@@ -256,48 +260,8 @@ fn verify() {
 
 // ----- the ratio table --------------------------------------------------------
 
-/// Batches per closure; the table reports the median.
-const BATCHES: usize = 15;
 /// The least time of one batch, with as many calls as that takes.
 const BATCH_TIME: Duration = Duration::from_millis(20);
-
-/// The median time per call of each closure. Every closure gets as many calls
-/// per batch as fill [`BATCH_TIME`], and the batches of all closures are
-/// interleaved, so that a change of clock speed during the run hits them alike.
-fn median_times(closures: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
-    let reps: Vec<u32> = closures
-        .iter_mut()
-        .map(|f| {
-            f();
-            let mut reps = 1_u32;
-            loop {
-                let start = Instant::now();
-                (0..reps).for_each(|_| f());
-                let elapsed = start.elapsed();
-                if elapsed >= BATCH_TIME / 4 || reps >= 1 << 28 {
-                    let scale = BATCH_TIME.as_secs_f64() / elapsed.as_secs_f64().max(1e-9);
-                    break ((f64::from(reps) * scale).ceil() as u32).max(1);
-                }
-                reps *= 2;
-            }
-        })
-        .collect();
-    let mut samples = vec![Vec::with_capacity(BATCHES); closures.len()];
-    for _ in 0..BATCHES {
-        for ((f, &reps), samples) in closures.iter_mut().zip(&reps).zip(&mut samples) {
-            let start = Instant::now();
-            (0..reps).for_each(|_| f());
-            samples.push(start.elapsed() / reps);
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            s[s.len() / 2]
-        })
-        .collect()
-}
 
 /// How the finite-difference time of a line was obtained.
 enum FiniteDifferences {
@@ -329,20 +293,23 @@ fn measure() -> Vec<Line> {
     for (name, input) in GMM.iter() {
         let coordinates = fd_coordinates(input.parameter_count());
         let mut point = input.parameters();
-        let times = median_times(&mut [
-            &mut || {
-                black_box(black_box(input).objective());
-            },
-            &mut || {
-                black_box(black_box(input).gradient());
-            },
-            &mut || {
-                black_box(gmm_fd(black_box(input), &mut point, &coordinates));
-            },
-            &mut || {
-                black_box(black_box(input).hand_gradient());
-            },
-        ]);
+        let times = median_times(
+            &mut [
+                &mut || {
+                    black_box(black_box(input).objective());
+                },
+                &mut || {
+                    black_box(black_box(input).gradient());
+                },
+                &mut || {
+                    black_box(gmm_fd(black_box(input), &mut point, &coordinates));
+                },
+                &mut || {
+                    black_box(black_box(input).hand_gradient());
+                },
+            ],
+            BATCH_TIME,
+        );
         let total = input.parameter_count();
         let finite_differences = if coordinates.len() == total {
             FiniteDifferences::Measured(times[2])
@@ -364,17 +331,20 @@ fn measure() -> Vec<Line> {
     }
 
     let x = &LOOP_X[..];
-    let times = median_times(&mut [
-        &mut || {
-            black_box(long_loop(black_box(x), black_box(LOOP_A)));
-        },
-        &mut || {
-            black_box(long_loop_grad(black_box(x), black_box(LOOP_A)));
-        },
-        &mut || {
-            black_box(long_loop_hand_gradient(black_box(x), black_box(LOOP_A)));
-        },
-    ]);
+    let times = median_times(
+        &mut [
+            &mut || {
+                black_box(long_loop(black_box(x), black_box(LOOP_A)));
+            },
+            &mut || {
+                black_box(long_loop_grad(black_box(x), black_box(LOOP_A)));
+            },
+            &mut || {
+                black_box(long_loop_hand_gradient(black_box(x), black_box(LOOP_A)));
+            },
+        ],
+        BATCH_TIME,
+    );
     lines.push(Line {
         workload: "long scalar loop `s = c·s + sin(xᵢ·s)`, 10⁶ iterations".to_owned(),
         parameters: LOOP_LEN + 1,
@@ -384,29 +354,6 @@ fn measure() -> Vec<Line> {
         finite_differences: FiniteDifferences::None,
     });
     lines
-}
-
-/// A time with three significant digits.
-fn format_time(t: Duration) -> String {
-    let seconds = t.as_secs_f64();
-    let (value, unit) = match seconds {
-        s if s < 1e-6 => (s * 1e9, "ns"),
-        s if s < 1e-3 => (s * 1e6, "µs"),
-        s if s < 1.0 => (s * 1e3, "ms"),
-        s => (s, "s"),
-    };
-    let decimals = if value >= 100.0 {
-        0
-    } else if value >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("{value:.decimals$} {unit}")
-}
-
-fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.2}", a.as_secs_f64() / b.as_secs_f64())
 }
 
 fn markdown(lines: &[Line]) -> String {
@@ -447,11 +394,12 @@ fn markdown(lines: &[Line]) -> String {
         );
     }
     table += &format!(
-        "\nMedian time per call over {BATCHES} interleaved batches of at least {} ms each, one thread. The gradient \
+        "\nMedian {} per call over {BATCHES} interleaved batches of at least {} ms each, one thread. The gradient \
          returns the value too. Hand-written: the gradient derived by hand (`chainrule_adbench::gmm_hand`, one pass \
          over the points with the closed-form derivatives; for the long loop, a forward pass keeping every state \
          and a backward pass), checked against the generated one first. Central FD: 2 objective evaluations per \
          parameter.\n",
+        clock_name(),
         BATCH_TIME.as_millis()
     );
     for note in notes {
@@ -469,7 +417,7 @@ fn markdown(lines: &[Line]) -> String {
 fn main() {
     verify();
 
-    let table_only = std::env::var("CHAINRULE_BENCH_TABLE_ONLY").is_ok_and(|v| !v.is_empty() && v != "0");
+    let table_only = env_flag("CHAINRULE_BENCH_TABLE_ONLY");
     // `cargo bench` passes `--bench`; `cargo test` runs this binary without it
     // (divan then runs every benchmark once, as a test) and needs no table.
     let args: Vec<String> = std::env::args().collect();
