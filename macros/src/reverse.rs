@@ -13,7 +13,10 @@
 //! taken. The record also carries the branch's *residuals*: the values defined
 //! inside the branch that its adjoint reads (operands a kernel needs, shapes of
 //! zero adjoints, pullbacks of calls). Values defined outside the branch are
-//! simply in scope. Nothing else is stored.
+//! simply in scope. Nothing else is stored. What passes on the adjoint of a
+//! value that only one arm gives an adjoint (`x̄[i] += v̄` after
+//! `if v > top { top = v }`) moves into that arm, so the other path does not
+//! add a zero.
 //!
 //! A loop runs backwards over the same range. Each iteration's residuals (the
 //! values defined in the body that its adjoint reads: operands of non-linear
