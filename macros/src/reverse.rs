@@ -1107,7 +1107,7 @@ fn sink_into_branches(body: &mut Vec<AdjStmt>) {
                 then_body, else_body, ..
             } = &body[branch]
             else {
-                unreachable!("checked above");
+                break;
             };
             let in_then = then_body.iter().any(|stmt| mentions(stmt, from));
             let in_else = else_body.iter().any(|stmt| mentions(stmt, from));
