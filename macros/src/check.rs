@@ -472,6 +472,24 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
 }
 
 fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
+    // `*r` through a reference the body cannot see into would drop the
+    // derivative of what it reads.
+    if let Op::Opaque {
+        expr: syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Deref(_),
+            ..
+        }),
+        reads,
+    } = op
+        && reads.iter().any(|read| activity.is_active(*read))
+    {
+        cx.error_spanned_by(
+            origin,
+            "chainrule cannot follow this `*` to a value with a derivative; use the value it points to directly \
+             (index or call methods on the reference itself: `xs[0]`, `x.squared_norm_l2()`)",
+        );
+        return;
+    }
     let any_active = op
         .operands()
         .into_iter()

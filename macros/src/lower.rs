@@ -46,6 +46,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         param_vars: std::collections::HashSet::new(),
         deref_copies: std::collections::HashSet::new(),
         borrowed_params: std::collections::HashSet::new(),
+        constant_refs: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
         recursive: false,
@@ -75,6 +76,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         param_vars: std::collections::HashSet::new(),
         deref_copies: std::collections::HashSet::new(),
         borrowed_params: std::collections::HashSet::new(),
+        constant_refs: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
         recursive: false,
@@ -141,6 +143,9 @@ struct Lowerer<'a> {
     deref_copies: std::collections::HashSet<Var>,
     /// The parameters passed by reference (`&[f64]`, `&Col<f64>`, …).
     borrowed_params: std::collections::HashSet<Var>,
+    /// The parameters passed by reference to something never differentiated
+    /// (`&usize`, `&bool`, a user type), which `*` really dereferences.
+    constant_refs: std::collections::HashSet<Var>,
     /// The name of the function being lowered, to recognise recursion.
     function_name: String,
     /// How many loops enclose the code being lowered.
@@ -187,6 +192,9 @@ impl Lowerer<'_> {
             }
             if matches!(param.ty, syn::Type::Reference(_)) {
                 self.borrowed_params.insert(var);
+                if matches!(param.kind, crate::ir::ParamKind::Constant { .. }) {
+                    self.constant_refs.insert(var);
+                }
             }
             if param.kind.is_inout()
                 && let Some(name) = &param.user_name
@@ -475,8 +483,11 @@ impl Lowerer<'_> {
                     let operand = self.lower_expr(&unary.expr, out);
                     self.emit(out, "neg", Origin::of(expr), Op::Neg(operand))
                 }
-                // `*x` for a `&f64` parameter: the body already reads a copy.
-                syn::UnOp::Deref(_) if self.is_deref_copy(&unary.expr) => self.lower_expr(&unary.expr, out),
+                // `*x` for a `&f64` parameter: the body already reads a copy;
+                // `*xs` for a borrowed array or a local reference: the value itself.
+                syn::UnOp::Deref(_) if self.is_deref_copy(&unary.expr) || self.derefs_to_itself(&unary.expr) => {
+                    self.lower_expr(&unary.expr, out)
+                }
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
@@ -1528,6 +1539,21 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether `*expr` means the value `expr` names in the generated code:
+    /// `expr` is a local (whose `&x` the body binds to `x` itself) or a
+    /// parameter borrowing a slice, an array, a vector or a matrix (which
+    /// indexing and methods see through). Only references to values never
+    /// differentiated (`&usize`, `&bool`) are really dereferenced.
+    fn derefs_to_itself(&self, expr: &Expr) -> bool {
+        match strip_parens(expr) {
+            Expr::Path(path) => path.path.get_ident().is_some_and(|ident| {
+                matches!(self.lookup(&ident.to_string()),
+                    Some(Binding { value: Some(Operand::Var(var)) }) if !self.constant_refs.contains(var))
+            }),
+            _ => false,
+        }
+    }
+
     fn opaque(&mut self, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
         // `(i + 1)` is kept as `i + 1`: the `let` it becomes needs no parentheses.
         let expr = strip_parens(expr);
@@ -1583,9 +1609,10 @@ impl VisitMut for Renamer<'_, '_> {
         }
         if let Expr::Unary(unary) = expr
             && let syn::UnOp::Deref(_) = unary.op
-            && self.lowerer.is_deref_copy(&unary.expr)
+            && (self.lowerer.is_deref_copy(&unary.expr) || self.lowerer.derefs_to_itself(&unary.expr))
         {
-            // `*x` for a `&f64` parameter reads its dereferenced copy.
+            // `*x` for a `&f64` parameter reads its dereferenced copy; see
+            // `derefs_to_itself` for the others.
             let mut inner = (*unary.expr).clone();
             self.visit_expr_mut(&mut inner);
             *expr = inner;
