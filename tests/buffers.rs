@@ -1217,3 +1217,83 @@ fn indices_from_a_buffer_rewritten_after_the_read() {
     check_slice_function!(index_buffer_rewritten, index_buffer_rewritten_grad, index_buffer_rewritten_vjp,
         index_buffer_rewritten_pullback; 4, 4, -1.0, 1.0);
 }
+
+// ----- copies of fixed-size arrays ------------------------------------------------------
+
+/// `let mut b = a` copies an array: writes to the copy leave `a` as it was.
+#[differentiate]
+fn copy_then_write_copy(x: f64, y: f64) -> f64 {
+    let a = [x, y];
+    let mut b = a;
+    b[0] = y;
+    a[0] * b[0]
+}
+
+/// Writes to the original leave the copy as it was, in a loop too (`prev`).
+#[differentiate]
+fn copy_then_write_original(x: f64) -> f64 {
+    let mut a = [x, 1.0];
+    let b = a;
+    a[0] = 3.0 * x;
+    let mut s = a[0] * b[0];
+    for _ in 0..3 {
+        let prev = a;
+        a[0] = prev[0] * prev[1] + x;
+        a[1] = prev[0].sin();
+        s += prev[0] * a[0] + prev[1] * a[1];
+    }
+    s
+}
+
+/// `for v in a` iterates over a copy of `a`, which the body writes.
+#[differentiate]
+fn iterate_a_copy(x: f64) -> f64 {
+    let mut a = [x, 2.0 * x, 3.0 * x];
+    let mut s = 0.0;
+    for v in a {
+        a[2] *= v;
+        s += v * v;
+    }
+    s + a[2]
+}
+
+/// A copy of an array parameter is a local buffer that can be written, and
+/// an integer array copied before a write still indexes the old elements.
+#[differentiate(wrt(a, x))]
+fn copies_of_parameters_and_indices(a: [f64; 2], x: &[f64]) -> f64 {
+    let mut b = a;
+    b[0] = 5.0 * b[1];
+    let mut order = [0, 1, 2];
+    let original = order;
+    order[0] = 2;
+    a[0] * b[0] + x[original[0]] * 10.0 + x[order[0]] * x[original[0]]
+}
+
+#[test]
+fn copies_of_arrays_are_separate_buffers() {
+    let mut rng = Rng::for_test("copies_of_arrays");
+    for _ in 0..POINTS {
+        let p = uniform_point(&mut rng, 5, -2.0, 2.0);
+        let (x, y) = (p[0], p[1]);
+
+        let (value, dx, dy) = copy_then_write_copy_grad(x, y);
+        assert_eq!(value, copy_then_write_copy(x, y));
+        assert_all_close(&[dx, dy], &[y, x], EXACT_TOLERANCE);
+
+        let (value, dx) = copy_then_write_original_grad(x);
+        assert_eq!(value, copy_then_write_original(x));
+        assert_gradient(|q| copy_then_write_original(q[0]), &[x], &[dx]);
+
+        let (value, dx) = iterate_a_copy_grad(x);
+        assert_eq!(value, iterate_a_copy(x));
+        // s = 14x², a₂ = 3x · x · 2x · 3x = 18x⁴
+        assert_all_close(&[dx], &[28.0 * x + 72.0 * x * x * x], EXACT_TOLERANCE);
+        assert_gradient(|q| iterate_a_copy(q[0]), &[x], &[dx]);
+
+        let (a, xs) = ([p[0], p[1]], &p[2..]);
+        let (value, da, dxs) = copies_of_parameters_and_indices_grad(a, xs);
+        assert_eq!(value, copies_of_parameters_and_indices(a, xs));
+        assert_all_close(&da, &[5.0 * a[1], 5.0 * a[0]], EXACT_TOLERANCE);
+        assert_all_close(&dxs, &[10.0 + xs[2], 0.0, xs[0]], EXACT_TOLERANCE);
+    }
+}

@@ -325,6 +325,8 @@ impl WriteOrder {
                 Stmt::Let { op, .. } => {
                     let operands = match op {
                         Op::Index { index, .. } => vec![index],
+                        // A copy's adjoint flows back unchanged: it reads no value.
+                        Op::Method { method, args, .. } if method == "clone" && args.is_empty() => Vec::new(),
                         op => op.operands(),
                     };
                     self.used_whole.extend(operands.into_iter().filter_map(Operand::var));

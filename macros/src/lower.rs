@@ -47,6 +47,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         deref_copies: std::collections::HashSet::new(),
         borrowed_params: std::collections::HashSet::new(),
         constant_refs: std::collections::HashSet::new(),
+        copy_arrays: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
         recursive: false,
@@ -77,6 +78,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         deref_copies: std::collections::HashSet::new(),
         borrowed_params: std::collections::HashSet::new(),
         constant_refs: std::collections::HashSet::new(),
+        copy_arrays: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
         recursive: false,
@@ -156,6 +158,9 @@ struct Lowerer<'a> {
     pending_writes: Vec<(String, Var)>,
     /// Buffers: written element by element, or passed as `&mut [f64]`.
     buffers: std::collections::HashSet<Var>,
+    /// Fixed-size arrays (`[a, b]`, `[v; N]`, `[f64; N]` parameters): `Copy`
+    /// values, so `let b = a` makes a second buffer, not a second name.
+    copy_arrays: std::collections::HashSet<Var>,
     /// Whether the function calls itself.
     recursive: bool,
 }
@@ -189,6 +194,9 @@ impl Lowerer<'_> {
                 self.buffers.insert(var);
             } else {
                 self.param_vars.insert(var);
+            }
+            if matches!(param.ty, syn::Type::Array(_)) {
+                self.copy_arrays.insert(var);
             }
             if matches!(param.ty, syn::Type::Reference(_)) {
                 self.borrowed_params.insert(var);
@@ -432,7 +440,8 @@ impl Lowerer<'_> {
                         "`let ... else` is not supported in a #[differentiate] function; use `if`/`else` instead",
                     );
                 }
-                Some(self.lower_expr(&init.expr, out))
+                let value = self.lower_expr(&init.expr, out);
+                Some(self.bound_value(&init.expr, value, out))
             }
             None => None,
         };
@@ -509,6 +518,7 @@ impl Lowerer<'_> {
             Expr::Assign(assign) => {
                 let first_new = self.vars.len();
                 let value = self.lower_expr(&assign.right, out);
+                let value = self.bound_value(&assign.right, value, out);
                 if let Some(name) = target_name(&assign.left) {
                     self.name_after_user(&value, first_new, &name);
                 }
@@ -737,7 +747,41 @@ impl Lowerer<'_> {
     fn emit_buffer(&mut self, out: &mut Vec<Stmt>, vec: bool, expr: &Expr, op: Op) -> Operand {
         let buffer = self.emit(out, if vec { "buffer" } else { "array" }, Origin::of(expr), op);
         self.buffers.extend(buffer.var());
+        if !vec {
+            self.copy_arrays.extend(buffer.var());
+        }
         buffer
+    }
+
+    /// `value`, the value of `source`, as a new binding takes it: a copy
+    /// when `source` names a fixed-size array (Rust copies it, and element
+    /// writes to either must not show in the other), the value itself
+    /// otherwise (a `Vec` is moved, a scalar is immutable in the IR).
+    fn bound_value(&mut self, source: &Expr, value: Operand, out: &mut Vec<Stmt>) -> Operand {
+        let names_a_value = match strip_parens(source) {
+            Expr::Path(_) => true,
+            Expr::Unary(unary) => matches!(unary.op, syn::UnOp::Deref(_)),
+            _ => false,
+        };
+        match value {
+            Operand::Var(var) if names_a_value && self.copy_arrays.contains(&var) => {
+                let copy = self.emit(
+                    out,
+                    "copy",
+                    Origin::of(source),
+                    Op::Method {
+                        method: syn::Ident::new("clone", Span::call_site()),
+                        receiver: Operand::Var(var),
+                        args: Vec::new(),
+                        path: None,
+                    },
+                );
+                self.buffers.extend(copy.var());
+                self.copy_arrays.extend(copy.var());
+                copy
+            }
+            value => value,
+        }
     }
 
     /// `vec![a, b]` and `vec![value; len]`; any other macro is an error.
@@ -1447,6 +1491,12 @@ impl Lowerer<'_> {
             }
         };
         let sequence_operand = self.lower_expr(sequence, out);
+        // `for v in a` iterates over a copy of an array `a`, which the body may write.
+        let sequence_operand = if self.yields_references(iterable, sequence) {
+            sequence_operand
+        } else {
+            self.bound_value(sequence, sequence_operand, out)
+        };
         let length: Expr = syn::parse_quote!(::chainrule::rules::length(&#sequence));
         let end = Some(self.opaque(&length, out));
         Some(LoopHeader {
