@@ -1297,3 +1297,43 @@ fn copies_of_arrays_are_separate_buffers() {
         assert_all_close(&dxs, &[10.0 + xs[2], 0.0, xs[0]], EXACT_TOLERANCE);
     }
 }
+
+// ----- a whole use and a write in different arms ------------------------------------------
+
+#[differentiate]
+fn product_plus_second(v: &[f64]) -> f64 {
+    v[0] * v[1] + v[1]
+}
+
+/// One arm uses the whole buffer, the other writes into it: neither comes
+/// after the other, so no copy is needed.
+#[differentiate(wrt(x))]
+fn whole_use_and_write_in_other_arms(x: &[f64], a: f64) -> f64 {
+    let mut v = vec![x[0], x[1]];
+    let mut s = 0.0;
+    if x[0] > 0.0 {
+        s = product_plus_second(&v);
+    } else {
+        v[1] = x[1] * a;
+    }
+    s + v[1] * v[0]
+}
+
+#[test]
+fn a_whole_use_and_a_write_in_different_arms() {
+    let mut rng = Rng::for_test("whole_use_and_write_in_other_arms");
+    for _ in 0..POINTS {
+        for sign in [1.0, -1.0] {
+            let x = [sign * rng.uniform(0.1, 2.0), rng.uniform(-2.0, 2.0)];
+            let (value, gradient) = whole_use_and_write_in_other_arms_grad(&x, 3.0);
+            assert_eq!(value, whole_use_and_write_in_other_arms(&x, 3.0));
+            let expected = if sign > 0.0 {
+                [2.0 * x[1], 2.0 * x[0] + 1.0]
+            } else {
+                [3.0 * x[1], 3.0 * x[0]]
+            };
+            assert_all_close(&gradient, &expected, EXACT_TOLERANCE);
+            assert_gradient(|q| whole_use_and_write_in_other_arms(q, 3.0), &x, &gradient);
+        }
+    }
+}

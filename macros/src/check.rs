@@ -332,8 +332,13 @@ impl WriteOrder {
                     self.used_whole.extend(operands.into_iter().filter_map(Operand::var));
                 }
                 Stmt::If(stmt) => {
+                    // Each arm starts from what was used before the branch:
+                    // a use in one arm does not precede a write in the other.
+                    let before = self.used_whole.clone();
                     self.block(cx, &stmt.then_block);
+                    let after_then = std::mem::replace(&mut self.used_whole, before);
                     self.block(cx, &stmt.else_block);
+                    self.used_whole.extend(after_then);
                     for phi in &stmt.outputs {
                         self.used_whole
                             .extend([&phi.then_value, &phi.else_value].into_iter().filter_map(Operand::var));
