@@ -187,3 +187,35 @@ fn helpers_that_write_into_a_buffer() {
         fd::check_gradient(|p| layer(&p[..n], p[n], p[n + 1]), &point, &gradient).assert_within(1e-6);
     }
 }
+
+/// The buffer helpers called in a loop, with element writes between the
+/// calls: each call's pullback gets the buffer as that call saw it.
+#[differentiate]
+#[allow(clippy::needless_range_loop)]
+fn layers_in_a_loop(x: &[f64], w: f64, b: f64) -> f64 {
+    let mut v = vec![b; x.len()];
+    for _ in 0..3 {
+        axpy_into(&mut v, w, x);
+        squash(&mut v);
+        v[0] *= v[1];
+    }
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+#[test]
+fn buffer_helpers_called_in_a_loop() {
+    for (x, w, b) in [(vec![0.5, -1.0, 2.0], 0.7, 0.2), (vec![1.5, 0.3], -1.1, 0.4)] {
+        let (value, d_x, d_w, d_b) = layers_in_a_loop_grad(&x, w, b);
+        assert_eq!(value, layers_in_a_loop(&x, w, b));
+        let n = x.len();
+        let mut point = x.clone();
+        point.extend([w, b]);
+        let mut gradient = d_x.clone();
+        gradient.extend([d_w, d_b]);
+        fd::check_gradient(|p| layers_in_a_loop(&p[..n], p[n], p[n + 1]), &point, &gradient).assert_within(1e-6);
+    }
+}

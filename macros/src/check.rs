@@ -327,6 +327,11 @@ impl WriteOrder {
                         Op::Index { index, .. } => vec![index],
                         // A copy's adjoint flows back unchanged: it reads no value.
                         Op::Method { method, args, .. } if method == "clone" && args.is_empty() => Vec::new(),
+                        // A buffer lent by `&mut` is written in place; the
+                        // callee's pullback keeps what it needs of it.
+                        Op::Call { args, .. } => {
+                            args.iter().filter(|arg| !arg.buffer).map(|arg| &arg.operand).collect()
+                        }
                         op => op.operands(),
                     };
                     self.used_whole.extend(operands.into_iter().filter_map(Operand::var));

@@ -766,10 +766,11 @@ impl Emitter<'_> {
                 discarded,
                 ..
             } => {
-                // A variable passed by `&mut` is copied into the variable of its new value.
+                // A variable passed by `&mut` is copied into the variable of its
+                // new value (cloned if a move would take it from the adjoint).
                 let copies = args.iter().filter_map(|arg| {
                     let mutated = self.ident(arg.mutated?);
-                    let old = self.operand(&arg.operand);
+                    let old = self.by_value(&arg.operand);
                     Some(quote!(let mut #mutated = #old;))
                 });
                 let copies: Vec<TokenStream> = copies.collect();

@@ -1200,10 +1200,19 @@ impl Lowerer<'_> {
         let mut body_stmts: Vec<syn::Stmt> = prefix.into_iter().collect();
         body_stmts.extend(stmts.iter().cloned());
         let breaks = body_stmts.iter().any(stmt_breaks_loop);
+        // A buffer lent by `&mut` is written in place, like an element store:
+        // it is not carried.
         let mut carried_names: Vec<String> = body_stmts
             .iter()
             .flat_map(assigned_names_in_stmt)
-            .filter(|name| matches!(self.lookup(name), Some(Binding { value: Some(_) })))
+            .filter(|(name, lent)| match self.lookup(name) {
+                Some(Binding {
+                    value: Some(Operand::Var(var)),
+                }) => !(*lent && self.buffers.contains(var)),
+                Some(Binding { value: Some(_) }) => true,
+                _ => false,
+            })
+            .map(|(name, _)| name)
             .collect();
         carried_names.sort();
         carried_names.dedup();
@@ -1856,24 +1865,25 @@ fn pattern_name(pat: &syn::Pat) -> Result<Option<String>, ()> {
 }
 
 /// The local variables a statement assigns to (`x = ..`, `x += ..`), which a
-/// loop carries from one iteration to the next.
-fn assigned_names_in_stmt(stmt: &syn::Stmt) -> Vec<String> {
-    struct Finder(Vec<String>);
+/// loop carries from one iteration to the next, each with whether it is only
+/// lent by `&mut` there.
+fn assigned_names_in_stmt(stmt: &syn::Stmt) -> Vec<(String, bool)> {
+    struct Finder(Vec<(String, bool)>);
     impl<'ast> Visit<'ast> for Finder {
         fn visit_expr_assign(&mut self, assign: &'ast syn::ExprAssign) {
-            self.0.extend(target_name(&assign.left));
+            self.0.extend(target_name(&assign.left).map(|name| (name, false)));
             syn::visit::visit_expr_assign(self, assign);
         }
         fn visit_expr_binary(&mut self, binary: &'ast syn::ExprBinary) {
             if is_compound_assignment(&binary.op) || is_arithmetic_assignment(&binary.op) {
-                self.0.extend(target_name(&binary.left));
+                self.0.extend(target_name(&binary.left).map(|name| (name, false)));
             }
             syn::visit::visit_expr_binary(self, binary);
         }
         fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
             // `&mut x` passed to a call that may change `x`.
             if reference.mutability.is_some() {
-                self.0.extend(target_name(&reference.expr));
+                self.0.extend(target_name(&reference.expr).map(|name| (name, true)));
             }
             syn::visit::visit_expr_reference(self, reference);
         }
