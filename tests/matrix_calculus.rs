@@ -1548,3 +1548,39 @@ fn the_split_form_with_matrices() {
         assert_close(&grad_y, &(&expected_y * 2.0), EXACT);
     }
 }
+
+// ----- a network written with loops, layer by layer ---------------------------------------
+
+/// Two layers of a leaky-ReLU network written with loops: each layer fills
+/// a fresh column element by element, then replaces the hidden state. The
+/// adjoint replays the row loop, which writes the taped column again.
+#[differentiate]
+#[allow(clippy::needless_range_loop)]
+fn leaky_layers_by_loops(w: &Mat<f64>, x: &Col<f64>) -> f64 {
+    let n = x.nrows();
+    let mut h = x.to_owned();
+    for _ in 0..2 {
+        let mut next = Col::<f64>::zeros(n);
+        for i in 0..n {
+            let mut z = 0.0;
+            for j in 0..n {
+                z += w[(i, j)] * h[j];
+            }
+            next[i] = z.max(0.1 * z);
+        }
+        h = next;
+    }
+    h.sum()
+}
+
+#[test]
+fn a_network_written_layer_by_layer_with_loops() {
+    let mut rng = Rng::new(71);
+    for n in [1, 3, 5] {
+        let (w, x) = (rng.mat(n, n), rng.col(n));
+        let (value, grad_w, grad_x) = leaky_layers_by_loops_grad(&w, &x);
+        assert_eq!(value, leaky_layers_by_loops(&w, &x));
+        check_fd(&w, |w| leaky_layers_by_loops(w, &x), &grad_w);
+        check_fd(&x, |x| leaky_layers_by_loops(&w, x), &grad_x);
+    }
+}

@@ -168,9 +168,9 @@ fn loop_body_mut(expr: &mut Expr) -> Option<&mut syn::Block> {
 /// shape (never read unless a `return` replaced it).
 fn initial_value(output: Shape) -> Expr {
     match output {
-        Shape::Column => syn::parse_quote!(::faer::Col::<f64>::zeros(0)),
-        Shape::Row => syn::parse_quote!(::faer::Row::<f64>::zeros(0)),
-        Shape::Matrix => syn::parse_quote!(::faer::Mat::<f64>::zeros(0, 0)),
+        Shape::Column => syn::parse_quote!(::chainrule::faer::Col::<f64>::zeros(0)),
+        Shape::Row => syn::parse_quote!(::chainrule::faer::Row::<f64>::zeros(0)),
+        Shape::Matrix => syn::parse_quote!(::chainrule::faer::Mat::<f64>::zeros(0, 0)),
         _ => syn::parse_quote!(0.0_f64),
     }
 }

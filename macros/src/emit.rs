@@ -647,9 +647,9 @@ impl Emitter<'_> {
             #[doc = #doc]
             #(#lints)*
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
-            #vis fn #jacobian_name #generics (#(#params),*) -> (::faer::Col<f64>, ::faer::Mat<f64>) {
+            #vis fn #jacobian_name #generics (#(#params),*) -> (::chainrule::faer::Col<f64>, ::chainrule::faer::Mat<f64>) {
                 let (#value, _) = #pullback_name(#(#args),*);
-                let mut #jacobian = ::faer::Mat::<f64>::zeros(#value.nrows(), #width);
+                let mut #jacobian = ::chainrule::faer::Mat::<f64>::zeros(#value.nrows(), #width);
                 for #row in 0..#value.nrows() {
                     let (_, #pullback) = #pullback_name(#(#args),*);
                     let #seed = ::chainrule::rules::unit_column(#value.nrows(), #row);
@@ -1254,11 +1254,23 @@ impl Emitter<'_> {
         } else {
             quote!(_)
         };
+        let mut replayed_writes = HashSet::new();
+        self.replayed_stores(body, &mut replayed_writes);
         let body = self.adjoint_stmts(body);
         let residuals = self.adjoint.tapes.get(tape).map_or(&[][..], Vec::as_slice);
         let tape = self.ident(*tape);
         let trips = self.ident(*trips);
-        let pattern = self.residual_pattern(residuals);
+        // A buffer from the tape that a replayed loop inside writes into
+        // again (with the values it already holds) is bound `mut`.
+        let idents = residuals.iter().map(|var| {
+            let ident = self.ident(*var);
+            if replayed_writes.contains(var) {
+                quote!(mut #ident)
+            } else {
+                ident.to_token_stream()
+            }
+        });
+        let pattern = quote!((#(#idents,)*));
         if *driven_by_tape {
             return quote! {
                 for #pattern in ::core::iter::Iterator::rev(#tape.drain(#tape.len() - #trips..)) {
@@ -1283,6 +1295,29 @@ impl Emitter<'_> {
                 for (#index_pattern, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.drain(#trips..))) {
                     #body
                 }
+            }
+        }
+    }
+
+    /// The buffers that the loops `body` replays (at any depth) store into.
+    fn replayed_stores(&self, body: &[AdjStmt], stored: &mut HashSet<Var>) {
+        for stmt in body {
+            match stmt {
+                AdjStmt::Replay { tape, .. } => {
+                    let mut loops = Vec::new();
+                    loops_in(&self.function.body, &mut loops);
+                    if let Some(replayed) = loops.into_iter().find(|stmt| stmt.tape == *tape) {
+                        stored_buffers(&replayed.body, stored);
+                    }
+                }
+                AdjStmt::Loop(inner) => self.replayed_stores(&inner.body, stored),
+                AdjStmt::Branch {
+                    then_body, else_body, ..
+                } => {
+                    self.replayed_stores(then_body, stored);
+                    self.replayed_stores(else_body, stored);
+                }
+                _ => {}
             }
         }
     }

@@ -321,9 +321,9 @@ impl Shape {
     pub fn owned_type(self, ty: &syn::Type) -> proc_macro2::TokenStream {
         match self {
             Shape::Scalar => quote::quote!(f64),
-            Shape::Column => quote::quote!(::faer::Col<f64>),
-            Shape::Row => quote::quote!(::faer::Row<f64>),
-            Shape::Matrix => quote::quote!(::faer::Mat<f64>),
+            Shape::Column => quote::quote!(::chainrule::faer::Col<f64>),
+            Shape::Row => quote::quote!(::chainrule::faer::Row<f64>),
+            Shape::Matrix => quote::quote!(::chainrule::faer::Mat<f64>),
             Shape::Slice => quote::quote!(::std::vec::Vec<f64>),
             Shape::Unit => quote::quote!(()),
             Shape::Array => match ty {

@@ -199,6 +199,9 @@
 //! with them and reports the worst relative error.
 
 pub use chainrule_macros::differentiate;
+/// The faer the generated code names (`::chainrule::faer::Col<f64>`), so a
+/// crate using faer only through the [`prelude`] needs no faer of its own.
+pub use faer;
 
 pub mod fd;
 pub mod ops;
