@@ -1584,3 +1584,31 @@ fn a_network_written_layer_by_layer_with_loops() {
         check_fd(&x, |x| leaky_layers_by_loops(&w, x), &grad_x);
     }
 }
+
+/// A hidden state that changes shape along the loop (3 → 2 → 4): its adjoint
+/// in each iteration is shaped like the state of that iteration.
+#[differentiate]
+fn layers_of_changing_width(w1: &Mat<f64>, w2: &Mat<f64>, x: &Col<f64>) -> f64 {
+    let mut h = x.to_owned();
+    for l in 0..2 {
+        if l == 0 {
+            h = tanh(&(w1 * &h));
+        } else {
+            h = tanh(&(w2 * &h));
+        }
+    }
+    h.squared_norm_l2()
+}
+
+#[test]
+fn a_loop_carried_state_that_changes_shape() {
+    let mut rng = Rng::new(72);
+    for _ in 0..3 {
+        let (w1, w2, x) = (rng.mat(2, 3), rng.mat(4, 2), rng.col(3));
+        let (value, grad_w1, grad_w2, grad_x) = layers_of_changing_width_grad(&w1, &w2, &x);
+        assert_eq!(value, layers_of_changing_width(&w1, &w2, &x));
+        check_fd(&w1, |w1| layers_of_changing_width(w1, &w2, &x), &grad_w1);
+        check_fd(&w2, |w2| layers_of_changing_width(&w1, w2, &x), &grad_w2);
+        check_fd(&x, |x| layers_of_changing_width(&w1, &w2, x), &grad_x);
+    }
+}

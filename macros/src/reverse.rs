@@ -469,6 +469,16 @@ impl Builder<'_> {
             }
         }
         let (mut iteration, iteration_reads) = self.block(&stmt.body, prelude);
+        // A head the adjoint reads anyway shapes its own zero: a product can
+        // change the shape of what the loop carries (`h = a * &h`), so the
+        // exit's adjoint is not always the head's shape.
+        for stmt in &mut iteration {
+            if let AdjStmt::ZeroLikeAdjoint { var, .. } = stmt
+                && iteration_reads.contains(var)
+            {
+                *stmt = AdjStmt::Zero(*var);
+            }
+        }
         if iteration
             .iter()
             .all(|stmt| matches!(stmt, AdjStmt::ZeroScalar(_) | AdjStmt::ZeroLikeAdjoint { .. }))
