@@ -40,6 +40,11 @@ use std::path::Path;
 
 use chainrule::differentiate;
 
+/// A gradient of [`gmm_objective`] with its arguments: the value and the
+/// gradients with respect to `alphas`, `means` and `icf`.
+type GradientFn =
+    fn(&[f64], &[f64], &[f64], &[f64], usize, usize, usize, f64, f64) -> (f64, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// One ADBench GMM instance: the point at which the objective is evaluated
 /// (`alphas`, `means`, `icf`) and the constants (`x`, `gamma`, `m`).
 #[derive(Clone, Debug, PartialEq)]
@@ -189,25 +194,19 @@ impl GmmInput {
     /// The value and the generated gradient, flattened like
     /// [`GmmInput::parameters`].
     pub fn gradient(&self) -> (f64, Vec<f64>) {
-        let (value, alphas, means, icf) = gmm_objective_grad(
-            &self.alphas,
-            &self.means,
-            &self.icf,
-            &self.x,
-            self.d,
-            self.k,
-            self.n,
-            self.gamma,
-            self.m,
-        );
-        (value, [alphas, means, icf].concat())
+        self.flattened(gmm_objective_grad)
     }
 
     /// The value and the hand-written gradient
     /// ([`gmm_objective_hand_gradient`](crate::gmm_hand::gmm_objective_hand_gradient)),
     /// flattened like [`GmmInput::parameters`].
     pub fn hand_gradient(&self) -> (f64, Vec<f64>) {
-        let (value, alphas, means, icf) = crate::gmm_hand::gmm_objective_hand_gradient(
+        self.flattened(crate::gmm_hand::gmm_objective_hand_gradient)
+    }
+
+    /// `gradient` at this instance, its three gradients concatenated.
+    fn flattened(&self, gradient: GradientFn) -> (f64, Vec<f64>) {
+        let (value, alphas, means, icf) = gradient(
             &self.alphas,
             &self.means,
             &self.icf,

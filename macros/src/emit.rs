@@ -25,7 +25,9 @@ use syn::Ident;
 
 use crate::attr::Options;
 use crate::check::Activity;
-use crate::ir::{BinaryOp, Block, CallArg, Function, IfStmt, LoopStmt, Op, Operand, ParamKind, Shape, Stmt, Var};
+use crate::ir::{
+    BinaryOp, Block, CallArg, Function, IfStmt, LoopStmt, Op, Operand, ParamKind, Shape, Stmt, Var, stored_buffers,
+};
 use crate::reverse::{AdjStmt, Adjoint, AdjointLoop, EagerLoop, Target, all_reads, defined_in};
 
 pub fn emit(
@@ -140,29 +142,6 @@ fn loops_in<'a>(block: &'a Block, out: &mut Vec<&'a LoopStmt>) {
                 loops_in(&stmt.body, out);
             }
             Stmt::Let { .. } | Stmt::Store { .. } => {}
-        }
-    }
-}
-
-/// The buffers that element writes target.
-fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
-    for stmt in &block.stmts {
-        match stmt {
-            Stmt::Store { buffer, .. } => {
-                stored.insert(*buffer);
-            }
-            Stmt::Let {
-                op: Op::Call { args, .. },
-                ..
-            } => {
-                stored.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
-            }
-            Stmt::If(stmt) => {
-                stored_buffers(&stmt.then_block, stored);
-                stored_buffers(&stmt.else_block, stored);
-            }
-            Stmt::Loop(stmt) => stored_buffers(&stmt.body, stored),
-            Stmt::Let { .. } => {}
         }
     }
 }
@@ -1189,14 +1168,10 @@ impl Emitter<'_> {
                 Some((op, origin)) => self.forward_let(*var, op, *origin),
                 None => TokenStream::new(),
             },
-            AdjStmt::Replay { tape, .. } => {
-                let mut loops = Vec::new();
-                loops_in(&self.function.body, &mut loops);
-                match loops.into_iter().find(|stmt| stmt.tape == *tape) {
-                    Some(replayed) => self.forward_block(&replayed.body, true),
-                    None => TokenStream::new(),
-                }
-            }
+            AdjStmt::Replay { tape, .. } => match self.replayed_loop(*tape) {
+                Some(replayed) => self.forward_block(&replayed.body, true),
+                None => TokenStream::new(),
+            },
             AdjStmt::Eager { tape, seed, exported } => {
                 let seed = self.adj(*seed);
                 let sums = exported.iter().map(|var| {
@@ -1218,8 +1193,8 @@ impl Emitter<'_> {
             } => {
                 let record_ident = self.ident(*record);
                 let residuals = &self.adjoint.residuals[record];
-                let then_pattern = self.residual_pattern(&residuals.then_vars);
-                let else_pattern = self.residual_pattern(&residuals.else_vars);
+                let then_pattern = self.residual_pattern(&residuals.then_vars, &HashSet::new());
+                let else_pattern = self.residual_pattern(&residuals.else_vars, &HashSet::new());
                 let then_body = self.adjoint_stmts(then_body);
                 let else_body = self.adjoint_stmts(else_body);
                 quote! {
@@ -1262,15 +1237,7 @@ impl Emitter<'_> {
         let trips = self.ident(*trips);
         // A buffer from the tape that a replayed loop inside writes into
         // again (with the values it already holds) is bound `mut`.
-        let idents = residuals.iter().map(|var| {
-            let ident = self.ident(*var);
-            if replayed_writes.contains(var) {
-                quote!(mut #ident)
-            } else {
-                ident.to_token_stream()
-            }
-        });
-        let pattern = quote!((#(#idents,)*));
+        let pattern = self.residual_pattern(residuals, &replayed_writes);
         if *driven_by_tape {
             return quote! {
                 for #pattern in ::core::iter::Iterator::rev(#tape.drain(#tape.len() - #trips..)) {
@@ -1299,14 +1266,19 @@ impl Emitter<'_> {
         }
     }
 
+    /// The loop whose tape is `tape`, which an adjoint replays.
+    fn replayed_loop(&self, tape: Var) -> Option<&LoopStmt> {
+        let mut loops = Vec::new();
+        loops_in(&self.function.body, &mut loops);
+        loops.into_iter().find(|stmt| stmt.tape == tape)
+    }
+
     /// The buffers that the loops `body` replays (at any depth) store into.
     fn replayed_stores(&self, body: &[AdjStmt], stored: &mut HashSet<Var>) {
         for stmt in body {
             match stmt {
                 AdjStmt::Replay { tape, .. } => {
-                    let mut loops = Vec::new();
-                    loops_in(&self.function.body, &mut loops);
-                    if let Some(replayed) = loops.into_iter().find(|stmt| stmt.tape == *tape) {
+                    if let Some(replayed) = self.replayed_loop(*tape) {
                         stored_buffers(&replayed.body, stored);
                     }
                 }
@@ -1322,8 +1294,14 @@ impl Emitter<'_> {
         }
     }
 
-    fn residual_pattern(&self, vars: &[Var]) -> TokenStream {
-        let idents = vars.iter().map(|var| self.ident(*var));
+    /// `(a, mut b, …)`: the residuals bound from a tape or a branch record,
+    /// `mut` for those in `mutable`.
+    fn residual_pattern(&self, vars: &[Var], mutable: &HashSet<Var>) -> TokenStream {
+        let idents = vars.iter().map(|var| {
+            let ident = self.ident(*var);
+            let mutability = mutable.contains(var).then(|| quote!(mut));
+            quote!(#mutability #ident)
+        });
         quote!((#(#idents,)*))
     }
 }

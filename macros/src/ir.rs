@@ -10,7 +10,7 @@
 //! The IR holds no types: whether `a * b` multiplies scalars or matrices is
 //! left to the runtime traits the emitted code calls.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use syn::Ident;
@@ -421,5 +421,29 @@ impl Function {
 
     pub fn adjoint(&self, var: Var) -> &Ident {
         &self.vars[var.0].adjoint
+    }
+}
+
+/// The buffers `block` writes into, at any depth: by element stores, and
+/// lent by `&mut` to calls.
+pub fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Store { buffer, .. } => {
+                stored.insert(*buffer);
+            }
+            Stmt::Let {
+                op: Op::Call { args, .. },
+                ..
+            } => {
+                stored.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
+            }
+            Stmt::If(stmt) => {
+                stored_buffers(&stmt.then_block, stored);
+                stored_buffers(&stmt.else_block, stored);
+            }
+            Stmt::Loop(stmt) => stored_buffers(&stmt.body, stored),
+            Stmt::Let { .. } => {}
+        }
     }
 }

@@ -492,11 +492,9 @@ impl Lowerer<'_> {
                     let operand = self.lower_expr(&unary.expr, out);
                     self.emit(out, "neg", Origin::of(expr), Op::Neg(operand))
                 }
-                // `*x` for a `&f64` parameter: the body already reads a copy;
-                // `*xs` for a borrowed array or a local reference: the value itself.
-                syn::UnOp::Deref(_) if self.is_deref_copy(&unary.expr) || self.derefs_to_itself(&unary.expr) => {
-                    self.lower_expr(&unary.expr, out)
-                }
+                // `*x` for a `&f64` parameter (the body already reads a copy), a
+                // borrowed array or a local reference: the value itself.
+                syn::UnOp::Deref(_) if self.derefs_to_itself(&unary.expr) => self.lower_expr(&unary.expr, out),
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
@@ -1577,40 +1575,38 @@ impl Lowerer<'_> {
         if !by_value {
             return true;
         }
-        match strip_parens(sequence) {
-            Expr::Path(path) => path.path.get_ident().is_some_and(|ident| {
-                matches!(self.lookup(&ident.to_string()),
-                    Some(Binding { value: Some(Operand::Var(var)) }) if self.borrowed_params.contains(var))
-            }),
-            _ => false,
+        self.named_var(sequence)
+            .is_some_and(|var| self.borrowed_params.contains(&var))
+    }
+
+    /// The variable a plain name (`x`, `(x)`) holds, if it holds one.
+    fn named_var(&self, expr: &Expr) -> Option<Var> {
+        let Expr::Path(path) = strip_parens(expr) else {
+            return None;
+        };
+        match self.lookup(&path.path.get_ident()?.to_string()) {
+            Some(Binding {
+                value: Some(Operand::Var(var)),
+            }) => Some(*var),
+            _ => None,
         }
     }
 
     /// Whether `expr` names a `&f64` parameter, which the body reads through
     /// its dereferenced copy.
     fn is_deref_copy(&self, expr: &Expr) -> bool {
-        match strip_parens(expr) {
-            Expr::Path(path) => path.path.get_ident().is_some_and(|ident| {
-                matches!(self.lookup(&ident.to_string()),
-                    Some(Binding { value: Some(Operand::Var(var)) }) if self.deref_copies.contains(var))
-            }),
-            _ => false,
-        }
+        self.named_var(expr).is_some_and(|var| self.deref_copies.contains(&var))
     }
 
     /// Whether `*expr` means the value `expr` names in the generated code:
-    /// `expr` is a local (whose `&x` the body binds to `x` itself) or a
-    /// parameter borrowing a slice, an array, a vector or a matrix (which
-    /// indexing and methods see through). Only references to values never
-    /// differentiated (`&usize`, `&bool`) are really dereferenced.
+    /// `expr` is a local (whose `&x` the body binds to `x` itself), the copy
+    /// of a `&f64` parameter, or a parameter borrowing a slice, an array, a
+    /// vector or a matrix (which indexing and methods see through). Only
+    /// references to values never differentiated (`&usize`, `&bool`) are
+    /// really dereferenced.
     fn derefs_to_itself(&self, expr: &Expr) -> bool {
-        match strip_parens(expr) {
-            Expr::Path(path) => path.path.get_ident().is_some_and(|ident| {
-                matches!(self.lookup(&ident.to_string()),
-                    Some(Binding { value: Some(Operand::Var(var)) }) if !self.constant_refs.contains(var))
-            }),
-            _ => false,
-        }
+        self.named_var(expr)
+            .is_some_and(|var| !self.constant_refs.contains(&var))
     }
 
     fn opaque(&mut self, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
@@ -1668,7 +1664,7 @@ impl VisitMut for Renamer<'_, '_> {
         }
         if let Expr::Unary(unary) = expr
             && let syn::UnOp::Deref(_) = unary.op
-            && (self.lowerer.is_deref_copy(&unary.expr) || self.lowerer.derefs_to_itself(&unary.expr))
+            && self.lowerer.derefs_to_itself(&unary.expr)
         {
             // `*x` for a `&f64` parameter reads its dereferenced copy; see
             // `derefs_to_itself` for the others.

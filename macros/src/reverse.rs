@@ -44,7 +44,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
-use crate::ir::{BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var};
+use crate::ir::{
+    BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var, stored_buffers,
+};
 use crate::rules::{self, Input};
 use crate::{eager, increments, replay};
 
@@ -204,7 +206,11 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             .filter(|param| !param.kind.is_inout())
             .map(|param| param.var)
             .collect(),
-        written: written_buffers(&function.body),
+        written: {
+            let mut written = HashSet::new();
+            stored_buffers(&function.body, &mut written);
+            written
+        },
         residuals: HashMap::new(),
         tapes: HashMap::new(),
         replayed: replay::replayed_loops(function, activity, &eager),
@@ -974,36 +980,6 @@ fn adjoint_vars(body: &[AdjStmt], mentioned: &mut BTreeSet<Var>, declared: &mut 
             | AdjStmt::Replay { .. }
             | AdjStmt::CountdownStart { .. }
             | AdjStmt::CountdownStep { .. } => {}
-        }
-    }
-}
-
-/// The buffers `block` writes into, at any depth: by element stores, and
-/// through `&mut` arguments of calls.
-fn written_buffers(block: &Block) -> HashSet<Var> {
-    let mut written = HashSet::new();
-    replay::stores_in(block, &mut written);
-    let mut calls = Vec::new();
-    collect_calls(block, &mut calls);
-    for args in calls {
-        written.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
-    }
-    written
-}
-
-fn collect_calls<'a>(block: &'a Block, calls: &mut Vec<&'a [CallArg]>) {
-    for stmt in &block.stmts {
-        match stmt {
-            Stmt::Let {
-                op: Op::Call { args, .. },
-                ..
-            } => calls.push(args),
-            Stmt::If(branch) => {
-                collect_calls(&branch.then_block, calls);
-                collect_calls(&branch.else_block, calls);
-            }
-            Stmt::Loop(inner) => collect_calls(&inner.body, calls),
-            Stmt::Let { .. } | Stmt::Store { .. } => {}
         }
     }
 }
