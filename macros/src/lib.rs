@@ -5,7 +5,7 @@
 //! kernels the generated code calls. The expansion is a pipeline, one stage
 //! per module: `attr` (options) → `signature` (parameter types) →
 //! `early_exit` (`return` in loops to `break`) → `lower` (body to IR) →
-//! `check` (activity, missing rules) → `replay` (loops to run again rather
+//! `hoist` (loop-invariant reads out of loops) → `check` (activity, missing rules) → `replay` (loops to run again rather
 //! than tape) → `reverse` (adjoint IR) → `emit` (tokens), driven by
 //! `expand`.
 
@@ -16,6 +16,7 @@ mod eager;
 mod early_exit;
 mod emit;
 mod expand;
+mod hoist;
 mod increments;
 mod ir;
 mod lower;

@@ -28,6 +28,7 @@ use syn::{Expr, Ident};
 
 use crate::ctxt::Ctxt;
 use crate::early_exit;
+use crate::hoist;
 use crate::ir::{
     BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Stmt, Var,
     VarInfo,
@@ -93,11 +94,13 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
     let mut stmts = Vec::new();
     let result = lowerer.lower_tail(frames, &mut stmts);
     let inout = lowerer.inout_values(signature, &params, item);
+    let mut body = Block { stmts };
+    hoist::hoist_invariant_reads(&mut body, &mut lowerer.vars, &mut lowerer.names);
     Function {
         vars: lowerer.vars,
         output: signature.output,
         params,
-        body: Block { stmts },
+        body,
         result,
         recursive: lowerer.recursive,
         inout,

@@ -1,0 +1,131 @@
+//! Element reads that do not change inside a loop are read once before it
+//! (`hoist.rs` in the macro), and look-alikes that must stay in the loop: a
+//! buffer the loop writes, an index that changes. Empty loops whose
+//! invariant read would be out of bounds, or whose index would underflow,
+//! must not panic. Every function is checked against central finite
+//! differences at random points, through `_grad`, `_vjp` and `_pullback`.
+
+#![allow(clippy::needless_range_loop)]
+
+#[macro_use]
+mod common;
+
+use chainrule::prelude::*;
+
+/// The triangular product of the GMM objective, three times over a scratch
+/// buffer rewritten each time: `xc[i]` is the same for every `j`, and the
+/// loop over `j` is empty when `i = n − 1`. `x` holds the n entries of the
+/// point, then the n(n−1)/2 of the strictly lower triangle.
+#[differentiate(wrt(x))]
+fn triangular(x: &[f64], n: usize) -> f64 {
+    let mut xc = vec![0.0; n];
+    let mut q = vec![0.0; n];
+    let mut s = 0.0;
+    for r in 0..3 {
+        for i in 0..n {
+            xc[i] = x[i] * (r as f64 + 1.0) - 0.5;
+        }
+        for i in 0..n {
+            q[i] = x[i].exp() * xc[i];
+        }
+        let mut p = n;
+        for i in 0..n {
+            for j in i + 1..n {
+                q[j] += x[p] * xc[i];
+                p += 1;
+            }
+        }
+        for i in 0..n {
+            s += q[i] * q[i];
+        }
+    }
+    s
+}
+
+#[test]
+fn an_invariant_read_of_a_rewritten_scratch_buffer() {
+    check_slice_function!(triangular, triangular_grad, triangular_vjp, triangular_pullback; 4, 4 + 6, -1.0, 1.0);
+}
+
+/// `x[i - 1]` for every `j < i`: at `i = 0` the loop is empty and `i - 1`
+/// would underflow, so the read must not run before it.
+#[differentiate(wrt(x))]
+fn previous_element(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..i {
+            s += x[i - 1] * x[j].sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn an_index_that_underflows_in_an_empty_loop() {
+    check_slice_function!(
+        previous_element,
+        previous_element_grad,
+        previous_element_vjp,
+        previous_element_pullback;
+        5, 5, -2.0, 2.0
+    );
+}
+
+/// `x[k]` for `j` in `k..n`, with `k` up to `n` inclusive: at `k = n` the
+/// loop is empty and the read would be out of bounds.
+#[differentiate(wrt(x))]
+fn past_the_end(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for k in 0..=n {
+        for j in k..n {
+            s += x[k] * x[j] * x[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn a_read_past_the_end_in_an_empty_loop() {
+    check_slice_function!(past_the_end, past_the_end_grad, past_the_end_vjp, past_the_end_pullback; 4, 4, -1.0, 1.0);
+}
+
+/// Look-alike: `v[0]` does not change its index but the loop writes it, so
+/// each iteration reads the value the previous one stored.
+#[differentiate(wrt(x))]
+fn written_in_the_loop(x: &[f64], n: usize) -> f64 {
+    let mut v = vec![1.0; n];
+    let mut s = 0.0;
+    for j in 0..n {
+        s += v[0] * x[j];
+        v[0] = s.sin();
+    }
+    s
+}
+
+#[test]
+fn a_buffer_the_loop_writes_is_read_every_iteration() {
+    check_slice_function!(
+        written_in_the_loop,
+        written_in_the_loop_grad,
+        written_in_the_loop_vjp,
+        written_in_the_loop_pullback;
+        4, 4, -1.0, 1.0
+    );
+}
+
+/// Look-alike: the index `m` is reassigned in the loop, so `x[m]` changes.
+#[differentiate(wrt(x))]
+fn moving_index(x: &[f64], n: usize) -> f64 {
+    let mut m = 0;
+    let mut s = 0.0;
+    for j in 0..n {
+        s += x[m] * x[j].cos();
+        m = (m + 2) % n;
+    }
+    s
+}
+
+#[test]
+fn an_index_the_loop_changes_is_read_every_iteration() {
+    check_slice_function!(moving_index, moving_index_grad, moving_index_vjp, moving_index_pullback; 5, 5, -1.0, 1.0);
+}
