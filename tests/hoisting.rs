@@ -129,3 +129,27 @@ fn moving_index(x: &[f64], n: usize) -> f64 {
 fn an_index_the_loop_changes_is_read_every_iteration() {
     check_slice_function!(moving_index, moving_index_grad, moving_index_vjp, moving_index_pullback; 5, 5, -1.0, 1.0);
 }
+
+/// Look-alike: `x[v.len() - 1]` reads no element of `v`, only its length,
+/// which changes as the loop reassigns `v`.
+#[differentiate(wrt(x))]
+fn length_of_a_reassigned_buffer(x: &[f64], n: usize) -> f64 {
+    let mut v = vec![0.0; n];
+    let mut s = 0.0;
+    for j in 0..n {
+        s += x[v.len() - 1] * x[j].exp();
+        v = vec![s; j % 3 + 1];
+    }
+    s + v[0]
+}
+
+#[test]
+fn an_index_from_the_length_of_a_reassigned_buffer() {
+    check_slice_function!(
+        length_of_a_reassigned_buffer,
+        length_of_a_reassigned_buffer_grad,
+        length_of_a_reassigned_buffer_vjp,
+        length_of_a_reassigned_buffer_pullback;
+        5, 5, -1.0, 1.0
+    );
+}

@@ -2210,3 +2210,41 @@ fn an_element_whose_adjoint_one_branch_gives() {
         check_at(&with_sum, &point, &mut rng);
     }
 }
+
+// ----- bounds read from a value the loop reassigns -----------------------------------
+
+/// `0..v.nrows()` where `v` is reassigned by the enclosing loop: the adjoint
+/// of each iteration reads the bound of that iteration, not the final `v`
+/// (which the adjoint no longer holds).
+#[differentiate(wrt(x))]
+fn bound_of_a_carried_vector(x: &Col<f64>, a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+    let mut v = x.clone();
+    let mut s = 0.0;
+    for step in 0..4 {
+        for i in 0..v.nrows() {
+            s += v[i] * v[i].sin();
+        }
+        v = if step % 2 == 0 { a * &v } else { b * &v };
+    }
+    s + v.sum()
+}
+
+#[test]
+fn a_loop_bound_read_from_a_reassigned_vector() {
+    let mut rng = Rng::for_test("bound_of_a_carried_vector");
+    for _ in 0..POINTS {
+        let a = Mat::from_fn(3, 3, |_, _| rng.uniform(-1.0, 1.0));
+        let b = Mat::from_fn(3, 3, |_, _| rng.uniform(-1.0, 1.0));
+        let x = Col::from_fn(3, |_| rng.uniform(-1.0, 1.0));
+        let (value, gradient) = bound_of_a_carried_vector_grad(&x, &a, &b);
+        assert_eq!(value, bound_of_a_carried_vector(&x, &a, &b));
+        let point: Vec<f64> = x.iter().copied().collect();
+        let flat: Vec<f64> = gradient.iter().copied().collect();
+        fd::check_gradient(
+            |p| bound_of_a_carried_vector(&Col::from_fn(3, |i| p[i]), &a, &b),
+            &point,
+            &flat,
+        )
+        .assert_within(1e-6);
+    }
+}

@@ -752,6 +752,29 @@ fn views_used_several_times() {
     }
 }
 
+/// Passes views on to [`views_used_twice`]: `x.as_ref()` written at the call,
+/// and a view bound by `let` first.
+#[differentiate]
+fn views_passed_on(x: &Col<f64>, a: Mat<f64>) -> f64 {
+    let view = a.as_ref();
+    views_used_twice(x.as_ref(), view) * 2.0
+}
+
+#[test]
+fn views_passed_on_to_a_function_taking_views() {
+    let mut rng = Rng::new(38);
+    for n in SIZES {
+        let (x, a) = (rng.col(n), rng.mat(n, n));
+        let (value, grad_x, grad_a) = views_passed_on_grad(&x, a.clone());
+        let (inner, inner_x, inner_a) = views_used_twice_grad(x.as_ref(), a.as_ref());
+        assert_close(&value, &(2.0 * inner), EXACT);
+        assert_close(&grad_x, &(2.0 * &inner_x), EXACT);
+        assert_close(&grad_a, &(2.0 * &inner_a), EXACT);
+        check_fd(&x, |x| views_passed_on(x, a.clone()), &grad_x);
+        check_fd(&a, |a| views_passed_on(&x, a.clone()), &grad_a);
+    }
+}
+
 // ----- negation, difference, transposes --------------------------------------------
 
 #[differentiate]

@@ -219,3 +219,32 @@ fn buffer_helpers_called_in_a_loop() {
         fd::check_gradient(|p| layers_in_a_loop(&p[..n], p[n], p[n + 1]), &point, &gradient).assert_within(1e-6);
     }
 }
+
+/// A copy of the parameter made with `to_vec()`, then a clone of that copy,
+/// each lent to the helpers: both are buffers of their own.
+#[differentiate]
+fn copies_lent_to_helpers(x: &[f64], w: f64) -> f64 {
+    let mut v = x.to_vec();
+    squash(&mut v);
+    let mut u = v.clone();
+    axpy_into(&mut u, w, x);
+    let mut s = 0.0;
+    for (i, a) in v.iter().enumerate() {
+        s += a * u[i];
+    }
+    s
+}
+
+#[test]
+fn copies_made_by_to_vec_and_clone_lent_to_helpers() {
+    for (x, w) in [(vec![0.5, -1.0, 2.0], 0.7), (vec![1.5, 0.3], -1.1)] {
+        let (value, d_x, d_w) = copies_lent_to_helpers_grad(&x, w);
+        assert_eq!(value, copies_lent_to_helpers(&x, w));
+        let n = x.len();
+        let mut point = x.clone();
+        point.push(w);
+        let mut gradient = d_x.clone();
+        gradient.push(d_w);
+        fd::check_gradient(|p| copies_lent_to_helpers(&p[..n], p[n]), &point, &gradient).assert_within(1e-6);
+    }
+}

@@ -492,6 +492,7 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
             ..
         }),
         reads,
+        ..
     } = op
         && reads.iter().any(|read| activity.is_active(*read))
     {

@@ -228,7 +228,10 @@ impl Emitter<'_> {
 
     fn call_arg(&self, arg: &CallArg) -> TokenStream {
         let owned_array = arg.operand.var().is_some_and(|var| self.activity.is_owned_array(var));
-        if arg.by_ref || (arg.lend && owned_array) {
+        if arg.view {
+            let tokens = self.operand(&arg.operand);
+            quote!(#tokens.as_ref())
+        } else if arg.by_ref || (arg.lend && owned_array) {
             let tokens = self.operand(&arg.operand);
             quote!(&#tokens)
         } else {

@@ -153,6 +153,7 @@ impl Hoister<'_> {
             op: Op::Opaque {
                 expr: syn::parse_quote!(#start #comparison #end_tokens),
                 reads,
+                shapes: Vec::new(),
             },
             origin,
         };
@@ -194,7 +195,9 @@ fn is_invariant(op: &Op, variant: &BTreeSet<Var>, written: &HashSet<Var>) -> boo
             base: Operand::Var(buffer),
             index,
         } => !variant.contains(buffer) && !written.contains(buffer) && unchanged(index),
-        Op::Opaque { expr, reads } => reads.iter().all(|read| !variant.contains(read)) && is_pure(expr),
+        Op::Opaque { expr, reads, shapes } => {
+            reads.iter().chain(shapes).all(|read| !variant.contains(read)) && is_pure(expr)
+        }
         _ => false,
     }
 }
@@ -249,9 +252,10 @@ fn rename_reads(op: &mut Op, renamed: &HashMap<Var, Var>, vars: &[VarInfo]) {
             rename(base);
             rename(index);
         }
-        Op::Opaque { expr, reads } => {
+        Op::Opaque { expr, reads, shapes } => {
             let idents = reads
                 .iter_mut()
+                .chain(shapes)
                 .filter_map(|read| {
                     let new = *renamed.get(read)?;
                     let old = std::mem::replace(read, new);

@@ -134,8 +134,8 @@ fn count_uses_in(block: &Block, uses: &mut HashMap<Var, usize>) {
                 for operand in op.operands() {
                     count(operand, uses);
                 }
-                if let Op::Opaque { reads, .. } = op {
-                    for var in reads {
+                if let Op::Opaque { reads, shapes, .. } = op {
+                    for var in reads.iter().chain(shapes) {
                         *uses.entry(*var).or_default() += 1;
                     }
                 }

@@ -133,6 +133,8 @@ pub struct CallArg {
     pub mutated: Option<Var>,
     /// `&mut v` for a buffer, which the callee writes into in place.
     pub buffer: bool,
+    /// `x.as_ref()`: passed as a view of the value (`ColRef`, `MatRef`).
+    pub view: bool,
 }
 
 /// Arithmetic operators, each with a rule in `rules.rs`.
@@ -200,7 +202,12 @@ pub enum Op {
     /// variables it reads renamed.
     Opaque {
         expr: syn::Expr,
+        /// The variables whose values it reads.
         reads: Vec<Var>,
+        /// The variables whose shapes only it reads (`v.len()`, `m.nrows()`):
+        /// no derivative flows from them, but the expression gives another
+        /// value when they are reassigned.
+        shapes: Vec<Var>,
     },
 }
 

@@ -112,6 +112,9 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
 struct Binding {
     /// `None` for `let x;` before its first assignment.
     value: Option<Operand>,
+    /// Bound by `let v = x.as_ref()`: the value of `x`, which calls are
+    /// passed as a view again.
+    view: bool,
 }
 
 type Scope = HashMap<String, Binding>;
@@ -277,7 +280,7 @@ impl Lowerer<'_> {
             self.scopes.push(Scope::new());
         }
         let last = self.scopes.len() - 1;
-        self.scopes[last].insert(name.to_owned(), Binding { value });
+        self.scopes[last].insert(name.to_owned(), Binding { value, view: false });
     }
 
     fn lookup(&self, name: &str) -> Option<&Binding> {
@@ -461,6 +464,12 @@ impl Lowerer<'_> {
                     self.name_after_user(value, first_new, &name);
                 }
                 self.declare(&name, value);
+                if let Some(init) = &local.init
+                    && alias_receiver(&init.expr).is_some()
+                    && let Some(binding) = self.scopes.last_mut().and_then(|scope| scope.get_mut(&name))
+                {
+                    binding.view = true;
+                }
             }
             Ok(None) => {}
             Err(pat) => self.cx.error_spanned_by(
@@ -610,9 +619,9 @@ impl Lowerer<'_> {
             return Operand::Const(expr.clone());
         };
         match self.lookup(&ident.to_string()) {
-            Some(Binding { value: Some(value) }) => value.clone(),
+            Some(Binding { value: Some(value), .. }) => value.clone(),
             // Read before assignment: rustc reports it on the original function.
-            Some(Binding { value: None }) => self.placeholder(expr),
+            Some(Binding { value: None, .. }) => self.placeholder(expr),
             // Not a local: a constant such as `PI` or a `const` item.
             None => Operand::Const(expr.clone()),
         }
@@ -843,7 +852,11 @@ impl Lowerer<'_> {
             };
         }
         let args = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
-        self.emit(
+        // `x.to_vec()`, or a clone of a buffer, is a buffer of its own, which
+        // element writes and `&mut` helpers may change in place.
+        let copies_a_buffer = name == "to_vec"
+            || (name == "clone" || name == "to_owned") && receiver.var().is_some_and(|var| self.buffers.contains(&var));
+        let value = self.emit(
             out,
             &name,
             Origin::of(expr),
@@ -853,7 +866,11 @@ impl Lowerer<'_> {
                 args,
                 path: None,
             },
-        )
+        );
+        if copies_a_buffer {
+            self.buffers.extend(value.var());
+        }
+        value
     }
 
     fn lower_call(&mut self, call: &syn::ExprCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
@@ -924,6 +941,7 @@ impl Lowerer<'_> {
                     lend: false,
                     mutated: None,
                     buffer: false,
+                    view: false,
                 },
                 // A `&f64` the body reads through a copy is passed on as a reference.
                 arg if self.is_deref_copy(arg) => CallArg {
@@ -932,6 +950,17 @@ impl Lowerer<'_> {
                     lend: false,
                     mutated: None,
                     buffer: false,
+                    view: false,
+                },
+                // `x.as_ref()`, or a `v` bound to it: the value itself in the IR,
+                // a view again at the call.
+                arg if alias_receiver(arg).is_some() || self.names_view(arg) => CallArg {
+                    operand: self.lower_expr(alias_receiver(arg).unwrap_or(arg), out),
+                    by_ref: false,
+                    lend: takes_references,
+                    mutated: None,
+                    buffer: false,
+                    view: true,
                 },
                 arg => CallArg {
                     operand: self.lower_expr(arg, out),
@@ -939,6 +968,7 @@ impl Lowerer<'_> {
                     lend: takes_references,
                     mutated: None,
                     buffer: false,
+                    view: false,
                 },
             })
             .collect();
@@ -976,7 +1006,7 @@ impl Lowerer<'_> {
     fn mutated_arg(&mut self, place: &Expr, out: &mut Vec<Stmt>) -> CallArg {
         let name = target_name(place);
         let operand = self.lower_expr(place, out);
-        let Some(name) = name.filter(|name| matches!(self.lookup(name), Some(Binding { value: Some(_) }))) else {
+        let Some(name) = name.filter(|name| matches!(self.lookup(name), Some(Binding { value: Some(_), .. }))) else {
             self.cx.error_spanned_by(
                 place,
                 "#[differentiate] passes `&mut` only to a local `f64` variable or a `&mut f64` parameter",
@@ -987,6 +1017,7 @@ impl Lowerer<'_> {
                 lend: false,
                 mutated: None,
                 buffer: false,
+                view: false,
             };
         };
         if let Operand::Var(var) = operand
@@ -999,6 +1030,7 @@ impl Lowerer<'_> {
                 lend: false,
                 mutated: None,
                 buffer: true,
+                view: false,
             };
         }
         let new = self.new_var(&name);
@@ -1009,6 +1041,7 @@ impl Lowerer<'_> {
             lend: false,
             mutated: Some(new),
             buffer: false,
+            view: false,
         }
     }
 
@@ -1042,7 +1075,13 @@ impl Lowerer<'_> {
                         .as_ref()
                         .is_some_and(|value| same_operand(value, &then_op));
                     if !unchanged {
-                        self.scopes[level].insert(name.clone(), Binding { value: Some(then_op) });
+                        self.scopes[level].insert(
+                            name.clone(),
+                            Binding {
+                                value: Some(then_op),
+                                view: binding.view,
+                            },
+                        );
                     }
                     continue;
                 }
@@ -1056,6 +1095,7 @@ impl Lowerer<'_> {
                     name.clone(),
                     Binding {
                         value: Some(Operand::Var(var)),
+                        view: binding.view,
                     },
                 );
             }
@@ -1104,7 +1144,7 @@ impl Lowerer<'_> {
         let scrutinee = match &scrutinee {
             Operand::Var(var) => self.vars[var.0].ident.to_token_stream(),
             Operand::Transposed(_) | Operand::Const(_) => {
-                let (renamed, _) = self.rename_reads(&expr_match.expr);
+                let (renamed, ..) = self.rename_reads(&expr_match.expr);
                 quote::quote!((#renamed))
             }
         };
@@ -1114,10 +1154,12 @@ impl Lowerer<'_> {
         for arm in arms {
             let pat = &arm.pat;
             let mut reads = scrutinee_reads.clone();
+            let mut shapes = Vec::new();
             let renamed: Expr = match &arm.guard {
                 Some((_, guard)) => {
-                    let (guard, guard_reads) = self.rename_reads(guard);
+                    let (guard, guard_reads, guard_shapes) = self.rename_reads(guard);
                     reads.extend(guard_reads);
+                    shapes = guard_shapes;
                     syn::parse_quote!(::core::matches!(#scrutinee, #pat) && (#guard))
                 }
                 None => syn::parse_quote!(::core::matches!(#scrutinee, #pat)),
@@ -1125,7 +1167,16 @@ impl Lowerer<'_> {
             let condition = if reads.is_empty() {
                 Operand::Const(renamed)
             } else {
-                self.emit(out, "arm", Origin::of(&arm.pat), Op::Opaque { expr: renamed, reads })
+                self.emit(
+                    out,
+                    "arm",
+                    Origin::of(&arm.pat),
+                    Op::Opaque {
+                        expr: renamed,
+                        reads,
+                        shapes,
+                    },
+                )
             };
             let condition_name = format!("chainrule_arm_{}", self.vars.len());
             self.declare(&condition_name, Some(condition));
@@ -1209,8 +1260,9 @@ impl Lowerer<'_> {
             .filter(|(name, lent)| match self.lookup(name) {
                 Some(Binding {
                     value: Some(Operand::Var(var)),
+                    ..
                 }) => !(*lent && self.buffers.contains(var)),
-                Some(Binding { value: Some(_) }) => true,
+                Some(Binding { value: Some(_), .. }) => true,
                 _ => false,
             })
             .map(|(name, _)| name)
@@ -1223,7 +1275,7 @@ impl Lowerer<'_> {
         }
         let mut carried = Vec::new();
         for name in &carried_names {
-            let Some(Binding { value: Some(init) }) = self.lookup(name).cloned() else {
+            let Some(Binding { value: Some(init), .. }) = self.lookup(name).cloned() else {
                 continue;
             };
             let head = self.new_var(if name == RUNNING { "running" } else { name });
@@ -1418,7 +1470,7 @@ impl Lowerer<'_> {
         names
             .iter()
             .map(|name| match self.lookup(name) {
-                Some(Binding { value: Some(value) }) => value.clone(),
+                Some(Binding { value: Some(value), .. }) => value.clone(),
                 _ => Operand::Const(syn::parse_quote!(())),
             })
             .collect()
@@ -1552,7 +1604,8 @@ impl Lowerer<'_> {
                     && matches!(
                         self.lowerer.lookup(&ident.to_string()),
                         Some(Binding {
-                            value: Some(Operand::Var(_) | Operand::Transposed(_))
+                            value: Some(Operand::Var(_) | Operand::Transposed(_)),
+                            ..
                         })
                     )
                 {
@@ -1590,9 +1643,15 @@ impl Lowerer<'_> {
         match self.lookup(&path.path.get_ident()?.to_string()) {
             Some(Binding {
                 value: Some(Operand::Var(var)),
+                ..
             }) => Some(*var),
             _ => None,
         }
+    }
+
+    /// Whether `expr` names a variable bound to a view (`let v = x.as_ref()`).
+    fn names_view(&self, expr: &Expr) -> bool {
+        target_name(expr).is_some_and(|name| self.lookup(&name).is_some_and(|binding| binding.view))
     }
 
     /// Whether `expr` names a `&f64` parameter, which the body reads through
@@ -1621,26 +1680,41 @@ impl Lowerer<'_> {
             self.cx.error_at(span, message);
             return self.placeholder(expr);
         }
-        let (renamed, reads) = self.rename_reads(expr);
+        let (renamed, reads, shapes) = self.rename_reads(expr);
         if reads.is_empty() && !self.mentions_locals(expr) {
             return Operand::Const(renamed);
         }
-        self.emit(out, "cond", Origin::of(expr), Op::Opaque { expr: renamed, reads })
+        self.emit(
+            out,
+            "cond",
+            Origin::of(expr),
+            Op::Opaque {
+                expr: renamed,
+                reads,
+                shapes,
+            },
+        )
     }
 
     /// Replaces each read of a local variable in `expr` with its current value,
-    /// and lists the variables whose values (not just shapes) it reads.
-    fn rename_reads(&self, expr: &Expr) -> (Expr, Vec<Var>) {
+    /// and lists the variables whose values it reads, then those whose shapes
+    /// only it reads (`v.len()`).
+    fn rename_reads(&self, expr: &Expr) -> (Expr, Vec<Var>, Vec<Var>) {
         let mut renamer = Renamer {
             lowerer: self,
             reads: Vec::new(),
+            shapes: Vec::new(),
         };
         let mut renamed = expr.clone();
         renamer.visit_expr_mut(&mut renamed);
-        let mut reads = renamer.reads;
-        reads.sort();
-        reads.dedup();
-        (renamed, reads)
+        let Renamer {
+            mut reads, mut shapes, ..
+        } = renamer;
+        for vars in [&mut reads, &mut shapes] {
+            vars.sort();
+            vars.dedup();
+        }
+        (renamed, reads, shapes)
     }
 }
 
@@ -1648,6 +1722,7 @@ impl Lowerer<'_> {
 struct Renamer<'l, 'a> {
     lowerer: &'l Lowerer<'a>,
     reads: Vec<Var>,
+    shapes: Vec<Var>,
 }
 
 impl VisitMut for Renamer<'_, '_> {
@@ -1662,7 +1737,8 @@ impl VisitMut for Renamer<'_, '_> {
         if shape_query {
             let reads = self.reads.len();
             syn::visit_mut::visit_expr_mut(self, expr);
-            self.reads.truncate(reads);
+            let shapes: Vec<Var> = self.reads.drain(reads..).collect();
+            self.shapes.extend(shapes);
             return;
         }
         if let Expr::Unary(unary) = expr
@@ -1679,7 +1755,7 @@ impl VisitMut for Renamer<'_, '_> {
         if let Expr::Path(path) = expr
             && let Some(ident) = path.path.get_ident()
             && path.qself.is_none()
-            && let Some(Binding { value: Some(value) }) = self.lowerer.lookup(&ident.to_string())
+            && let Some(Binding { value: Some(value), .. }) = self.lowerer.lookup(&ident.to_string())
         {
             match value {
                 Operand::Var(var) => {
@@ -1936,6 +2012,18 @@ fn binding_name(pat: &syn::Pat) -> Result<Option<String>, &syn::Pat> {
 }
 
 /// The local variable an assignment writes, if it is a plain name.
+/// `x` in `x.as_ref()` (a method of [`rules::ALIASES`]).
+fn alias_receiver(expr: &Expr) -> Option<&Expr> {
+    match strip_parens(expr) {
+        Expr::MethodCall(call)
+            if call.args.is_empty() && rules::ALIASES.contains(&call.method.to_string().as_str()) =>
+        {
+            Some(&call.receiver)
+        }
+        _ => None,
+    }
+}
+
 fn target_name(target: &Expr) -> Option<String> {
     match target {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(ToString::to_string),

@@ -348,8 +348,8 @@ fn stmt_reads(stmt: &Stmt, used: &mut BTreeSet<Var>) {
     match stmt {
         Stmt::Let { op, .. } => {
             used.extend(op.operands().into_iter().filter_map(Operand::var));
-            if let Op::Opaque { reads, .. } = op {
-                used.extend(reads.iter().copied());
+            if let Op::Opaque { reads, shapes, .. } = op {
+                used.extend(reads.iter().chain(shapes).copied());
             }
         }
         Stmt::Store {

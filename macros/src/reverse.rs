@@ -721,7 +721,10 @@ impl Builder<'_> {
     /// which nothing writes.
     fn recomputable_reads(&self, op: &Op) -> Option<Vec<Var>> {
         match op {
-            Op::Opaque { reads, .. } if reads.iter().all(|read| !self.written.contains(read)) => Some(reads.clone()),
+            // Element writes leave shapes as they are, so only values count.
+            Op::Opaque { reads, shapes, .. } if reads.iter().all(|read| !self.written.contains(read)) => {
+                Some(reads.iter().chain(shapes).copied().collect())
+            }
             Op::Index {
                 base: Operand::Var(base),
                 index,
