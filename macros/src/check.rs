@@ -50,11 +50,6 @@ impl Activity {
         self.scalar[var.0]
     }
 
-    /// Whether the variable is certainly an owned vector or matrix.
-    pub fn is_owned_array(&self, var: Var) -> bool {
-        self.owned_array[var.0]
-    }
-
     /// Whether the operand is a vector or matrix, owned or borrowed.
     fn operand_is_array(&self, operand: &Operand) -> bool {
         match operand {

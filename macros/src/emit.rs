@@ -227,11 +227,10 @@ impl Emitter<'_> {
     }
 
     fn call_arg(&self, arg: &CallArg) -> TokenStream {
-        let owned_array = arg.operand.var().is_some_and(|var| self.activity.is_owned_array(var));
         if arg.view {
             let tokens = self.operand(&arg.operand);
             quote!(#tokens.as_ref())
-        } else if arg.by_ref || (arg.lend && owned_array) {
+        } else if arg.by_ref {
             let tokens = self.operand(&arg.operand);
             quote!(&#tokens)
         } else {

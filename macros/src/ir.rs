@@ -125,9 +125,6 @@ impl Operand {
 pub struct CallArg {
     pub operand: Operand,
     pub by_ref: bool,
-    /// Passed by value, to a function of `chainrule::ops` that accepts a
-    /// reference as well: a value that is not `Copy` is lent, not cloned.
-    pub lend: bool,
     /// `&mut x` for a local `f64`: the variable that holds `x` after the
     /// call, which the callee may have changed.
     pub mutated: Option<Var>,

@@ -921,10 +921,11 @@ impl Lowerer<'_> {
                 },
             );
         }
-        // The functions of `chainrule::ops` take any operand, references
-        // included: lending them a vector the user passed by value
-        // (`relu(add_scalar(x * w, b))`) avoids copying it.
-        let takes_references = ops_function(func);
+        // A vector passed by value is passed by value (a clone when the
+        // adjoint keeps it), also to the functions of `chainrule::ops`, which
+        // would take a reference: a function of the user's own with the same
+        // name (`fn relu(z: Col<f64>)`) needs the owned value.
+        let is_ops_function = ops_function(func);
         let args = call
             .args
             .iter()
@@ -938,7 +939,6 @@ impl Lowerer<'_> {
                 Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
                     operand: self.lower_expr(&reference.expr, out),
                     by_ref: true,
-                    lend: false,
                     mutated: None,
                     buffer: false,
                     view: false,
@@ -947,7 +947,6 @@ impl Lowerer<'_> {
                 arg if self.is_deref_copy(arg) => CallArg {
                     operand: self.lower_expr(arg, out),
                     by_ref: true,
-                    lend: false,
                     mutated: None,
                     buffer: false,
                     view: false,
@@ -957,7 +956,6 @@ impl Lowerer<'_> {
                 arg if alias_receiver(arg).is_some() || self.names_view(arg) => CallArg {
                     operand: self.lower_expr(alias_receiver(arg).unwrap_or(arg), out),
                     by_ref: false,
-                    lend: takes_references,
                     mutated: None,
                     buffer: false,
                     view: true,
@@ -965,7 +963,6 @@ impl Lowerer<'_> {
                 arg => CallArg {
                     operand: self.lower_expr(arg, out),
                     by_ref: false,
-                    lend: takes_references,
                     mutated: None,
                     buffer: false,
                     view: false,
@@ -989,7 +986,7 @@ impl Lowerer<'_> {
                 func: func.clone(),
                 args,
                 pullback,
-                elementwise: takes_references && !matches!(name.as_str(), "dot" | "sum"),
+                elementwise: is_ops_function && !matches!(name.as_str(), "dot" | "sum"),
                 gradients,
                 discarded: false,
             },
@@ -1014,7 +1011,6 @@ impl Lowerer<'_> {
             return CallArg {
                 operand,
                 by_ref: false,
-                lend: false,
                 mutated: None,
                 buffer: false,
                 view: false,
@@ -1027,7 +1023,6 @@ impl Lowerer<'_> {
             return CallArg {
                 operand,
                 by_ref: false,
-                lend: false,
                 mutated: None,
                 buffer: true,
                 view: false,
@@ -1038,7 +1033,6 @@ impl Lowerer<'_> {
         CallArg {
             operand,
             by_ref: false,
-            lend: false,
             mutated: Some(new),
             buffer: false,
             view: false,
