@@ -153,3 +153,102 @@ fn an_index_from_the_length_of_a_reassigned_buffer() {
         5, 5, -1.0, 1.0
     );
 }
+
+/// Look-alike: `v == w` compares whole buffers, and the loop writes `v`.
+#[differentiate(wrt(x))]
+fn compares_a_buffer_the_loop_writes(x: &[f64], n: usize) -> f64 {
+    let mut v = vec![0.0; n];
+    let w = vec![0.0; n];
+    let mut s = 0.0;
+    for i in 0..n {
+        let same = v == w;
+        let a = x[0];
+        if same {
+            s += a * x[i];
+        } else {
+            s -= 2.0 * a * x[i];
+        }
+        v[i] = 1.0;
+    }
+    s
+}
+
+/// Look-alike: `p.swap(0, 2)` writes the buffer without an element store,
+/// so `p[0]` changes from one iteration to the next.
+#[differentiate(wrt(x))]
+fn index_buffer_swapped_in_the_loop(x: &[f64], n: usize) -> f64 {
+    let mut p = [0.5, 1.0, 2.0];
+    p[1] = 1.5;
+    let mut s = 0.0;
+    for j in 0..n {
+        s += p[0] * x[j];
+        p.swap(0, 2);
+    }
+    s
+}
+
+/// Look-alike: `w.fill(…)` rewrites a buffer of floats the loop reads.
+#[differentiate(wrt(x))]
+fn buffer_filled_in_the_loop(x: &[f64], n: usize) -> f64 {
+    let mut w = vec![1.0; n];
+    w[0] = 2.0;
+    let mut s = 0.0;
+    for j in 0..n {
+        s += w[0] * x[j];
+        w.fill(0.5);
+    }
+    s
+}
+
+#[test]
+fn buffers_changed_by_comparisons_and_methods_are_read_every_iteration() {
+    check_slice_function!(
+        compares_a_buffer_the_loop_writes,
+        compares_a_buffer_the_loop_writes_grad,
+        compares_a_buffer_the_loop_writes_vjp,
+        compares_a_buffer_the_loop_writes_pullback;
+        3, 3, -1.0, 1.0
+    );
+    check_slice_function!(
+        index_buffer_swapped_in_the_loop,
+        index_buffer_swapped_in_the_loop_grad,
+        index_buffer_swapped_in_the_loop_vjp,
+        index_buffer_swapped_in_the_loop_pullback;
+        4, 4, -1.0, 1.0
+    );
+    check_slice_function!(
+        buffer_filled_in_the_loop,
+        buffer_filled_in_the_loop_grad,
+        buffer_filled_in_the_loop_vjp,
+        buffer_filled_in_the_loop_pullback;
+        4, 4, -1.0, 1.0
+    );
+}
+
+/// Elements that are not `f64` (here `&Mat<f64>`) stay where they are read.
+#[differentiate(wrt(x))]
+fn reads_matrices_from_a_slice(x: &[f64], ms: &[&Mat<f64>], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            let m = ms[i];
+            s += m[(0, j % 2)] * x[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn reads_of_elements_that_are_not_floats() {
+    let (a, b) = (
+        Mat::from_fn(1, 2, |_, j| j as f64 + 0.5),
+        Mat::from_fn(1, 2, |_, j| 1.5 - j as f64),
+    );
+    let ms = [&a, &b];
+    let x = [0.3, -0.7];
+    let (value, gradient) = reads_matrices_from_a_slice_grad(&x, &ms, 2);
+    assert_eq!(value, reads_matrices_from_a_slice(&x, &ms, 2));
+    // ∂/∂x_j = Σ_i m_i[(0, j)]
+    let expected = [a[(0, 0)] + b[(0, 0)], a[(0, 1)] + b[(0, 1)]];
+    assert_eq!(gradient, expected);
+}

@@ -8,40 +8,51 @@
 //! adjoint is summed in a local and added into the buffer once:
 //! Σ_j ∂f_j/∂xc[i] reaches `x̄c[i]` in one addition instead of one per `j`.
 //!
-//! A `let` at the top level of a loop body moves before the loop when it is
-//! - an element read `b[k]` of a buffer `b` defined before the loop that the
-//!   loop never writes (no element store, no `&mut` loan; a reassigned `b` is
-//!   loop-carried, so defined in the loop), at an index `k` that does not
-//!   change in the loop, or
-//! - an integer expression without side effects (arithmetic, comparisons,
-//!   shape queries such as `len()`) of values that do not change in the loop:
-//!   the indices of those reads.
+//! An element read `b[k]` at the top level of a loop body moves before the
+//! loop when `b` holds `f64`s (a vector or matrix parameter, or a local
+//! buffer filled with a float literal), was defined before the loop, and the
+//! loop never writes it (no element store, no `&mut` loan; a reassigned `b`
+//! is loop-carried, so defined in the loop), and `k` does not change in the
+//! loop. The integer computations of `k` that do not change either stay in
+//! the body and are copied before the loop.
 //!
-//! Only `for` loops over a range with no `break` or `return` qualify, so the
-//! moved statements would run on every iteration. They run under
-//! `if start < end` (`<=` for `..=`): a read the empty loop never makes
-//! cannot panic before it. The `if` hands each moved value the body still
-//! uses to the body through a merge, whose other side (the empty loop's) is
-//! never read.
+//! Only `for` loops over a range qualify, with no `break` or `return` (so
+//! every iteration would make the read) and nothing that changes a value
+//! behind the IR's back: every opaque expression free of side effects, every
+//! method one with a derivative rule (`p.swap(0, 2)` rewrites `p` without an
+//! element store). The reads run under `if start < end` (`<=` for `..=`): a
+//! read the empty loop never makes cannot panic. The `if` hands each value
+//! to the body through a merge whose other side, `0.0` for the empty loop,
+//! nothing reads.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use syn::visit_mut::VisitMut;
 
-use crate::ir::{Block, IfStmt, LoopStmt, Names, Op, Operand, Phi, Stmt, Var, VarInfo, stored_buffers};
+use crate::ir::{
+    Block, IfStmt, LoopStmt, Names, Op, Operand, Param, ParamKind, Phi, Stmt, Var, VarInfo, stored_buffers,
+};
 use crate::replay::{all_defined, mentions_in};
-use crate::rules::SHAPE_QUERIES;
+use crate::rules::{SHAPE_QUERIES, method_rule};
 
 /// Moves loop-invariant element reads out of every loop of `body`, innermost
 /// loops first.
-pub fn hoist_invariant_reads(body: &mut Block, vars: &mut Vec<VarInfo>, names: &mut Names) {
-    let mut hoister = Hoister { vars, names };
+pub fn hoist_invariant_reads(body: &mut Block, params: &[Param], vars: &mut Vec<VarInfo>, names: &mut Names) {
+    let float_buffers = float_buffers(body, params);
+    let mut hoister = Hoister {
+        vars,
+        names,
+        float_buffers,
+    };
     hoister.block(body);
 }
 
 struct Hoister<'a> {
     vars: &'a mut Vec<VarInfo>,
     names: &'a mut Names,
+    /// The buffers whose element reads may move: those holding `f64`s, so
+    /// that the `if` has a value (`0.0`) for the empty loop.
+    float_buffers: HashSet<Var>,
 }
 
 impl Hoister<'_> {
@@ -62,14 +73,14 @@ impl Hoister<'_> {
         }
     }
 
-    /// Takes the invariant statements out of `stmt`'s body and returns what
-    /// replaces them before the loop: the emptiness test and the `if` that
-    /// runs them.
+    /// Takes the invariant element reads out of `stmt`'s body and returns
+    /// what replaces them before the loop: the emptiness test and the `if`
+    /// that runs them, with copies of the index computations they need.
     fn hoist_from(&mut self, stmt: &mut LoopStmt) -> Vec<Stmt> {
         let Some(end) = &stmt.end else {
             return Vec::new();
         };
-        if stmt.exit_flag.is_some() {
+        if stmt.exit_flag.is_some() || !only_known_effects(&stmt.body) {
             return Vec::new();
         }
         let mut variant = BTreeSet::new();
@@ -79,46 +90,88 @@ impl Hoister<'_> {
         let mut written = HashSet::new();
         stored_buffers(&stmt.body, &mut written);
 
+        // Invariant index computations stay in the body (they are cheap) and
+        // are copied into the `if`; invariant reads move.
+        let mut indices = HashSet::new();
         let mut moving = Vec::new();
         for (position, body_stmt) in stmt.body.stmts.iter().enumerate() {
-            if let Stmt::Let { var, op, .. } = body_stmt
-                && is_invariant(op, &variant, &written)
-            {
+            let Stmt::Let { var, op, .. } = body_stmt else {
+                continue;
+            };
+            let unchanged = |operand: &Operand| operand.var().is_none_or(|var| !variant.contains(&var));
+            let invariant = match op {
+                Op::Index {
+                    base: Operand::Var(buffer),
+                    index,
+                } => {
+                    self.float_buffers.contains(buffer)
+                        && !variant.contains(buffer)
+                        && !written.contains(buffer)
+                        && unchanged(index)
+                }
+                Op::Opaque { reads, shapes, .. } => reads
+                    .iter()
+                    .chain(shapes)
+                    .all(|read| !variant.contains(read) && !written.contains(read)),
+                _ => false,
+            };
+            if invariant {
                 variant.remove(var);
-                moving.push(position);
+                match op {
+                    Op::Index { .. } => moving.push(position),
+                    _ => {
+                        indices.insert(*var);
+                    }
+                }
             }
         }
-        let reads_an_element = moving.iter().any(|&position| {
-            matches!(
-                stmt.body.stmts[position],
-                Stmt::Let {
-                    op: Op::Index { .. },
-                    ..
-                }
-            )
-        });
-        if !reads_an_element {
+        if moving.is_empty() {
             return Vec::new();
         }
 
-        let mut moved = Vec::new();
+        let mut guarded = Vec::new();
+        let mut renamed = HashMap::new();
         for (position, body_stmt) in std::mem::take(&mut stmt.body.stmts).into_iter().enumerate() {
-            if moving.contains(&position) {
-                moved.push(body_stmt);
-            } else {
-                stmt.body.stmts.push(body_stmt);
+            match body_stmt {
+                Stmt::Let {
+                    var,
+                    op: Op::Opaque { expr, reads, shapes },
+                    origin,
+                } if indices.contains(&var) => {
+                    let copy = self.new_var(&self.vars[var.0].ident.to_string());
+                    let mut op = Op::Opaque {
+                        expr: expr.clone(),
+                        reads: reads.clone(),
+                        shapes: shapes.clone(),
+                    };
+                    rename_reads(&mut op, &renamed, self.vars);
+                    guarded.push(Stmt::Let { var: copy, op, origin });
+                    renamed.insert(var, copy);
+                    stmt.body.stmts.push(Stmt::Let {
+                        var,
+                        op: Op::Opaque { expr, reads, shapes },
+                        origin,
+                    });
+                }
+                body_stmt if moving.contains(&position) => guarded.push(body_stmt),
+                body_stmt => stmt.body.stmts.push(body_stmt),
             }
         }
         let mut still_read = BTreeSet::new();
         mentions_in(&stmt.body, &mut still_read);
         still_read.extend(stmt.carried.iter().filter_map(|carried| carried.next.var()));
 
-        // Each value the body still reads keeps its variable, now the `if`'s
-        // output; inside the `if` it is computed into a fresh one.
-        let mut renamed = HashMap::new();
+        // Each read keeps its variable, now the `if`'s output (an `f64`, so
+        // `0.0` on the side of the empty loop, which nothing reads); inside
+        // the `if` it is read into a fresh one.
         let mut outputs = Vec::new();
-        for moved_stmt in &mut moved {
-            let Stmt::Let { var, op, .. } = moved_stmt else {
+        for guarded_stmt in &mut guarded {
+            let Stmt::Let {
+                var,
+                op: op @ Op::Index { .. },
+                ..
+            } = guarded_stmt
+            else {
                 continue;
             };
             rename_reads(op, &renamed, self.vars);
@@ -127,9 +180,8 @@ impl Hoister<'_> {
                 outputs.push(Phi {
                     var: *var,
                     then_value: Operand::Var(inner),
-                    else_value: Operand::Const(syn::parse_quote!(::core::default::Default::default())),
+                    else_value: Operand::Const(syn::parse_quote!(0.0_f64)),
                 });
-                renamed.insert(*var, inner);
                 *var = inner;
             }
         }
@@ -160,7 +212,7 @@ impl Hoister<'_> {
         let record = self.new_var("branch");
         let guarded = Stmt::If(IfStmt {
             cond: Operand::Var(nonempty),
-            then_block: Block { stmts: moved },
+            then_block: Block { stmts: guarded },
             else_block: Block::default(),
             outputs,
             record,
@@ -186,19 +238,72 @@ impl Hoister<'_> {
     }
 }
 
-/// Whether `op` gives the same value on every iteration of a loop that
-/// defines `variant` and writes into `written`, and may run once before it.
-fn is_invariant(op: &Op, variant: &BTreeSet<Var>, written: &HashSet<Var>) -> bool {
-    let unchanged = |operand: &Operand| operand.var().is_none_or(|var| !variant.contains(&var));
-    match op {
-        Op::Index {
-            base: Operand::Var(buffer),
-            index,
-        } => !variant.contains(buffer) && !written.contains(buffer) && unchanged(index),
-        Op::Opaque { expr, reads, shapes } => {
-            reads.iter().chain(shapes).all(|read| !variant.contains(read)) && is_pure(expr)
+/// Whether every statement of `block`, at any depth, affects nothing but
+/// what the IR shows: opaque expressions without side effects and methods
+/// with a derivative rule. A method such as `p.swap(0, 2)` or `v.push(x)`
+/// on a constant buffer writes it without an element store.
+fn only_known_effects(block: &Block) -> bool {
+    block.stmts.iter().all(|stmt| match stmt {
+        Stmt::Let {
+            op: Op::Opaque { expr, .. },
+            ..
+        } => is_pure(expr),
+        Stmt::Let {
+            op: Op::Method { method, .. },
+            ..
+        } => method_rule(&method.to_string()).is_some(),
+        Stmt::Let { .. } | Stmt::Store { .. } => true,
+        Stmt::If(branch) => only_known_effects(&branch.then_block) && only_known_effects(&branch.else_block),
+        Stmt::Loop(inner) => only_known_effects(&inner.body),
+    })
+}
+
+/// The buffers whose elements are `f64`: the parameters of vector and
+/// matrix types, and local buffers filled with a float literal
+/// (`vec![0.0; n]`, `[0.0, 1.0]`).
+fn float_buffers(body: &Block, params: &[Param]) -> HashSet<Var> {
+    let mut buffers: HashSet<Var> = params
+        .iter()
+        .filter(|param| matches!(param.kind, ParamKind::Array { .. } | ParamKind::SliceInOut))
+        .map(|param| param.var)
+        .collect();
+    collect_float_buffers(body, &mut buffers);
+    buffers
+}
+
+fn collect_float_buffers(block: &Block, buffers: &mut HashSet<Var>) {
+    let is_float = |operand: &Operand| {
+        matches!(
+            operand,
+            Operand::Const(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Float(_),
+                ..
+            }))
+        )
+    };
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                var,
+                op: Op::Fill { value, .. },
+                ..
+            } if is_float(value) => {
+                buffers.insert(*var);
+            }
+            Stmt::Let {
+                var,
+                op: Op::Array { elements, .. },
+                ..
+            } if elements.first().is_some_and(is_float) => {
+                buffers.insert(*var);
+            }
+            Stmt::If(branch) => {
+                collect_float_buffers(&branch.then_block, buffers);
+                collect_float_buffers(&branch.else_block, buffers);
+            }
+            Stmt::Loop(inner) => collect_float_buffers(&inner.body, buffers),
+            Stmt::Let { .. } | Stmt::Store { .. } => {}
         }
-        _ => false,
     }
 }
 

@@ -95,7 +95,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
     let result = lowerer.lower_tail(frames, &mut stmts);
     let inout = lowerer.inout_values(signature, &params, item);
     let mut body = Block { stmts };
-    hoist::hoist_invariant_reads(&mut body, &mut lowerer.vars, &mut lowerer.names);
+    hoist::hoist_invariant_reads(&mut body, &params, &mut lowerer.vars, &mut lowerer.names);
     Function {
         vars: lowerer.vars,
         output: signature.output,
