@@ -133,27 +133,18 @@ impl Hoister<'_> {
         let mut renamed = HashMap::new();
         for (position, body_stmt) in std::mem::take(&mut stmt.body.stmts).into_iter().enumerate() {
             match body_stmt {
-                Stmt::Let {
-                    var,
-                    op: Op::Opaque { expr, reads, shapes },
-                    origin,
-                } if indices.contains(&var) => {
+                Stmt::Let { var, ref op, origin } if indices.contains(&var) => {
                     let copy = self.new_var(&self.vars[var.0].ident.to_string());
-                    let mut op = Op::Opaque {
-                        expr: expr.clone(),
-                        reads: reads.clone(),
-                        shapes: shapes.clone(),
-                    };
-                    rename_reads(&mut op, &renamed, self.vars);
+                    let mut op = op.clone();
+                    substitute_reads(&mut op, &renamed, self.vars);
                     guarded.push(Stmt::Let { var: copy, op, origin });
                     renamed.insert(var, copy);
-                    stmt.body.stmts.push(Stmt::Let {
-                        var,
-                        op: Op::Opaque { expr, reads, shapes },
-                        origin,
-                    });
+                    stmt.body.stmts.push(body_stmt);
                 }
-                body_stmt if moving.contains(&position) => guarded.push(body_stmt),
+                Stmt::Let { var, mut op, origin } if moving.contains(&position) => {
+                    substitute_reads(&mut op, &renamed, self.vars);
+                    guarded.push(Stmt::Let { var, op, origin });
+                }
                 body_stmt => stmt.body.stmts.push(body_stmt),
             }
         }
@@ -168,13 +159,12 @@ impl Hoister<'_> {
         for guarded_stmt in &mut guarded {
             let Stmt::Let {
                 var,
-                op: op @ Op::Index { .. },
+                op: Op::Index { .. },
                 ..
             } = guarded_stmt
             else {
                 continue;
             };
-            rename_reads(op, &renamed, self.vars);
             if still_read.contains(var) {
                 let inner = self.new_var(&self.vars[var.0].ident.to_string());
                 outputs.push(Phi {
@@ -221,10 +211,7 @@ impl Hoister<'_> {
     }
 
     fn new_var(&mut self, hint: &str) -> Var {
-        let ident = self.names.fresh(hint);
-        let adjoint = self.names.fresh(&format!("adj_{ident}"));
-        self.vars.push(VarInfo { ident, adjoint });
-        Var(self.vars.len() - 1)
+        crate::ir::new_var(self.vars, self.names, hint)
     }
 
     fn operand_tokens(&self, operand: &Operand) -> proc_macro2::TokenStream {
@@ -344,7 +331,7 @@ fn is_compound_assignment(op: &syn::BinOp) -> bool {
 }
 
 /// Makes `op` read `renamed[v]` wherever it read `v`.
-fn rename_reads(op: &mut Op, renamed: &HashMap<Var, Var>, vars: &[VarInfo]) {
+fn substitute_reads(op: &mut Op, renamed: &HashMap<Var, Var>, vars: &[VarInfo]) {
     let rename = |operand: &mut Operand| {
         if let Operand::Var(var) = operand
             && let Some(new) = renamed.get(var)

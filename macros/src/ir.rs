@@ -97,6 +97,15 @@ impl Names {
     }
 }
 
+/// A new variable with a readable, hygienic identifier derived from `hint`,
+/// and its adjoint's.
+pub fn new_var(vars: &mut Vec<VarInfo>, names: &mut Names, hint: &str) -> Var {
+    let ident = names.fresh(hint);
+    let adjoint = names.fresh(&format!("adj_{ident}"));
+    vars.push(VarInfo { ident, adjoint });
+    Var(vars.len() - 1)
+}
+
 /// An argument of an operation.
 #[derive(Clone)]
 pub enum Operand {
@@ -146,6 +155,7 @@ pub enum BinaryOp {
 }
 
 /// The right-hand side of a `let`.
+#[derive(Clone)]
 pub enum Op {
     Binary(BinaryOp, Operand, Operand),
     Neg(Operand),

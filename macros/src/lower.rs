@@ -254,10 +254,7 @@ impl Lowerer<'_> {
 
     /// A new variable with a readable, hygienic identifier derived from `hint`.
     fn new_var(&mut self, hint: &str) -> Var {
-        let ident = self.names.fresh(hint);
-        let adjoint = self.names.fresh(&format!("adj_{ident}"));
-        self.vars.push(VarInfo { ident, adjoint });
-        Var(self.vars.len() - 1)
+        crate::ir::new_var(&mut self.vars, &mut self.names, hint)
     }
 
     /// Names the variable computed for `let name = ...` or `name = ...` after
