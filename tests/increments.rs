@@ -141,3 +141,40 @@ fn an_index_that_changes_between_read_and_store() {
     check_slice_function!(index_changed_between, index_changed_between_grad, index_changed_between_vjp,
         index_changed_between_pullback; 4, 4, -1.0, 1.0);
 }
+
+/// An increment followed by a store inside an `if` that only some
+/// iterations take, in the three spellings of an increment. The element's
+/// adjoint flows on to `x̄[i]` on both paths; the adjoint of a buffer lives
+/// across the iterations, so that flow must not move into the taken arm.
+#[differentiate(wrt(x))]
+fn increment_then_store_in_a_branch(x: &[f64], n: usize) -> f64 {
+    let mut u = vec![0.0; n];
+    let mut v = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    for i in 0..n {
+        u[i] += x[i] * x[i];
+        if i > 2 {
+            u[0] = 1.0;
+        }
+        v[i] = v[i] + x[i].sin();
+        if i > 2 {
+            v[1] = x[i];
+        }
+        let t = w[i];
+        w[i] = x[i] * 2.0 + t;
+        if i == 4 {
+            w[2] = 0.5;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += u[i] * v[i] + w[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn an_increment_followed_by_a_store_in_a_branch() {
+    check_slice_function!(increment_then_store_in_a_branch, increment_then_store_in_a_branch_grad,
+        increment_then_store_in_a_branch_vjp, increment_then_store_in_a_branch_pullback; 6, 6, -1.0, 1.0);
+}

@@ -1072,7 +1072,10 @@ fn start_from_first_contributions(body: &mut Vec<AdjStmt>) {
 ///
 /// The statements moved are the ones right after the branch that pass the
 /// adjoint of such a value on (`Kernel`, `Flow`); the value's adjoint must be
-/// created as a zero in this block and touched nowhere else. The block's
+/// created as a zero in this block, before the branch, and touched nowhere
+/// else. An adjoint that lives across the block (a buffer's, carried between
+/// iterations) holds what later statements added on both paths, so what it
+/// flows into is never moved. The block's
 /// reads were collected before, and the arm has every value of the block in
 /// scope, so nothing else changes.
 fn sink_into_branches(body: &mut Vec<AdjStmt>) {
@@ -1086,11 +1089,9 @@ fn sink_into_branches(body: &mut Vec<AdjStmt>) {
             let Some(from) = passed_on(next) else {
                 break;
             };
+            let fresh = body[..branch].iter().any(|stmt| creates_zero(stmt, from));
             let elsewhere = body.iter().enumerate().any(|(position, stmt)| {
-                position != branch
-                    && position != branch + 1
-                    && !matches!(stmt, AdjStmt::Zero(var) | AdjStmt::ZeroScalar(var) if *var == from)
-                    && mentions(stmt, from)
+                position != branch && position != branch + 1 && !creates_zero(stmt, from) && mentions(stmt, from)
             });
             let AdjStmt::Branch {
                 then_body, else_body, ..
@@ -1100,7 +1101,7 @@ fn sink_into_branches(body: &mut Vec<AdjStmt>) {
             };
             let in_then = then_body.iter().any(|stmt| mentions(stmt, from));
             let in_else = else_body.iter().any(|stmt| mentions(stmt, from));
-            if elsewhere || in_then == in_else {
+            if !fresh || elsewhere || in_then == in_else {
                 break;
             }
             let moved = body.remove(branch + 1);
@@ -1113,6 +1114,11 @@ fn sink_into_branches(body: &mut Vec<AdjStmt>) {
         }
         branch += 1;
     }
+}
+
+/// Whether `stmt` creates the adjoint of `var` as a zero.
+fn creates_zero(stmt: &AdjStmt, var: Var) -> bool {
+    matches!(stmt, AdjStmt::Zero(zeroed) | AdjStmt::ZeroScalar(zeroed) | AdjStmt::ZeroLikeAdjoint { var: zeroed, .. } if *zeroed == var)
 }
 
 /// The value whose adjoint `stmt` passes on to another.
