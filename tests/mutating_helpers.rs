@@ -248,3 +248,82 @@ fn copies_made_by_to_vec_and_clone_lent_to_helpers() {
         fd::check_gradient(|p| copies_lent_to_helpers(&p[..n], p[n]), &point, &gradient).assert_within(1e-6);
     }
 }
+
+/// acc ← (acc + x₁²)·0.9, then (· + x₂²)·0.9, …: the parameter is updated
+/// through the reference inside a loop. It is left out of `wrt`, yet its
+/// pullback still hands back the adjoint of its old value (0.9ⁿ·seed).
+#[differentiate(wrt(xs))]
+fn decaying_squares(acc: &mut f64, xs: &[f64]) {
+    for &x in xs {
+        *acc += x * x;
+        *acc *= 0.9;
+    }
+}
+
+/// Passes its own reference on to a helper inside a loop.
+#[differentiate]
+fn add_sine_squares(acc: &mut f64, xs: &[f64]) {
+    for &x in xs {
+        add_square(acc, x.sin());
+    }
+}
+
+/// v ← v·a.
+#[differentiate]
+#[allow(clippy::needless_range_loop)]
+fn scale_in(v: &mut [f64], a: f64) {
+    for i in 0..v.len() {
+        v[i] *= a;
+    }
+}
+
+/// Passes its own `&mut [f64]` on, twice: v ← v·a·a².
+#[differentiate]
+fn scale_by_cube(v: &mut [f64], a: f64) {
+    scale_in(v, a);
+    scale_in(v, a * a);
+}
+
+#[differentiate]
+fn references_updated_in_loops(xs: &[f64], a: f64) -> f64 {
+    let mut s = a;
+    decaying_squares(&mut s, xs);
+    add_sine_squares(&mut s, xs);
+    let mut v = xs.to_vec();
+    scale_by_cube(&mut v, a);
+    for e in v.iter() {
+        s += e * e;
+    }
+    s
+}
+
+#[test]
+fn references_updated_and_passed_on_inside_loops() {
+    for (xs, a) in [(vec![0.5, -1.0, 2.0], 0.7), (vec![1.5, 0.3], -1.1), (vec![-0.2], 1.3)] {
+        let (value, d_xs, d_a) = references_updated_in_loops_grad(&xs, a);
+        assert_eq!(value, references_updated_in_loops(&xs, a));
+        let n = xs.len();
+        let mut point = xs.clone();
+        point.push(a);
+        let mut gradient = d_xs.clone();
+        gradient.push(d_a);
+        fd::check_gradient(|p| references_updated_in_loops(&p[..n], p[n]), &point, &gradient).assert_within(1e-6);
+
+        let mut acc = a;
+        let ((), pullback) = decaying_squares_pullback(&mut acc, &xs);
+        let mut adjoint = 2.0;
+        let ((), d_xs) = pullback(&(), (&mut adjoint, &xs));
+        let expected = 2.0 * 0.9_f64.powi(n as i32);
+        assert!((adjoint - expected).abs() <= 1e-12 * expected);
+        fd::check_gradient(
+            |p| {
+                let mut acc = a;
+                decaying_squares(&mut acc, p);
+                2.0 * acc
+            },
+            &xs,
+            &d_xs,
+        )
+        .assert_within(1e-6);
+    }
+}

@@ -762,7 +762,7 @@ impl Emitter<'_> {
                     }
                     (None, true) => {
                         let buffer = self.operand(&arg.operand);
-                        quote!(&mut #buffer)
+                        self.lend(arg, buffer)
                     }
                     (None, false) => self.call_arg(arg),
                 });
@@ -779,6 +779,21 @@ impl Emitter<'_> {
         };
         let mutability = self.stored.contains(&var).then(|| quote!(mut));
         quote!(let #mutability #ident = #value;)
+    }
+
+    /// `&mut buffer` for a buffer lent to a call, or `&mut *buffer` when it is
+    /// a `&mut [f64]` parameter (or its adjoint), which is reborrowed.
+    fn lend(&self, arg: &CallArg, buffer: TokenStream) -> TokenStream {
+        let borrowed = self
+            .function
+            .params
+            .iter()
+            .any(|param| param.kind == ParamKind::SliceInOut && arg.operand.var() == Some(param.var));
+        if borrowed {
+            quote!(&mut *#buffer)
+        } else {
+            quote!(&mut #buffer)
+        }
     }
 
     /// `let (outputs.., record) = if cond { .. } else { .. };` where each branch
@@ -1098,8 +1113,8 @@ impl Emitter<'_> {
                         (Some(_), ..) => quote!(&mut 0.0_f64),
                         // A buffer written in place gets its adjoint updated in place.
                         (None, true, Some(buffer)) => {
-                            let adj = self.adj(buffer);
-                            quote!(&mut #adj)
+                            let adj = self.adj(buffer).to_token_stream();
+                            self.lend(arg, adj)
                         }
                         _ => self.call_arg(arg),
                     });

@@ -1247,7 +1247,7 @@ impl Lowerer<'_> {
         // it is not carried.
         let mut carried_names: Vec<String> = body_stmts
             .iter()
-            .flat_map(assigned_names_in_stmt)
+            .flat_map(|stmt| assigned_names_in_stmt(stmt, &self.inout_names))
             .filter(|(name, lent)| match self.lookup(name) {
                 Some(Binding {
                     value: Some(Operand::Var(var)),
@@ -1930,34 +1930,67 @@ fn pattern_name(pat: &syn::Pat) -> Result<Option<String>, ()> {
     binding_name(pat).map_err(|_| ())
 }
 
-/// The local variables a statement assigns to (`x = ..`, `x += ..`), which a
-/// loop carries from one iteration to the next, each with whether it is only
-/// lent by `&mut` there.
-fn assigned_names_in_stmt(stmt: &syn::Stmt) -> Vec<(String, bool)> {
-    struct Finder(Vec<(String, bool)>);
-    impl<'ast> Visit<'ast> for Finder {
+/// The local variables a statement assigns to (`x = ..`, `x += ..`, and
+/// `*acc = ..` for a `&mut f64` parameter `acc`), which a loop carries from
+/// one iteration to the next, each with whether it is only lent by `&mut`
+/// there (`&mut x`, or a parameter of `inout_names` passed on as it is).
+fn assigned_names_in_stmt(stmt: &syn::Stmt, inout_names: &std::collections::HashSet<String>) -> Vec<(String, bool)> {
+    struct Finder<'names> {
+        inout_names: &'names std::collections::HashSet<String>,
+        found: Vec<(String, bool)>,
+    }
+    impl Finder<'_> {
+        fn assigned(&mut self, target: &Expr) {
+            let name = match strip_parens(target) {
+                Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) => {
+                    target_name(&unary.expr).filter(|name| self.inout_names.contains(name))
+                }
+                target => target_name(target),
+            };
+            self.found.extend(name.map(|name| (name, false)));
+        }
+        fn passed(&mut self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
+            let lent = args
+                .iter()
+                .filter_map(target_name)
+                .filter(|name| self.inout_names.contains(name));
+            self.found.extend(lent.map(|name| (name, true)));
+        }
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
         fn visit_expr_assign(&mut self, assign: &'ast syn::ExprAssign) {
-            self.0.extend(target_name(&assign.left).map(|name| (name, false)));
+            self.assigned(&assign.left);
             syn::visit::visit_expr_assign(self, assign);
         }
         fn visit_expr_binary(&mut self, binary: &'ast syn::ExprBinary) {
             if is_compound_assignment(&binary.op) || is_arithmetic_assignment(&binary.op) {
-                self.0.extend(target_name(&binary.left).map(|name| (name, false)));
+                self.assigned(&binary.left);
             }
             syn::visit::visit_expr_binary(self, binary);
         }
         fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
             // `&mut x` passed to a call that may change `x`.
             if reference.mutability.is_some() {
-                self.0.extend(target_name(&reference.expr).map(|name| (name, true)));
+                self.found.extend(target_name(&reference.expr).map(|name| (name, true)));
             }
             syn::visit::visit_expr_reference(self, reference);
         }
+        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+            self.passed(&call.args);
+            syn::visit::visit_expr_call(self, call);
+        }
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            self.passed(&call.args);
+            syn::visit::visit_expr_method_call(self, call);
+        }
         fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     }
-    let mut finder = Finder(Vec::new());
+    let mut finder = Finder {
+        inout_names,
+        found: Vec::new(),
+    };
     finder.visit_stmt(stmt);
-    finder.0
+    finder.found
 }
 
 fn is_arithmetic_assignment(op: &syn::BinOp) -> bool {

@@ -308,6 +308,12 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
             param.wrt = true;
         }
     }
+    // A `&mut` parameter's pullback receives the seed of its final value and
+    // hands back the adjoint of its first one in the same place, which a
+    // caller's derivative relies on: it is always differentiated.
+    for param in params.iter_mut().filter(|param| param.kind.is_inout()) {
+        param.wrt = true;
+    }
 }
 
 /// The shape of the returned value: `f64`, or an owned faer `Col`, `Row` or
