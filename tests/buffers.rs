@@ -1337,3 +1337,65 @@ fn a_whole_use_and_a_write_in_different_arms() {
         }
     }
 }
+
+/// v ← v·a, in the caller's buffer.
+#[differentiate]
+fn scale_buffer(v: &mut [f64], a: f64) {
+    for i in 0..v.len() {
+        v[i] *= a;
+    }
+}
+
+/// A buffer one arm of a branch replaces, then written element by element
+/// and lent to a `&mut` helper: whichever arm ran, that buffer changes.
+#[differentiate(wrt(x))]
+fn reassigned_in_a_branch(x: &[f64], n: usize) -> f64 {
+    let mut v = vec![0.5; n];
+    for i in 0..n {
+        v[i] = x[i] * 0.5;
+    }
+    if n > 3 {
+        v = vec![x[0] * x[1]; n];
+    }
+    v[0] = v[1] * 2.0;
+    scale_buffer(&mut v, x[n - 1]);
+    let mut s = 0.0;
+    for i in 0..n {
+        s += v[i] * x[i];
+    }
+    s
+}
+
+/// A buffer a loop replaces, then written and lent; and inside a loop, one
+/// lent, then replaced, then written and lent again in an inner loop.
+#[differentiate(wrt(x))]
+fn reassigned_in_a_loop(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut v = vec![0.5; n];
+    for i in 0..n {
+        v = vec![s * 0.1 + x[i]; n];
+        s += v[0];
+    }
+    v[0] = v[1] * 2.0;
+    scale_buffer(&mut v, x[0]);
+    for i in 0..n {
+        scale_buffer(&mut v, 0.9);
+        s += v[i] * x[i];
+        v = vec![s * 0.1; n];
+        for _ in 0..2 {
+            v[0] = s;
+            scale_buffer(&mut v, x[i]);
+        }
+    }
+    s + v[0] * 0.3
+}
+
+#[test]
+fn buffers_replaced_in_branches_and_loops_then_written() {
+    for n in [3, 4] {
+        check_slice_function!(reassigned_in_a_branch, reassigned_in_a_branch_grad, reassigned_in_a_branch_vjp,
+            reassigned_in_a_branch_pullback; n, n, -1.0, 1.0);
+        check_slice_function!(reassigned_in_a_loop, reassigned_in_a_loop_grad, reassigned_in_a_loop_vjp,
+            reassigned_in_a_loop_pullback; n, n, -1.0, 1.0);
+    }
+}

@@ -2248,3 +2248,30 @@ fn a_loop_bound_read_from_a_reassigned_vector() {
         .assert_within(1e-6);
     }
 }
+
+/// Index buffers the loop permutes in place (`swap`, `rotate_left`,
+/// `reverse`), with no element store: every iteration reads the indices
+/// as they are then, and so must its adjoint.
+#[differentiate(wrt(x))]
+fn permuted_reads(x: &[f64], n: usize) -> f64 {
+    let mut p = vec![0; n];
+    for i in 0..n {
+        p[i] = n - 1 - i;
+    }
+    let mut order = [2, 0, 1];
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x[p[0]] * x[i].sin() + x[order[0]] * x[p[1]];
+        p.swap(0, i);
+        p.rotate_left(1);
+        order.swap(0, 2);
+        order.reverse();
+    }
+    s * x[p[0]]
+}
+
+#[test]
+fn index_buffers_permuted_in_place() {
+    check_slice_function!(permuted_reads, permuted_reads_grad, permuted_reads_vjp, permuted_reads_pullback;
+        4, 4, -1.0, 1.0);
+}

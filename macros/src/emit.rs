@@ -803,10 +803,19 @@ impl Emitter<'_> {
         let cond = self.operand(&stmt.cond);
         let then_stmts = self.forward_block(&stmt.then_block, taping);
         let else_stmts = self.forward_block(&stmt.else_block, taping);
-        let mut targets: Vec<&Ident> = stmt.outputs.iter().map(|phi| self.ident(phi.var)).collect();
+        // A buffer the branches choose between may be written after them.
+        let mut targets: Vec<TokenStream> = stmt
+            .outputs
+            .iter()
+            .map(|phi| {
+                let ident = self.ident(phi.var);
+                let mutability = self.stored.contains(&phi.var).then(|| quote!(mut));
+                quote!(#mutability #ident)
+            })
+            .collect();
         let residuals = self.adjoint.residuals.get(&stmt.record).filter(|_| taping);
         if residuals.is_some() {
-            targets.push(self.ident(stmt.record));
+            targets.push(self.ident(stmt.record).to_token_stream());
         }
         if targets.is_empty() {
             return quote! {
@@ -896,7 +905,8 @@ impl Emitter<'_> {
         let exits = stmt.carried.iter().map(|carried| {
             let exit = self.ident(carried.exit);
             let head = self.ident(carried.head);
-            quote!(let #exit = #head;)
+            let mutability = self.stored.contains(&carried.exit).then(|| quote!(mut));
+            quote!(let #mutability #exit = #head;)
         });
         let count_trips = (taping && stmt.exit_flag.is_some() && self.uses_tape(stmt))
             .then(|| quote!(let #trips = #tape.len() - #trips;));

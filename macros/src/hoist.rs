@@ -196,6 +196,7 @@ impl Hoister<'_> {
                 expr: syn::parse_quote!(#start #comparison #end_tokens),
                 reads,
                 shapes: Vec::new(),
+                changes: Vec::new(),
             },
             origin,
         };
@@ -344,7 +345,9 @@ fn substitute_reads(op: &mut Op, renamed: &HashMap<Var, Var>, vars: &[VarInfo]) 
             rename(base);
             rename(index);
         }
-        Op::Opaque { expr, reads, shapes } => {
+        Op::Opaque {
+            expr, reads, shapes, ..
+        } => {
             let idents = reads
                 .iter_mut()
                 .chain(shapes)

@@ -215,6 +215,10 @@ pub enum Op {
         /// no derivative flows from them, but the expression gives another
         /// value when they are reassigned.
         shapes: Vec<Var>,
+        /// The local buffers it changes in place (`p.swap(0, 1)`, `&mut p`),
+        /// which only constant buffers can be: like element stores, these
+        /// make the buffer's reads depend on when they happen.
+        changes: Vec<Var>,
     },
 }
 
@@ -438,8 +442,8 @@ impl Function {
     }
 }
 
-/// The buffers `block` writes into, at any depth: by element stores, and
-/// lent by `&mut` to calls.
+/// The buffers `block` writes into, at any depth: by element stores, lent
+/// by `&mut` to calls, and changed by methods such as `p.swap(i, j)`.
 pub fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
     for stmt in &block.stmts {
         match stmt {
@@ -451,6 +455,16 @@ pub fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
                 ..
             } => {
                 stored.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
+            }
+            Stmt::Let {
+                op: Op::Opaque { changes, .. },
+                ..
+            } => stored.extend(changes),
+            Stmt::Let {
+                op: Op::Method { method, receiver, .. },
+                ..
+            } if crate::rules::IN_PLACE_METHODS.contains(&method.to_string().as_str()) => {
+                stored.extend(receiver.var());
             }
             Stmt::If(stmt) => {
                 stored_buffers(&stmt.then_block, stored);

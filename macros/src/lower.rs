@@ -252,6 +252,20 @@ impl Lowerer<'_> {
         values
     }
 
+    /// Makes `var`, which takes one of two values (the arms of a branch, or a
+    /// loop-carried variable's values before and after an iteration), a
+    /// local buffer if either is one: element writes and `&mut` calls may
+    /// change it in place, and an array is copied when bound again.
+    fn inherit_buffer(&mut self, var: Var, values: [&Operand; 2]) {
+        let vars: Vec<Var> = values.iter().filter_map(|value| value.var()).collect();
+        if vars.iter().any(|value| self.buffers.contains(value)) {
+            self.buffers.insert(var);
+        }
+        if vars.iter().any(|value| self.copy_arrays.contains(value)) {
+            self.copy_arrays.insert(var);
+        }
+    }
+
     /// A new variable with a readable, hygienic identifier derived from `hint`.
     fn new_var(&mut self, hint: &str) -> Var {
         crate::ir::new_var(&mut self.vars, &mut self.names, hint)
@@ -818,7 +832,7 @@ impl Lowerer<'_> {
         }
         match self.lower_expr(&cast.expr, out) {
             // `2 as f64`, `N as f64`: a constant stays a constant.
-            Operand::Const(_) => Operand::Const(self.rename_reads(expr).0),
+            Operand::Const(_) => Operand::Const(self.rename_reads(expr).expr),
             operand => self.emit(out, "cast", Origin::of(expr), Op::Cast(operand, (*cast.ty).clone())),
         }
     }
@@ -845,7 +859,7 @@ impl Lowerer<'_> {
             return match receiver {
                 Operand::Var(var) => Operand::Transposed(var),
                 Operand::Transposed(var) => Operand::Var(var),
-                Operand::Const(_) => Operand::Const(self.rename_reads(expr).0),
+                Operand::Const(_) => Operand::Const(self.rename_reads(expr).expr),
             };
         }
         let args = call.args.iter().map(|arg| self.lower_expr(arg, out)).collect();
@@ -1077,6 +1091,7 @@ impl Lowerer<'_> {
                     continue;
                 }
                 let var = self.new_var(name);
+                self.inherit_buffer(var, [&then_op, &else_op]);
                 outputs.push(Phi {
                     var,
                     then_value: then_op,
@@ -1135,7 +1150,7 @@ impl Lowerer<'_> {
         let scrutinee = match &scrutinee {
             Operand::Var(var) => self.vars[var.0].ident.to_token_stream(),
             Operand::Transposed(_) | Operand::Const(_) => {
-                let (renamed, ..) = self.rename_reads(&expr_match.expr);
+                let renamed = self.rename_reads(&expr_match.expr).expr;
                 quote::quote!((#renamed))
             }
         };
@@ -1146,11 +1161,14 @@ impl Lowerer<'_> {
             let pat = &arm.pat;
             let mut reads = scrutinee_reads.clone();
             let mut shapes = Vec::new();
+            let mut changes = Vec::new();
             let renamed: Expr = match &arm.guard {
                 Some((_, guard)) => {
-                    let (guard, guard_reads, guard_shapes) = self.rename_reads(guard);
-                    reads.extend(guard_reads);
-                    shapes = guard_shapes;
+                    let guard = self.rename_reads(guard);
+                    reads.extend(guard.reads);
+                    shapes = guard.shapes;
+                    changes = guard.changes;
+                    let guard = guard.expr;
                     syn::parse_quote!(::core::matches!(#scrutinee, #pat) && (#guard))
                 }
                 None => syn::parse_quote!(::core::matches!(#scrutinee, #pat)),
@@ -1166,6 +1184,7 @@ impl Lowerer<'_> {
                         expr: renamed,
                         reads,
                         shapes,
+                        changes,
                     },
                 )
             };
@@ -1270,6 +1289,7 @@ impl Lowerer<'_> {
                 continue;
             };
             let head = self.new_var(if name == RUNNING { "running" } else { name });
+            self.inherit_buffer(head, [&init, &init]);
             self.assign(name, Operand::Var(head));
             carried.push((name.clone(), init, head));
         }
@@ -1316,6 +1336,7 @@ impl Lowerer<'_> {
             .zip(nexts)
             .map(|((name, init, head), next)| {
                 let exit = self.new_var(if name == RUNNING { "running" } else { &name });
+                self.inherit_buffer(exit, [&Operand::Var(head), &next]);
                 self.assign(&name, Operand::Var(exit));
                 Carried { init, head, next, exit }
             })
@@ -1438,6 +1459,7 @@ impl Lowerer<'_> {
                 continue;
             }
             let var = self.new_var(if name == RUNNING { "running" } else { name });
+            self.inherit_buffer(var, [&then_value, &else_value]);
             outputs.push(Phi {
                 var,
                 then_value,
@@ -1671,7 +1693,12 @@ impl Lowerer<'_> {
             self.cx.error_at(span, message);
             return self.placeholder(expr);
         }
-        let (renamed, reads, shapes) = self.rename_reads(expr);
+        let Renamed {
+            expr: renamed,
+            reads,
+            shapes,
+            changes,
+        } = self.rename_reads(expr);
         if reads.is_empty() && !self.mentions_locals(expr) {
             return Operand::Const(renamed);
         }
@@ -1683,30 +1710,48 @@ impl Lowerer<'_> {
                 expr: renamed,
                 reads,
                 shapes,
+                changes,
             },
         )
     }
 
     /// Replaces each read of a local variable in `expr` with its current value,
-    /// and lists the variables whose values it reads, then those whose shapes
-    /// only it reads (`v.len()`).
-    fn rename_reads(&self, expr: &Expr) -> (Expr, Vec<Var>, Vec<Var>) {
+    /// and lists the variables whose values it reads, those whose shapes only
+    /// it reads (`v.len()`), and those it changes in place (`p.swap(0, 1)`).
+    fn rename_reads(&self, expr: &Expr) -> Renamed {
         let mut renamer = Renamer {
             lowerer: self,
             reads: Vec::new(),
             shapes: Vec::new(),
+            changes: Vec::new(),
         };
         let mut renamed = expr.clone();
         renamer.visit_expr_mut(&mut renamed);
         let Renamer {
-            mut reads, mut shapes, ..
+            mut reads,
+            mut shapes,
+            mut changes,
+            ..
         } = renamer;
-        for vars in [&mut reads, &mut shapes] {
+        for vars in [&mut reads, &mut shapes, &mut changes] {
             vars.sort();
             vars.dedup();
         }
-        (renamed, reads, shapes)
+        Renamed {
+            expr: renamed,
+            reads,
+            shapes,
+            changes,
+        }
     }
+}
+
+/// An opaque expression with its reads renamed; see [`Lowerer::rename_reads`].
+struct Renamed {
+    expr: Expr,
+    reads: Vec<Var>,
+    shapes: Vec<Var>,
+    changes: Vec<Var>,
 }
 
 /// Rewrites local variable reads inside an opaque expression.
@@ -1714,6 +1759,20 @@ struct Renamer<'l, 'a> {
     lowerer: &'l Lowerer<'a>,
     reads: Vec<Var>,
     shapes: Vec<Var>,
+    changes: Vec<Var>,
+}
+
+impl Renamer<'_, '_> {
+    /// The local variable `expr` names, if any.
+    fn local(&self, expr: &Expr) -> Option<Var> {
+        match self.lowerer.lookup(&target_name(expr)?) {
+            Some(Binding {
+                value: Some(Operand::Var(var)),
+                ..
+            }) => Some(*var),
+            _ => None,
+        }
+    }
 }
 
 impl VisitMut for Renamer<'_, '_> {
@@ -1725,6 +1784,15 @@ impl VisitMut for Renamer<'_, '_> {
                 if path.path.segments.last().is_some_and(|last| last.ident == "length")),
             _ => false,
         };
+        // `p.swap(0, 1)` or `&mut p` changes `p` in place.
+        let changed = match expr {
+            Expr::MethodCall(call) if rules::IN_PLACE_METHODS.contains(&call.method.to_string().as_str()) => {
+                self.local(&call.receiver)
+            }
+            Expr::Reference(reference) if reference.mutability.is_some() => self.local(&reference.expr),
+            _ => None,
+        };
+        self.changes.extend(changed);
         if shape_query {
             let reads = self.reads.len();
             syn::visit_mut::visit_expr_mut(self, expr);

@@ -364,6 +364,32 @@ pub static PREDICATES: &[&str] = &[
 /// Methods that read the shape of their receiver, not its values.
 pub static SHAPE_QUERIES: &[&str] = &["nrows", "ncols", "shape", "len", "is_empty"];
 
+/// Methods of slices and `Vec` that change their receiver in place; allowed
+/// on constant buffers (a permutation `p.swap(i, j)`), which they make
+/// change without an element store.
+pub static IN_PLACE_METHODS: &[&str] = &[
+    "swap",
+    "fill",
+    "reverse",
+    "sort",
+    "sort_unstable",
+    "rotate_left",
+    "rotate_right",
+    "copy_from_slice",
+    "clone_from_slice",
+    "push",
+    "pop",
+    "clear",
+    "truncate",
+    "resize",
+    "extend_from_slice",
+    "insert",
+    "remove",
+    "swap_remove",
+    "retain",
+    "dedup",
+];
+
 /// The functions of `chainrule::ops`, which take any operand (owned,
 /// reference or view) and are differentiated through their split forms.
 pub static OPS_FUNCTIONS: &[&str] = &[
