@@ -2275,3 +2275,106 @@ fn index_buffers_permuted_in_place() {
     check_slice_function!(permuted_reads, permuted_reads_grad, permuted_reads_vjp, permuted_reads_pullback;
         4, 4, -1.0, 1.0);
 }
+
+/// Two buffers swapped by moves every iteration (`let t = a; a = b; b = t;`),
+/// and three rotated the same way: each iteration reads the buffers it
+/// was given, which the tape keeps while the next ones are taken.
+#[differentiate(wrt(x))]
+#[allow(clippy::manual_swap)]
+fn buffers_swapped_by_moves(x: &[f64], n: usize) -> f64 {
+    let mut a = vec![0.0; n];
+    let mut b = vec![0.0; n];
+    let mut c = vec![1.0; n];
+    for i in 0..n {
+        a[i] = x[i];
+        b[i] = 2.0 * x[i] * x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            s += a[i] * b[j].sin() + c[j] * a[j];
+        }
+        let t = a;
+        a = b;
+        b = t;
+        let u = c;
+        c = b;
+        b = a;
+        a = u;
+        a[0] *= x[i];
+    }
+    s
+}
+
+#[test]
+fn buffers_swapped_by_moves_in_a_loop() {
+    check_slice_function!(buffers_swapped_by_moves, buffers_swapped_by_moves_grad, buffers_swapped_by_moves_vjp,
+        buffers_swapped_by_moves_pullback; 3, 3, -1.0, 1.0);
+}
+
+/// A network's layers of different widths applied to its input, the
+/// weights fixed (`wrt(x)`): what the loop carries changes shape every
+/// iteration, and the adjoint of each iteration's head has the head's shape.
+#[differentiate(wrt(x))]
+fn layers_of_different_widths(ws: &[Mat<f64>], x: &Col<f64>) -> f64 {
+    let mut h = x.clone();
+    for i in 0..ws.len() {
+        let z = &ws[i] * &h;
+        h = relu(&z) + &z * 0.1;
+    }
+    h.squared_norm_l2()
+}
+
+/// One step of a non-square map, and a buffer that grows by one element
+/// per iteration.
+#[differentiate(wrt(x))]
+fn growing_and_shrinking(a: &Mat<f64>, x: &Col<f64>, xs: &[f64], n: usize) -> f64 {
+    let mut h = x.clone();
+    for _ in 0..1 {
+        h = a * &h;
+    }
+    let mut v = vec![x[0]; 1];
+    for i in 1..n {
+        let mut w = vec![0.0; i + 1];
+        for j in 0..i {
+            w[j] = v[j] * xs[i];
+        }
+        w[i] = h[i % h.nrows()].sin();
+        v = w;
+    }
+    let mut s = h.squared_norm_l2();
+    for j in 0..n {
+        s += v[j] * v[j];
+    }
+    s
+}
+
+#[test]
+fn loop_carried_values_that_change_shape() {
+    let mut rng = Rng::for_test("layers_of_different_widths");
+    for _ in 0..POINTS {
+        let widths = [3, 5, 2, 4];
+        let ws: Vec<Mat<f64>> = widths
+            .windows(2)
+            .map(|pair| Mat::from_fn(pair[1], pair[0], |_, _| rng.uniform(-1.0, 1.0)))
+            .collect();
+        let x = Col::from_fn(3, |_| rng.uniform(-1.0, 1.0));
+        let (value, gradient) = layers_of_different_widths_grad(&ws, &x);
+        assert_value(value, layers_of_different_widths(&ws, &x));
+        assert_gradient(
+            |p| layers_of_different_widths(&ws, &fd::from_vec_like(&x, p)),
+            &fd::to_vec(&x),
+            &fd::to_vec(&gradient),
+        );
+
+        let a = Mat::from_fn(2, 3, |_, _| rng.uniform(-1.0, 1.0));
+        let xs = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (value, gradient) = growing_and_shrinking_grad(&a, &x, &xs, 4);
+        assert_value(value, growing_and_shrinking(&a, &x, &xs, 4));
+        assert_gradient(
+            |p| growing_and_shrinking(&a, &fd::from_vec_like(&x, p), &xs, 4),
+            &fd::to_vec(&x),
+            &fd::to_vec(&gradient),
+        );
+    }
+}

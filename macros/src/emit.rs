@@ -861,8 +861,12 @@ impl Emitter<'_> {
             Some(residuals) if taping && self.uses_tape(stmt) => {
                 let items = residuals.iter().map(|var| {
                     let ident = self.ident(*var);
+                    // A head is moved onto the tape, as it takes its next value
+                    // right after, unless that next value is another head
+                    // (`(a, b) = (b, a)`), which must be left to read.
                     let is_head = stmt.carried.iter().any(|carried| carried.head == *var);
-                    if (local.contains(var) && !nexts.contains(&Some(*var))) || is_head || *var == stmt.index {
+                    let moved = (local.contains(var) || is_head) && !nexts.contains(&Some(*var));
+                    if moved || *var == stmt.index {
                         quote!(#ident)
                     } else {
                         self.by_value(&Operand::Var(*var))

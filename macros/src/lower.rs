@@ -48,6 +48,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         deref_copies: std::collections::HashSet::new(),
         borrowed_params: std::collections::HashSet::new(),
         constant_refs: std::collections::HashSet::new(),
+        borrowed_elements: std::collections::HashSet::new(),
         copy_arrays: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
@@ -79,6 +80,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         deref_copies: std::collections::HashSet::new(),
         borrowed_params: std::collections::HashSet::new(),
         constant_refs: std::collections::HashSet::new(),
+        borrowed_elements: std::collections::HashSet::new(),
         copy_arrays: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
@@ -154,6 +156,9 @@ struct Lowerer<'a> {
     /// The parameters passed by reference to something never differentiated
     /// (`&usize`, `&bool`, a user type), which `*` really dereferences.
     constant_refs: std::collections::HashSet<Var>,
+    /// The parameters holding values other than `f64` by index (`&[Mat<f64>]`),
+    /// whose elements are borrowed, not moved: `&ws[i]`.
+    borrowed_elements: std::collections::HashSet<Var>,
     /// The name of the function being lowered, to recognise recursion.
     function_name: String,
     /// How many loops enclose the code being lowered.
@@ -208,6 +213,9 @@ impl Lowerer<'_> {
                 self.borrowed_params.insert(var);
                 if matches!(param.kind, crate::ir::ParamKind::Constant { .. }) {
                     self.constant_refs.insert(var);
+                    if holds_elements_other_than_f64(&param.ty) {
+                        self.borrowed_elements.insert(var);
+                    }
                 }
             }
             if param.kind.is_inout()
@@ -521,6 +529,15 @@ impl Lowerer<'_> {
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
+            // `&ws[i]` of a `&[Mat<f64>]` parameter: a borrowed element, which
+            // carries no derivative of its own.
+            Expr::Reference(reference)
+                if reference.mutability.is_none()
+                    && matches!(strip_parens(&reference.expr), Expr::Index(index)
+                        if self.named_var(&index.expr).is_some_and(|var| self.borrowed_elements.contains(&var))) =>
+            {
+                self.opaque(expr, out)
+            }
             // `&a * &b`: the generated code borrows its operands anyway.
             Expr::Reference(reference) if reference.mutability.is_none() => self.lower_expr(&reference.expr, out),
             Expr::Index(index) => {
@@ -2090,6 +2107,30 @@ fn block_contains_return(block: &syn::Block) -> bool {
     let mut finder = ReturnFinder::default();
     finder.visit_block(block);
     finder.0
+}
+
+/// Whether `ty` is a reference to a slice, `Vec` or array whose elements
+/// are not `f64` (`&[Mat<f64>]`, `&Vec<Col<f64>>`).
+fn holds_elements_other_than_f64(ty: &syn::Type) -> bool {
+    let syn::Type::Reference(reference) = ty else {
+        return false;
+    };
+    let element = match &*reference.elem {
+        syn::Type::Slice(slice) => &*slice.elem,
+        syn::Type::Array(array) => &*array.elem,
+        syn::Type::Path(path) => match path.path.segments.last() {
+            Some(last) if last.ident == "Vec" => match &last.arguments {
+                syn::PathArguments::AngleBracketed(arguments) => match arguments.args.first() {
+                    Some(syn::GenericArgument::Type(element)) => element,
+                    _ => return false,
+                },
+                _ => return false,
+            },
+            _ => return false,
+        },
+        _ => return false,
+    };
+    !matches!(element, syn::Type::Path(path) if path.path.is_ident("f64"))
 }
 
 /// The variable a `let` pattern binds: `Ok(None)` for `_`, `Err` for

@@ -474,14 +474,17 @@ impl Builder<'_> {
                 });
             }
         }
-        let (mut iteration, iteration_reads) = self.block(&stmt.body, prelude);
-        // A head the adjoint reads anyway shapes its own zero: a product can
-        // change the shape of what the loop carries (`h = a * &h`), so the
-        // exit's adjoint is not always the head's shape.
+        let (mut iteration, mut iteration_reads) = self.block(&stmt.body, prelude);
+        // A head the adjoint reads anyway shapes its own zero. So does one
+        // whose shape the body may change (`h = &w[i] * &h` through layers of
+        // different widths): the exit's adjoint does not have the head's
+        // shape, so the head is kept on the tape for it.
+        let reshaping = may_reshape(&stmt.body, self.activity);
         for stmt in &mut iteration {
             if let AdjStmt::ZeroLikeAdjoint { var, .. } = stmt
-                && iteration_reads.contains(var)
+                && (reshaping || iteration_reads.contains(var))
             {
+                iteration_reads.insert(*var);
                 *stmt = AdjStmt::Zero(*var);
             }
         }
@@ -1114,6 +1117,39 @@ fn sink_into_branches(body: &mut Vec<AdjStmt>) {
         }
         branch += 1;
     }
+}
+
+/// Whether `block` computes an array whose shape need not be that of its
+/// operands: a matrix product, a transpose, a new buffer, or a call or
+/// method that returns an array (other than a copy or an element-wise
+/// function of `chainrule::ops`).
+fn may_reshape(block: &Block, activity: &Activity) -> bool {
+    let array = |operand: &Operand| match operand {
+        Operand::Var(var) => !activity.is_scalar(*var),
+        Operand::Transposed(_) => true,
+        Operand::Const(_) => false,
+    };
+    block.stmts.iter().any(|stmt| match stmt {
+        Stmt::Let { var, op, .. } => {
+            let transposes = op
+                .operands()
+                .iter()
+                .any(|operand| matches!(operand, Operand::Transposed(_)));
+            transposes
+                || match op {
+                    Op::Binary(BinaryOp::Mul, lhs, rhs) => array(lhs) && array(rhs),
+                    Op::Array { .. } | Op::Fill { .. } => true,
+                    Op::Call { elementwise, .. } => !elementwise && !activity.is_scalar(*var),
+                    Op::Method { method, .. } => {
+                        !matches!(method.to_string().as_str(), "clone" | "to_owned") && !activity.is_scalar(*var)
+                    }
+                    _ => false,
+                }
+        }
+        Stmt::If(stmt) => may_reshape(&stmt.then_block, activity) || may_reshape(&stmt.else_block, activity),
+        Stmt::Loop(stmt) => may_reshape(&stmt.body, activity),
+        Stmt::Store { .. } => false,
+    })
 }
 
 /// Whether `stmt` creates the adjoint of `var` as a zero.
