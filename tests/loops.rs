@@ -2378,3 +2378,42 @@ fn loop_carried_values_that_change_shape() {
         );
     }
 }
+
+/// Σ e³ over a slice, read whole by the caller below.
+#[differentiate]
+fn sum_of_cubes(v: &[f64]) -> f64 {
+    let mut t = 0.0;
+    for &e in v {
+        t += e * e * e;
+    }
+    t
+}
+
+/// A loop-carried buffer written, then either kept (`continue`) or
+/// replaced, then read whole: the buffer that goes on to the next
+/// iteration is one of two, chosen by a branch that reads neither.
+#[differentiate(wrt(x))]
+fn written_then_kept_or_replaced(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut v = vec![0.5; n];
+    for i in 0..n {
+        v[i] = x[i] * 0.5;
+    }
+    for i in 0..n {
+        v[0] = s + x[i];
+        if i % 2 == 1 {
+            continue;
+        }
+        v = vec![s * 0.1 + x[i]; n];
+        s += x[i] * v[i] + sum_of_cubes(&v);
+    }
+    s + v[0] * 0.3
+}
+
+#[test]
+fn a_continue_between_a_write_and_a_reassignment() {
+    for n in [1, 3, 4] {
+        check_slice_function!(written_then_kept_or_replaced, written_then_kept_or_replaced_grad,
+            written_then_kept_or_replaced_vjp, written_then_kept_or_replaced_pullback; n, n, -1.0, 1.0);
+    }
+}

@@ -338,11 +338,9 @@ impl WriteOrder {
                     self.block(cx, &stmt.then_block);
                     let after_then = std::mem::replace(&mut self.used_whole, before);
                     self.block(cx, &stmt.else_block);
+                    // A branch's merged value only moves a buffer, or copies
+                    // it when the adjoint reads it: it reads no values.
                     self.used_whole.extend(after_then);
-                    for phi in &stmt.outputs {
-                        self.used_whole
-                            .extend([&phi.then_value, &phi.else_value].into_iter().filter_map(Operand::var));
-                    }
                 }
                 Stmt::Loop(stmt) => {
                     // Twice: a use in one iteration precedes the writes of the
