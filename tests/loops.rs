@@ -2417,3 +2417,46 @@ fn a_continue_between_a_write_and_a_reassignment() {
             written_then_kept_or_replaced_vjp, written_then_kept_or_replaced_pullback; n, n, -1.0, 1.0);
     }
 }
+
+/// A `let` in the body shadows a carried variable, then the iteration
+/// ends early: what the loop carries on is the outer variable, not the
+/// shadow (with `break`, with `continue`, and with a `while` counter).
+#[differentiate(wrt(x))]
+fn shadowed_before_an_early_end(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x[i];
+        let s = s * 2.0;
+        if i == 1 && s != 0.0 {
+            break;
+        }
+    }
+    let mut t = 0.0;
+    for i in 0..n {
+        t += x[i] * x[i];
+        let t = t * 2.0 + x[0];
+        if i % 2 == 0 {
+            continue;
+        }
+        s += t;
+    }
+    let mut u = 0.5;
+    let mut q = 0;
+    while q < n {
+        q += 1;
+        let q = q - 1;
+        if q == 0 {
+            continue;
+        }
+        u *= x[q];
+    }
+    s + t + u
+}
+
+#[test]
+fn shadowing_lets_end_with_their_iteration() {
+    for n in [1, 3, 4] {
+        check_slice_function!(shadowed_before_an_early_end, shadowed_before_an_early_end_grad,
+            shadowed_before_an_early_end_vjp, shadowed_before_an_early_end_pullback; n, n, -1.0, 1.0);
+    }
+}

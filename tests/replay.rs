@@ -173,3 +173,38 @@ fn branches_and_carried_values_in_a_replayed_loop() {
     check_slice_function!(branches_and_carried, branches_and_carried_grad, branches_and_carried_vjp,
         branches_and_carried_pullback; 4, 4, -1.0, 1.0);
 }
+
+/// Look-alike of a scratch buffer: the inner loop's bound `idx[0]` is
+/// written alike to the buffer's length `vec![0.0; idx[0]]`, but `idx[0]`
+/// changed in between, so the loop overwrites only part of the buffer and
+/// each round reads what the previous one left.
+#[differentiate(wrt(x))]
+#[allow(clippy::useless_vec)]
+fn bound_read_from_a_rewritten_buffer(x: &[f64], n: usize) -> f64 {
+    let mut idx = vec![n, 0];
+    let mut buf = vec![0.0; idx[0]];
+    idx[0] = 1;
+    let mut s = 0.5;
+    for r in 0..n {
+        for i in 0..idx[0] {
+            buf[i] = x[i] * s;
+        }
+        let mut t = 0.0;
+        for j in 0..n {
+            t += buf[j] * x[(j + r) % n];
+        }
+        for j in 1..n {
+            buf[j] = t * x[j];
+        }
+        s += t * 0.5;
+    }
+    s
+}
+
+#[test]
+fn a_bound_that_looks_like_the_length_but_was_changed() {
+    for n in [2, 3] {
+        check_slice_function!(bound_read_from_a_rewritten_buffer, bound_read_from_a_rewritten_buffer_grad,
+            bound_read_from_a_rewritten_buffer_vjp, bound_read_from_a_rewritten_buffer_pullback; n, n, -1.0, 1.0);
+    }
+}

@@ -52,6 +52,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         copy_arrays: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
+        carried_scopes: 0,
         recursive: false,
         inout_names: std::collections::HashSet::new(),
         pending_writes: Vec::new(),
@@ -84,6 +85,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         copy_arrays: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
+        carried_scopes: 0,
         recursive: false,
         inout_names: std::collections::HashSet::new(),
         pending_writes: Vec::new(),
@@ -163,6 +165,9 @@ struct Lowerer<'a> {
     function_name: String,
     /// How many loops enclose the code being lowered.
     loop_depth: usize,
+    /// How many scopes enclose the innermost loop being lowered: its
+    /// carried variables are bound in these, not in the iteration's own.
+    carried_scopes: usize,
     /// The names of `&mut f64` parameters, whose values the body may change.
     inout_names: std::collections::HashSet<String>,
     /// Variables a call being lowered passes by `&mut`, with their new values.
@@ -1344,7 +1349,9 @@ impl Lowerer<'_> {
         }
         let names: Vec<String> = carried.iter().map(|(name, ..)| name.clone()).collect();
         self.loop_depth += 1;
+        let outer_scopes = std::mem::replace(&mut self.carried_scopes, depth);
         let nexts = self.lower_iteration(vec![Frame::new(&body_stmts)], &names, &mut body);
+        self.carried_scopes = outer_scopes;
         self.loop_depth -= 1;
         self.scopes.truncate(depth);
 
@@ -1414,7 +1421,15 @@ impl Lowerer<'_> {
                              assign the value to a variable before breaking",
                         );
                     }
-                    self.assign(RUNNING, Operand::Const(syn::parse_quote!(false)));
+                    // This loop's flag: one an inner loop declared in this
+                    // iteration's scope is not it.
+                    let flag = self.scopes[..self.carried_scopes]
+                        .iter_mut()
+                        .rev()
+                        .find_map(|scope| scope.get_mut(RUNNING));
+                    if let Some(flag) = flag {
+                        flag.value = Some(Operand::Const(syn::parse_quote!(false)));
+                    }
                     return self.current_values(names);
                 }
                 syn::Stmt::Expr(Expr::Continue(exit), _) => {
@@ -1497,9 +1512,13 @@ impl Lowerer<'_> {
 
     /// The current values of the carried variables `names`.
     fn current_values(&self, names: &[String]) -> Vec<Operand> {
+        // Looked up outside the iteration's scopes: a `let` in the body that
+        // shadows a carried variable ends with the iteration, also at a
+        // `break` or `continue` that leaves its scope early.
+        let outside = &self.scopes[..self.carried_scopes];
         names
             .iter()
-            .map(|name| match self.lookup(name) {
+            .map(|name| match outside.iter().rev().find_map(|scope| scope.get(name)) {
                 Some(Binding { value: Some(value), .. }) => value.clone(),
                 _ => Operand::Const(syn::parse_quote!(())),
             })

@@ -39,7 +39,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use quote::ToTokens;
 
 use crate::check::Activity;
-use crate::ir::{Block, Function, LoopStmt, Op, Operand, Stmt, Var};
+use crate::ir::{Block, Function, LoopStmt, Op, Operand, Stmt, Var, stored_buffers};
 
 /// `f64` methods cheap enough to compute twice.
 const CHEAP_METHODS: &[&str] = &["abs", "max", "min", "mul_add", "clamp", "signum"];
@@ -190,13 +190,22 @@ impl<'a> Analysis<'a> {
 pub struct BufferUse<'a> {
     function: &'a Function,
     definitions: HashMap<Var, &'a Op>,
+    /// The buffers written anywhere: an expression reading one may give
+    /// another value each time it runs.
+    written: HashSet<Var>,
 }
 
 impl<'a> BufferUse<'a> {
     pub fn new(function: &'a Function) -> Self {
         let mut definitions = HashMap::new();
         collect_definitions(&function.body, &mut definitions);
-        BufferUse { function, definitions }
+        let mut written = HashSet::new();
+        stored_buffers(&function.body, &mut written);
+        BufferUse {
+            function,
+            definitions,
+            written,
+        }
     }
 
     /// Whether `stmts` never read `buffer`'s elements before overwriting all
@@ -258,7 +267,9 @@ impl<'a> BufferUse<'a> {
     }
 
     /// Whether two operands certainly hold the same integer: the same
-    /// variable or constant, or the same expression of the same variables.
+    /// variable or constant, or the same expression of the same variables,
+    /// none of them a buffer written somewhere (`idx[0]` before and after
+    /// `idx[0] = 1` are two values).
     pub fn same_value(&self, a: &Operand, b: &Operand) -> bool {
         self.value_key(a).is_some_and(|key| Some(key) == self.value_key(b))
     }
@@ -267,7 +278,10 @@ impl<'a> BufferUse<'a> {
         match operand {
             Operand::Const(expr) => Some(expr.to_token_stream().to_string()),
             Operand::Var(var) => match self.definitions.get(var) {
-                Some(Op::Opaque { expr, .. }) => Some(expr.to_token_stream().to_string()),
+                Some(Op::Opaque { expr, reads, .. }) if reads.iter().all(|read| !self.written.contains(read)) => {
+                    Some(expr.to_token_stream().to_string())
+                }
+                Some(Op::Opaque { .. }) => None,
                 Some(_) => None,
                 None => Some(self.function.ident(*var).to_string()),
             },
