@@ -327,3 +327,25 @@ fn references_updated_and_passed_on_inside_loops() {
         .assert_within(1e-6);
     }
 }
+
+/// s = x, then t = s (a copy), then s ← s + t²: the helper's `&mut`
+/// argument and its value argument both start as `x`.
+#[differentiate]
+fn copy_then_lend(x: f64) -> f64 {
+    let mut s = x;
+    let t = s;
+    add_square(&mut s, t);
+    s * t
+}
+
+#[test]
+fn a_copy_and_the_variable_it_copies_passed_to_one_helper() {
+    for x in [0.5, -1.5, 2.0] {
+        let (value, d_x) = copy_then_lend_grad(x);
+        assert_eq!(value, copy_then_lend(x));
+        // f = (x + x²)·x = x² + x³
+        let expected = 2.0 * x + 3.0 * x * x;
+        assert!((d_x - expected).abs() <= 1e-12 * expected.abs().max(1.0));
+        fd::check_gradient(|p| copy_then_lend(p[0]), &[x], &[d_x]).assert_within(1e-6);
+    }
+}

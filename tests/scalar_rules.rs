@@ -1243,3 +1243,25 @@ fn composition_of_many_rules() {
     let g = generated!(f_composed, f_composed_grad, f_composed_vjp, f_composed_pullback; x, y);
     check_box(&g, &mut Rng::for_test("composed"), &[(-2.0, 2.0), (-2.0, 2.0)]);
 }
+
+/// max(x, −10)·y + min(y, 10): the constants are typed by their `let`
+/// (`let m: f64 = -10.0;`), which their methods need.
+#[differentiate]
+fn typed_negative_constant(x: f64, y: f64) -> f64 {
+    let mut m: f64 = -10.0;
+    m = m.max(x);
+    let c: f64 = 10.0;
+    m * y + c.min(y)
+}
+
+#[test]
+fn methods_of_typed_negative_constants() {
+    let g = generated!(typed_negative_constant, typed_negative_constant_grad, typed_negative_constant_vjp,
+        typed_negative_constant_pullback; x, y);
+    check_sampled_exact(
+        &g,
+        &mut Rng::for_test("typed_negative_constant"),
+        |rng| vec![rng.uniform(-3.0, 3.0), rng.uniform(-3.0, 3.0)],
+        |p| vec![p[1], p[0] + 1.0],
+    );
+}

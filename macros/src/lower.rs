@@ -470,8 +470,19 @@ impl Lowerer<'_> {
                         "`let ... else` is not supported in a #[differentiate] function; use `if`/`else` instead",
                     );
                 }
-                let value = self.lower_expr(&init.expr, out);
-                Some(self.bound_value(&init.expr, value, out))
+                // `let m: f64 = -10.0;` keeps its type too: its methods
+                // (`m.max(x)`) need it.
+                if let syn::Pat::Type(typed) = &local.pat
+                    && let Expr::Unary(unary) = strip_parens(&init.expr)
+                    && matches!(unary.op, syn::UnOp::Neg(_))
+                    && let Expr::Lit(literal) = strip_parens(&unary.expr)
+                {
+                    let literal = typed_literal(literal, &typed.ty);
+                    Some(Operand::Const(syn::parse_quote!(-#literal)))
+                } else {
+                    let value = self.lower_expr(&init.expr, out);
+                    Some(self.bound_value(&init.expr, value, out))
+                }
             }
             None => None,
         };

@@ -1188,11 +1188,15 @@ fn start_with(stmt: &mut AdjStmt, var: Var, scalar: bool) -> bool {
             if args.iter().any(|(_, _, arg)| by_reference(arg)) {
                 return false;
             }
-            let mut targets = args.iter_mut().filter(|(target, _, arg)| {
-                arg.mutated.is_none() && !arg.buffer && target.is_some_and(|target| target.var == var)
-            });
+            // The one argument whose gradient goes to `var`: an argument lent
+            // by `&mut` (`f(&mut s, t)` with `s` and `t` both `x`) adds its own.
+            let mut targets = args
+                .iter_mut()
+                .filter(|(target, ..)| target.is_some_and(|target| target.var == var));
             match (targets.next(), targets.next()) {
-                (Some((Some(target), starts, _)), None) if !target.transposed => {
+                (Some((Some(target), starts, arg)), None)
+                    if !target.transposed && arg.mutated.is_none() && !arg.buffer =>
+                {
                     *starts = true;
                     true
                 }
