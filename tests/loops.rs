@@ -2313,16 +2313,25 @@ fn buffers_swapped_by_moves_in_a_loop() {
 }
 
 /// A network's layers of different widths applied to its input, the
-/// weights fixed (`wrt(x)`): what the loop carries changes shape every
-/// iteration, and the adjoint of each iteration's head has the head's shape.
+/// weights fixed (`wrt(x)`) and borrowed from their slice (`for w in ws`,
+/// `ws[i]`): what the loop carries changes shape every iteration, and the
+/// adjoint of each iteration's head has the head's shape.
 #[differentiate(wrt(x))]
 fn layers_of_different_widths(ws: &[Mat<f64>], x: &Col<f64>) -> f64 {
     let mut h = x.clone();
-    for i in 0..ws.len() {
-        let z = &ws[i] * &h;
+    for w in ws.iter() {
+        let z = w * &h;
         h = relu(&z) + &z * 0.1;
     }
-    h.squared_norm_l2()
+    let mut back = h.clone();
+    for i in (0..ws.len()).rev() {
+        back = ws[i].transpose() * &back;
+    }
+    let mut s = 0.0;
+    for (i, w) in ws.iter().enumerate() {
+        s += (&ws[i] * w.transpose()).squared_norm_l2() * back[i % back.nrows()];
+    }
+    h.squared_norm_l2() + s
 }
 
 /// One step of a non-square map, and a buffer that grows by one element
@@ -2458,5 +2467,38 @@ fn shadowing_lets_end_with_their_iteration() {
     for n in [1, 3, 4] {
         check_slice_function!(shadowed_before_an_early_end, shadowed_before_an_early_end_grad,
             shadowed_before_an_early_end_vjp, shadowed_before_an_early_end_pullback; n, n, -1.0, 1.0);
+    }
+}
+
+/// Indices from a constant `&[usize]` parameter, read by copy (`let k =
+/// perm[i]`, `for &k in perm`), and sequences of matrices iterated by
+/// reference: Σ x[perm[i]]·x[i] + Σ_k x[k]² + Σ_i ‖M_i‖_F²·x[i].
+#[differentiate(wrt(x))]
+#[allow(clippy::ptr_arg)]
+fn indexed_by_a_permutation(x: &[f64], perm: &[usize], ms: &Vec<Mat<f64>>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..perm.len() {
+        let k = perm[i];
+        s += x[k] * x[i];
+    }
+    for &k in perm {
+        s += x[k] * x[k];
+    }
+    for (i, m) in ms.iter().enumerate() {
+        s += m.squared_norm_l2() * x[i];
+    }
+    s
+}
+
+#[test]
+fn constant_index_and_matrix_sequences() {
+    let perm = [2, 0, 3, 1];
+    let ms: Vec<Mat<f64>> = (0..4).map(|i| Mat::from_fn(2, i + 1, |r, c| (r + 2 * c) as f64 * 0.3 - 0.4)).collect();
+    let mut rng = Rng::for_test("indexed_by_a_permutation");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (value, gradient) = indexed_by_a_permutation_grad(&x, &perm, &ms);
+        assert_value(value, indexed_by_a_permutation(&x, &perm, &ms));
+        assert_gradient(|p| indexed_by_a_permutation(p, &perm, &ms), &x, &gradient);
     }
 }

@@ -218,7 +218,7 @@ impl Lowerer<'_> {
                 self.borrowed_params.insert(var);
                 if matches!(param.kind, crate::ir::ParamKind::Constant { .. }) {
                     self.constant_refs.insert(var);
-                    if holds_elements_other_than_f64(&param.ty) {
+                    if holds_values_read_by_reference(&param.ty) {
                         self.borrowed_elements.insert(var);
                     }
                 }
@@ -545,17 +545,17 @@ impl Lowerer<'_> {
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
-            // `&ws[i]` of a `&[Mat<f64>]` parameter: a borrowed element, which
-            // carries no derivative of its own.
-            Expr::Reference(reference)
-                if reference.mutability.is_none()
-                    && matches!(strip_parens(&reference.expr), Expr::Index(index)
-                        if self.named_var(&index.expr).is_some_and(|var| self.borrowed_elements.contains(&var))) =>
-            {
-                self.opaque(expr, out)
-            }
             // `&a * &b`: the generated code borrows its operands anyway.
             Expr::Reference(reference) if reference.mutability.is_none() => self.lower_expr(&reference.expr, out),
+            // `ws[i]` of a `&[Mat<f64>]` parameter: a constant element,
+            // borrowed rather than moved out of the slice.
+            Expr::Index(index)
+                if self
+                    .named_var(&index.expr)
+                    .is_some_and(|var| self.borrowed_elements.contains(&var)) =>
+            {
+                self.opaque(&syn::parse_quote!(&#index), out)
+            }
             Expr::Index(index) => {
                 let base = self.lower_expr(&index.expr, out);
                 let position = self.opaque(&index.index, out);
@@ -1341,15 +1341,25 @@ impl Lowerer<'_> {
         }
         let mut body = Vec::new();
         if let Some((name, sequence)) = &header.element {
-            let element = self.emit(
-                &mut body,
-                name,
-                origin,
-                Op::Index {
+            let op = match sequence {
+                // `for w in ws` over a `&[Mat<f64>]` parameter: each element
+                // borrowed, `&ws[i]`, a constant.
+                Operand::Var(var) if self.borrowed_elements.contains(var) => {
+                    let sequence_ident = &self.vars[var.0].ident;
+                    let index_ident = &self.vars[index.0].ident;
+                    Op::Opaque {
+                        expr: syn::parse_quote!(&#sequence_ident[#index_ident]),
+                        reads: vec![*var, index],
+                        shapes: Vec::new(),
+                        changes: Vec::new(),
+                    }
+                }
+                _ => Op::Index {
                     base: sequence.clone(),
                     index: Operand::Var(index),
                 },
-            );
+            };
+            let element = self.emit(&mut body, name, origin, op);
             if header.element_is_reference
                 && let Operand::Var(var) = element
             {
@@ -2140,8 +2150,10 @@ fn block_contains_return(block: &syn::Block) -> bool {
 }
 
 /// Whether `ty` is a reference to a slice, `Vec` or array whose elements
-/// are not `f64` (`&[Mat<f64>]`, `&Vec<Col<f64>>`).
-fn holds_elements_other_than_f64(ty: &syn::Type) -> bool {
+/// are values that are not `Copy` numbers (`&[Mat<f64>]`, `&Vec<Col<f64>>`),
+/// read by reference. Elements of primitive types and references are read
+/// by copy, as ever.
+fn holds_values_read_by_reference(ty: &syn::Type) -> bool {
     let syn::Type::Reference(reference) = ty else {
         return false;
     };
@@ -2160,7 +2172,15 @@ fn holds_elements_other_than_f64(ty: &syn::Type) -> bool {
         },
         _ => return false,
     };
-    !matches!(element, syn::Type::Path(path) if path.path.is_ident("f64"))
+    const PRIMITIVES: &[&str] = &[
+        "f64", "f32", "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "bool",
+        "char",
+    ];
+    match element {
+        syn::Type::Path(path) => !PRIMITIVES.iter().any(|primitive| path.path.is_ident(primitive)),
+        syn::Type::Reference(_) | syn::Type::Tuple(_) => false,
+        _ => true,
+    }
 }
 
 /// The variable a `let` pattern binds: `Ok(None)` for `_`, `Err` for

@@ -128,28 +128,30 @@ where
     *T::Kind::element_at(adj_a.view_mut(), *index) += adj_y;
 }
 
-/// Sequences a `#[differentiate]` loop can iterate over by index.
+/// Sequences a `#[differentiate]` loop can iterate over by index: slices,
+/// `Vec`s and arrays (of `f64`, or of constants such as a network's weight
+/// matrices), and faer vectors.
 #[diagnostic::on_unimplemented(
     message = "chainrule cannot iterate over the elements of `{Self}`",
-    label = "expected a slice, `Vec`, array or faer `Col`/`Row` of `f64`"
+    label = "expected a slice, `Vec`, array or faer `Col`/`Row`"
 )]
 pub trait Length {
     fn length(&self) -> usize;
 }
 
-impl Length for [f64] {
+impl<T> Length for [T] {
     fn length(&self) -> usize {
         self.len()
     }
 }
 
-impl Length for Vec<f64> {
+impl<T> Length for Vec<T> {
     fn length(&self) -> usize {
         self.len()
     }
 }
 
-impl<const N: usize> Length for [f64; N] {
+impl<T, const N: usize> Length for [T; N] {
     fn length(&self) -> usize {
         N
     }
