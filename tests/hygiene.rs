@@ -327,3 +327,30 @@ fn user_items_named_like_runtime_items() {
 //     fn exp_(x: f64) -> f64 {
 //         x.exp()
 //     }
+
+/// Parameters of the user's own types, a string and an integer are
+/// constants; the check that none is `f64` under another name passes.
+pub struct Scale {
+    pub factor: f64,
+}
+
+pub type Count = usize;
+
+#[differentiate]
+fn scaled_by_a_user_type(x: f64, scale: &Scale, label: &str, count: Count) -> f64 {
+    let factor = scale_factor(scale);
+    let length = label.len() as f64;
+    x * x * factor * length + count as f64
+}
+
+fn scale_factor(scale: &Scale) -> f64 {
+    scale.factor
+}
+
+#[test]
+fn constants_of_user_types() {
+    let scale = Scale { factor: 1.5 };
+    let (value, d_x) = scaled_by_a_user_type_grad(2.0, &scale, "abc", 4);
+    assert_eq!(value, scaled_by_a_user_type(2.0, &scale, "abc", 4));
+    assert_eq!(d_x, 2.0 * 2.0 * 1.5 * 3.0);
+}

@@ -2493,7 +2493,9 @@ fn indexed_by_a_permutation(x: &[f64], perm: &[usize], ms: &Vec<Mat<f64>>) -> f6
 #[test]
 fn constant_index_and_matrix_sequences() {
     let perm = [2, 0, 3, 1];
-    let ms: Vec<Mat<f64>> = (0..4).map(|i| Mat::from_fn(2, i + 1, |r, c| (r + 2 * c) as f64 * 0.3 - 0.4)).collect();
+    let ms: Vec<Mat<f64>> = (0..4)
+        .map(|i| Mat::from_fn(2, i + 1, |r, c| (r + 2 * c) as f64 * 0.3 - 0.4))
+        .collect();
     let mut rng = Rng::for_test("indexed_by_a_permutation");
     for _ in 0..POINTS {
         let x = uniform_point(&mut rng, 4, -1.0, 1.0);

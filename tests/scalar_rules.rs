@@ -1265,3 +1265,25 @@ fn methods_of_typed_negative_constants() {
         |p| vec![p[1], p[0] + 1.0],
     );
 }
+
+/// x⁰ ≡ 1 has derivative 0 everywhere, also at x = 0, where n·xⁿ⁻¹ is 0·∞:
+/// `powi(0)`, `powf(0.0)` and the element-wise `ops::powi(v, 0)`.
+#[differentiate]
+fn zeroth_powers(x: f64, n: i32) -> f64 {
+    x.powi(n) + x.powf(f64::from(n)) + x
+}
+
+#[differentiate]
+fn zeroth_powers_of_elements(v: &chainrule::faer::Col<f64>) -> f64 {
+    chainrule::ops::powi(v, 0).sum() + v.sum()
+}
+
+#[test]
+fn zeroth_powers_have_zero_derivative_at_zero() {
+    assert_eq!(zeroth_powers_grad(0.0, 0), (2.0, 1.0));
+    assert_eq!(zeroth_powers_grad(2.0, 0), (4.0, 1.0));
+    let v = chainrule::faer::Col::from_fn(3, |i| i as f64 - 1.0);
+    let (value, gradient) = zeroth_powers_of_elements_grad(&v);
+    assert_eq!(value, 3.0);
+    assert_eq!(gradient, chainrule::faer::Col::<f64>::from_fn(3, |_| 1.0));
+}

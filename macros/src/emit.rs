@@ -59,13 +59,53 @@ pub fn emit(
         .jacobian
         .filter(|_| plain)
         .map(|_| emitter.jacobian_fn(options.denominator_layout));
+    let constant_checks = constant_checks(function);
     quote! {
         #item
         #pullback
         #vjp
         #grad
         #jacobian
+        #(#constant_checks)*
     }
+}
+
+/// For each parameter taken as a constant whose type is a single name chainrule
+/// does not know (`x: Real`, `v: &V`), a `const` assertion that fails to
+/// compile if that name is `f64` or a faer type of `f64` under another name
+/// (`type Real = f64;`), which would otherwise silently get no derivative.
+fn constant_checks(function: &Function) -> Vec<TokenStream> {
+    function
+        .params
+        .iter()
+        .filter(|param| matches!(param.kind, ParamKind::Constant { .. }))
+        .filter_map(|param| {
+            let named = match &param.ty {
+                syn::Type::Reference(reference) => &*reference.elem,
+                ty => ty,
+            };
+            let syn::Type::Path(path) = named else {
+                return None;
+            };
+            let name = path.path.get_ident()?;
+            if crate::signature::is_primitive(name) {
+                return None;
+            }
+            let message = format!(
+                "#[differentiate]: parameter `{}` has type `{name}`, which names a differentiable type \
+                 (`f64` or a faer `Col`/`Row`/`Mat` of `f64`); chainrule reads types as written and would take \
+                 it as a constant: write the type itself in the signature",
+                param.ident
+            );
+            Some(quote_spanned! {name.span()=>
+                const _: () = {
+                    #[allow(unused_imports)]
+                    use ::chainrule::rules::constants::NotDifferentiable as _;
+                    ::core::assert!(!::chainrule::rules::constants::Constant::<#name>::DIFFERENTIABLE, #message);
+                };
+            })
+        })
+        .collect()
 }
 
 /// The functions generated for `#[differentiate(rule = derivative)]`: the

@@ -206,6 +206,11 @@ const PRIMITIVES: &[&str] = &[
     "bool", "char", "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
 ];
 
+/// Whether `name` is one of the [`PRIMITIVES`].
+pub fn is_primitive(name: &Ident) -> bool {
+    PRIMITIVES.iter().any(|primitive| name == primitive)
+}
+
 /// How a faer type holds its elements.
 enum Form {
     Owned,

@@ -71,7 +71,8 @@ elementwise_pullback!(
     relu_pb(a) => |g, a| if a > 0.0 { g } else { 0.0 }
 );
 
-/// y = aⁿ element-wise: ā += ȳ ⊙ n·aⁿ⁻¹
+/// y = aⁿ element-wise: ā += ȳ ⊙ n·aⁿ⁻¹; for n = 0, y ≡ 1 and ā is
+/// unchanged (n·aⁿ⁻¹ would be 0·∞ where a = 0).
 #[inline]
 pub fn ew_powi_pb<T, Y, P>(adj_a: &mut T, adj_y: &Y, a: &P, n: &i32)
 where
@@ -80,7 +81,9 @@ where
     P: Operand<Kind = T::Kind> + ?Sized,
 {
     let n = *n;
-    accumulate_with(adj_a, adj_y, a, |g, a| g * f64::from(n) * a.powi(n - 1));
+    if n != 0 {
+        accumulate_with(adj_a, adj_y, a, |g, a| g * f64::from(n) * a.powi(n - 1));
+    }
 }
 
 /// y = a + s (s added to every element): s̄ += Σ ȳ

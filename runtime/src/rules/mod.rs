@@ -13,10 +13,13 @@
 //! - [`arithmetic`]: `+ - * /` and negation, forward and pullbacks;
 //! - [`scalar`]: the elementary functions of `f64`;
 //! - [`reductions`]: sums, norms, dot products and element reads;
-//! - [`elementwise`]: the element-wise functions of [`crate::ops`].
+//! - [`elementwise`]: the element-wise functions of [`crate::ops`];
+//! - [`constants`]: the check that a constant parameter is not a
+//!   differentiable type under another name.
 
 pub mod adjoint;
 pub mod arithmetic;
+pub mod constants;
 pub mod elementwise;
 pub mod jacobian;
 pub mod kinds;

@@ -160,16 +160,21 @@ pub fn log_pb_base(adj_b: &mut f64, adj_y: &f64, y: &f64, b: &f64) {
     *adj_b -= adj_y * y / (b * b.ln());
 }
 
-/// y = aⁿ, n an integer: ā += ȳ·n·aⁿ⁻¹
+/// y = aⁿ, n an integer: ā += ȳ·n·aⁿ⁻¹; for n = 0, y ≡ 1 and ā is
+/// unchanged (n·aⁿ⁻¹ would be 0·∞ at a = 0).
 #[inline]
 pub fn powi_pb(adj_a: &mut f64, adj_y: &f64, a: &f64, n: &i32) {
-    *adj_a += adj_y * f64::from(*n) * a.powi(n - 1);
+    if *n != 0 {
+        *adj_a += adj_y * f64::from(*n) * a.powi(n - 1);
+    }
 }
 
-/// y = aᵇ: ā += ȳ·b·aᵇ⁻¹
+/// y = aᵇ: ā += ȳ·b·aᵇ⁻¹; for b = 0, y ≡ 1 and ā is unchanged.
 #[inline]
 pub fn powf_pb_base(adj_a: &mut f64, adj_y: &f64, a: &f64, b: &f64) {
-    *adj_a += adj_y * b * a.powf(b - 1.0);
+    if *b != 0.0 {
+        *adj_a += adj_y * b * a.powf(b - 1.0);
+    }
 }
 
 /// y = aᵇ: b̄ += ȳ·y·ln a, taken as 0 where y = 0 (so 0ᵇ contributes nothing)
