@@ -590,6 +590,15 @@ impl Lowerer<'_> {
                 self.lower_for(for_loop, out);
                 Operand::Const(syn::parse_quote!(()))
             }
+            Expr::While(expr_while) if matches!(strip_parens(&expr_while.cond), Expr::Let(_)) => {
+                self.cx.error_spanned_by(
+                    &expr_while.cond,
+                    "`while let` is not supported by #[differentiate]; loop over a range or the elements \
+                     (`for i in 0..xs.len()`, `for &x in xs`), or write `while` with a condition and read \
+                     the value in the body",
+                );
+                Operand::Const(syn::parse_quote!(()))
+            }
             Expr::While(expr_while) => {
                 let origin = Origin::of(&WhileHeaderTokens(expr_while));
                 self.lower_unbounded(
