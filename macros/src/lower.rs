@@ -265,11 +265,11 @@ impl Lowerer<'_> {
         values
     }
 
-    /// Makes `var`, which takes one of two values (the arms of a branch, or a
+    /// Makes `var`, which takes one of `values` (the arms of a branch, or a
     /// loop-carried variable's values before and after an iteration), a
-    /// local buffer if either is one: element writes and `&mut` calls may
+    /// local buffer if any is one: element writes and `&mut` calls may
     /// change it in place, and an array is copied when bound again.
-    fn inherit_buffer(&mut self, var: Var, values: [&Operand; 2]) {
+    fn inherit_buffer(&mut self, var: Var, values: &[&Operand]) {
         let vars: Vec<Var> = values.iter().filter_map(|value| value.var()).collect();
         if vars.iter().any(|value| self.buffers.contains(value)) {
             self.buffers.insert(var);
@@ -1133,7 +1133,7 @@ impl Lowerer<'_> {
                     continue;
                 }
                 let var = self.new_var(name);
-                self.inherit_buffer(var, [&then_op, &else_op]);
+                self.inherit_buffer(var, &[&then_op, &else_op]);
                 outputs.push(Phi {
                     var,
                     then_value: then_op,
@@ -1331,7 +1331,7 @@ impl Lowerer<'_> {
                 continue;
             };
             let head = self.new_var(if name == RUNNING { "running" } else { name });
-            self.inherit_buffer(head, [&init, &init]);
+            self.inherit_buffer(head, &[&init]);
             self.assign(name, Operand::Var(head));
             carried.push((name.clone(), init, head));
         }
@@ -1390,7 +1390,7 @@ impl Lowerer<'_> {
             .zip(nexts)
             .map(|((name, init, head), next)| {
                 let exit = self.new_var(if name == RUNNING { "running" } else { &name });
-                self.inherit_buffer(exit, [&Operand::Var(head), &next]);
+                self.inherit_buffer(exit, &[&Operand::Var(head), &next]);
                 self.assign(&name, Operand::Var(exit));
                 Carried { init, head, next, exit }
             })
@@ -1521,7 +1521,7 @@ impl Lowerer<'_> {
                 continue;
             }
             let var = self.new_var(if name == RUNNING { "running" } else { name });
-            self.inherit_buffer(var, [&then_value, &else_value]);
+            self.inherit_buffer(var, &[&then_value, &else_value]);
             outputs.push(Phi {
                 var,
                 then_value,
@@ -1828,19 +1828,6 @@ struct Renamer<'l, 'a> {
     changes: Vec<Var>,
 }
 
-impl Renamer<'_, '_> {
-    /// The local variable `expr` names, if any.
-    fn local(&self, expr: &Expr) -> Option<Var> {
-        match self.lowerer.lookup(&target_name(expr)?) {
-            Some(Binding {
-                value: Some(Operand::Var(var)),
-                ..
-            }) => Some(*var),
-            _ => None,
-        }
-    }
-}
-
 impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         // A shape query reads the shape of its receiver, not its values.
@@ -1853,9 +1840,9 @@ impl VisitMut for Renamer<'_, '_> {
         // `p.swap(0, 1)` or `&mut p` changes `p` in place.
         let changed = match expr {
             Expr::MethodCall(call) if rules::IN_PLACE_METHODS.contains(&call.method.to_string().as_str()) => {
-                self.local(&call.receiver)
+                self.lowerer.named_var(&call.receiver)
             }
-            Expr::Reference(reference) if reference.mutability.is_some() => self.local(&reference.expr),
+            Expr::Reference(reference) if reference.mutability.is_some() => self.lowerer.named_var(&reference.expr),
             _ => None,
         };
         self.changes.extend(changed);
@@ -2181,12 +2168,11 @@ fn holds_values_read_by_reference(ty: &syn::Type) -> bool {
         },
         _ => return false,
     };
-    const PRIMITIVES: &[&str] = &[
-        "f64", "f32", "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "bool",
-        "char",
-    ];
     match element {
-        syn::Type::Path(path) => !PRIMITIVES.iter().any(|primitive| path.path.is_ident(primitive)),
+        syn::Type::Path(path) => !path
+            .path
+            .get_ident()
+            .is_some_and(|name| name == "f64" || name == "f32" || crate::signature::is_primitive(name)),
         syn::Type::Reference(_) | syn::Type::Tuple(_) => false,
         _ => true,
     }

@@ -281,7 +281,6 @@ impl<'a> BufferUse<'a> {
                 Some(Op::Opaque { expr, reads, .. }) if reads.iter().all(|read| !self.written.contains(read)) => {
                     Some(expr.to_token_stream().to_string())
                 }
-                Some(Op::Opaque { .. }) => None,
                 Some(_) => None,
                 None => Some(self.function.ident(*var).to_string()),
             },
