@@ -1,6 +1,7 @@
 //! Parsing of the attribute's own arguments: `#[differentiate]`,
 //! `#[differentiate(wrt(w, b))]`, `#[differentiate(jacobian)]`,
 //! `#[differentiate(jacobian, layout = denominator)]`,
+//! `#[differentiate(forward)]`, `#[differentiate(hessian)]`,
 //! `#[differentiate(rule = erf_derivative)]`.
 //!
 //! The arguments are a comma-separated list of options. Each option is parsed
@@ -23,6 +24,10 @@ pub struct Options {
     pub jacobian: Option<proc_macro2::Span>,
     /// `layout = denominator`: the Jacobian is transposed (n × m).
     pub denominator_layout: bool,
+    /// `forward`: also generate `f_jvp` and the split form `f_pushforward`.
+    pub forward: Option<proc_macro2::Span>,
+    /// `hessian`: also generate `f_hessian` and `f_hvp` (and what `forward` does).
+    pub hessian: Option<proc_macro2::Span>,
     /// `rule = path`: the derivative is the user's function `path`, and the
     /// body is not differentiated (for FFI calls, `libm::erf`, …).
     pub rule: Option<syn::ExprPath>,
@@ -80,6 +85,12 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
             RawOption::Other(syn::Meta::Path(path)) if path.is_ident("jacobian") => {
                 options.jacobian = Some(syn::spanned::Spanned::span(&path));
             }
+            RawOption::Other(syn::Meta::Path(path)) if path.is_ident("forward") => {
+                options.forward = Some(syn::spanned::Spanned::span(&path));
+            }
+            RawOption::Other(syn::Meta::Path(path)) if path.is_ident("hessian") => {
+                options.hessian = Some(syn::spanned::Spanned::span(&path));
+            }
             RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("layout") => match &pair.value {
                 syn::Expr::Path(value) if value.path.is_ident("denominator") => options.denominator_layout = true,
                 syn::Expr::Path(value) if value.path.is_ident("numerator") => options.denominator_layout = false,
@@ -91,7 +102,8 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
             RawOption::Other(meta) => cx.error_spanned_by(
                 &meta,
                 "unknown option of #[differentiate]; the supported options are `wrt(param, ...)`, `jacobian`, \
-                 `layout = numerator` or `layout = denominator`, and `rule = derivative_function`",
+                 `layout = numerator` or `layout = denominator`, `forward`, `hessian`, and \
+                 `rule = derivative_function`",
             ),
         }
     }

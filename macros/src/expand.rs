@@ -10,7 +10,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ctxt::Ctxt;
-use crate::{attr, check, emit, lower, reverse, signature};
+use crate::ir::{Function, Shape};
+use crate::{attr, check, emit, forward, lower, reverse, signature};
 
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
@@ -38,6 +39,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
                 ),
             );
         }
+        if let Some(span) = options.forward.or(options.hessian) {
+            cx.error_at(
+                span,
+                "`forward` and `hessian` need the function's body; with `rule =` only reverse mode is generated",
+            );
+        }
         if cx.has_errors() {
             return with_errors(quote!(#item), cx);
         }
@@ -57,7 +64,75 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return with_errors(quote!(#item), cx);
     }
     let adjoint = reverse::reverse(&function, &activity);
-    emit::emit(&item, &options, &function, &activity, &adjoint)
+    if options.forward.is_none() && options.hessian.is_none() {
+        return emit::emit(&item, &options, &function, &activity, &adjoint, None);
+    }
+    let mut tangent = forward::forward(&mut cx, &function, &activity);
+    let tangent_activity = activity_without_wrt(&mut cx, &mut tangent.function);
+    let second_order = options
+        .hessian
+        .map(|span| directional_derivative(&mut cx, span, &function, &activity));
+    if cx.has_errors() {
+        return with_errors(quote!(#item), cx);
+    }
+    let second_order = second_order
+        .as_ref()
+        .map(|(directional, activity, adjoint)| emit::SecondOrder {
+            directional: &directional.function,
+            activity,
+            adjoint,
+        });
+    let parts = emit::ForwardParts {
+        tangent: &tangent,
+        activity: &tangent_activity,
+        second_order,
+    };
+    emit::emit(&item, &options, &function, &activity, &adjoint, Some(parts))
+}
+
+/// The activity of the tangent function as `f_pushforward` runs it: nothing is
+/// differentiated again there, so every call is a plain call.
+fn activity_without_wrt(cx: &mut Ctxt, function: &mut Function) -> check::Activity {
+    let wrt: Vec<bool> = function.params.iter().map(|param| param.wrt).collect();
+    for param in &mut function.params {
+        param.wrt = false;
+    }
+    let activity = check::analyse(cx, function);
+    for (param, wrt) in function.params.iter_mut().zip(wrt) {
+        param.wrt = wrt;
+    }
+    activity
+}
+
+/// For `hessian`: the directional derivative `(x, d_x) ↦ ∂f·d_x` as a function
+/// of its own, with its activity and adjoint, which `f_hvp` differentiates
+/// with respect to `x` (reverse over forward).
+fn directional_derivative(
+    cx: &mut Ctxt,
+    span: proc_macro2::Span,
+    function: &Function,
+    activity: &check::Activity,
+) -> (forward::Tangent, check::Activity, reverse::Adjoint) {
+    if function.output != Shape::Scalar {
+        cx.error_at(
+            span,
+            "`hessian` needs a function returning `f64`; for a vector result use `jacobian` or `forward`",
+        );
+    }
+    // The same transform as for `f_pushforward`, whose problems are already reported.
+    let mut directional = forward::forward(&mut Ctxt::default(), function, activity);
+    for call in &directional.pushforward_calls {
+        cx.error_spanned_by(
+            call,
+            "`hessian` does not differentiate through calls of other functions yet; write the callee's body \
+             inline here (its `_grad` and `_jvp` are available)",
+        );
+    }
+    directional.function.result = directional.tangent_result.clone();
+    directional.function.output = Shape::Scalar;
+    let directional_activity = check::analyse(cx, &directional.function);
+    let adjoint = reverse::reverse(&directional.function, &directional_activity);
+    (directional, directional_activity, adjoint)
 }
 
 fn with_errors(item: TokenStream, cx: Ctxt) -> TokenStream {

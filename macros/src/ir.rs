@@ -49,6 +49,7 @@ impl quote::ToTokens for Origin {
 pub struct Var(pub usize);
 
 /// What the emitter needs to know about a variable.
+#[derive(Clone)]
 pub struct VarInfo {
     /// The identifier of the primal value in generated code.
     pub ident: Ident,
@@ -407,6 +408,7 @@ impl ParamKind {
     }
 }
 
+#[derive(Clone)]
 pub struct Param {
     /// The parameter's value inside the body; for `&f64`, a dereferenced
     /// copy made on entry.

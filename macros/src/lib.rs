@@ -16,6 +16,7 @@ mod eager;
 mod early_exit;
 mod emit;
 mod expand;
+mod forward;
 mod hoist;
 mod increments;
 mod ir;

@@ -978,7 +978,7 @@ impl Lowerer<'_> {
         // adjoint keeps it), also to the functions of `chainrule::ops`, which
         // would take a reference: a function of the user's own with the same
         // name (`fn relu(z: Col<f64>)`) needs the owned value.
-        let is_ops_function = ops_function(func);
+        let from_ops = is_ops_function(func);
         let args = call
             .args
             .iter()
@@ -1039,7 +1039,7 @@ impl Lowerer<'_> {
                 func: func.clone(),
                 args,
                 pullback,
-                elementwise: is_ops_function && !matches!(name.as_str(), "dot" | "sum"),
+                elementwise: from_ops && !matches!(name.as_str(), "dot" | "sum"),
                 gradients,
                 discarded: false,
             },
@@ -2240,7 +2240,7 @@ fn typed_literal(literal: &syn::ExprLit, ty: &syn::Type) -> Expr {
 /// `ops::relu`, `chainrule::prelude::relu`). A function of the user's with
 /// such a name that takes an owned vector would get a type error, not a
 /// wrong result.
-fn ops_function(func: &syn::ExprPath) -> bool {
+pub fn is_ops_function(func: &syn::ExprPath) -> bool {
     if func.qself.is_some() {
         return false;
     }

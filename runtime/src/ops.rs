@@ -23,9 +23,9 @@
 use std::borrow::Borrow;
 use std::marker::PhantomData;
 
-use faer::{Col, ColRef, unzip, zip};
+use faer::{unzip, zip};
 
-use crate::rules::kinds::{Column, Kind, Operand, Scalar, Target};
+use crate::rules::kinds::{Kind, Operand, Scalar, Target};
 use crate::rules::{Pullback, elementwise, reductions};
 
 /// The owned value of the same shape as `A`.
@@ -96,16 +96,17 @@ pub fn powi<A: Operand, N: Borrow<i32>>(a: A, n: N) -> Owned<A> {
     A::Kind::map(a.view(), |x| x.powi(n))
 }
 
-/// The dot product `xᵀy` of two columns.
+/// The inner product of two values of the same shape: `xᵀy` for columns
+/// (or rows, slices, arrays), the Frobenius product `Σ xᵢⱼ yᵢⱼ` for matrices.
 ///
 /// # Panics
-/// If the lengths differ.
+/// If the shapes differ.
 pub fn dot<X, Y>(x: X, y: Y) -> f64
 where
-    X: Operand<Kind = Column>,
-    Y: Operand<Kind = Column>,
+    X: Operand,
+    Y: Operand<Kind = X::Kind>,
 {
-    Column::inner(x.view(), y.view())
+    X::Kind::inner(x.view(), y.view())
 }
 
 /// The sum of all elements.
@@ -258,18 +259,17 @@ where
 /// The pullback of [`dot`]: x̄ = ȳ·y, ȳ_vec = ȳ·x, from the arguments.
 pub struct DotPullback;
 
-impl<X: Operand<Kind = Column>, Y: Operand<Kind = Column>> Pullback<f64, (X, Y), (Col<f64>, Col<f64>)> for DotPullback {
-    fn pull(self, seed: &f64, (x, y): (X, Y)) -> (Col<f64>, Col<f64>) {
-        let scaled = |v: ColRef<'_, f64>| Column::map(v, |e| seed * e);
-        (scaled(y.view()), scaled(x.view()))
+impl<K: Kind, X: Operand<Kind = K>, Y: Operand<Kind = K>> Pullback<f64, (X, Y), (K::Owned, K::Owned)> for DotPullback {
+    fn pull(self, seed: &f64, (x, y): (X, Y)) -> (K::Owned, K::Owned) {
+        (K::map(y.view(), |e| seed * e), K::map(x.view(), |e| seed * e))
     }
 }
 
 /// Split form of [`dot`].
 pub fn dot_pullback<X, Y>(x: X, y: Y) -> (f64, DotPullback)
 where
-    X: Operand<Kind = Column>,
-    Y: Operand<Kind = Column>,
+    X: Operand,
+    Y: Operand<Kind = X::Kind>,
 {
     (dot(&x, &y), DotPullback)
 }

@@ -1,6 +1,6 @@
 use chainrule::differentiate;
 
-#[differentiate(forward)]
+#[differentiate(checkpoint)]
 fn f(x: f64) -> f64 {
     x * x
 }

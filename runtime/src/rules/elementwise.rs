@@ -95,3 +95,9 @@ where
 {
     *adj_s.view_mut() += Y::Kind::as_2d(adj_y.view()).sum();
 }
+
+/// The slope of ReLU at each element of `a`: 1 where `a > 0`, else 0 (the
+/// convention `relu'(0) = 0`). Forward mode multiplies tangents by it.
+pub fn relu_slope<A: Operand + ?Sized>(a: &A) -> <A::Kind as Kind>::Owned {
+    A::Kind::map(a.view(), |value| if value > 0.0 { 1.0 } else { 0.0 })
+}

@@ -15,7 +15,9 @@
 //! - [`reductions`]: sums, norms, dot products and element reads;
 //! - [`elementwise`]: the element-wise functions of [`crate::ops`];
 //! - [`constants`]: the check that a constant parameter is not a
-//!   differentiable type under another name.
+//!   differentiable type under another name;
+//! - [`jacobian`] and [`second_order`]: helpers of `f_jacobian` and
+//!   `f_hessian`.
 
 pub mod adjoint;
 pub mod arithmetic;
@@ -25,6 +27,7 @@ pub mod jacobian;
 pub mod kinds;
 pub mod reductions;
 pub mod scalar;
+pub mod second_order;
 
 pub use adjoint::{Branch, Pullback, accumulate, accumulate_scaled, adjoint_from, keep, pull, zero_like};
 pub use arithmetic::*;
@@ -32,3 +35,4 @@ pub use elementwise::*;
 pub use jacobian::{set_jacobian_row, set_jacobian_row_scalars, unit_column};
 pub use reductions::*;
 pub use scalar::*;
+pub use second_order::{flat_len, set_hessian_column, unit_like};

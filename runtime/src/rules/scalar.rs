@@ -64,6 +64,19 @@ pub fn recip_pb(adj_a: &mut f64, adj_y: &f64, y: &f64) {
     *adj_a += -(adj_y * y * y);
 }
 
+/// The sign of `a` as the derivative of `|a|`: −1, 0 or 1, with `|·|'(0) = 0`
+/// (where `f64::signum` gives ±1). Forward mode multiplies tangents by it.
+#[inline]
+pub fn sign(a: f64) -> f64 {
+    if a > 0.0 {
+        1.0
+    } else if a < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// y = |a|: ā += ȳ·sign(a), with |·|'(0) = 0
 #[inline]
 pub fn abs_pb(adj_a: &mut f64, adj_y: &f64, a: &f64) {

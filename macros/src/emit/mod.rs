@@ -30,25 +30,19 @@ use crate::ir::{
 };
 use crate::reverse::{AdjStmt, Adjoint, AdjointLoop, EagerLoop, Target, all_reads, defined_in};
 
+mod forward;
+
+pub use forward::{ForwardParts, SecondOrder};
+
 pub fn emit(
     item: &syn::ItemFn,
     options: &Options,
     function: &Function,
     activity: &Activity,
     adjoint: &Adjoint,
+    forward: Option<ForwardParts>,
 ) -> TokenStream {
-    let mut stored = HashSet::new();
-    stored_buffers(&function.body, &mut stored);
-    let mut definitions = HashMap::new();
-    let_definitions(&function.body, &mut definitions);
-    let emitter = Emitter {
-        item,
-        function,
-        activity,
-        adjoint,
-        stored,
-        definitions,
-    };
+    let emitter = Emitter::new(item, function, activity, adjoint);
     let pullback = emitter.pullback_fn();
     // A function writing through `&mut` has only its split form: its results
     // and their adjoints pass through the references.
@@ -59,6 +53,17 @@ pub fn emit(
         .jacobian
         .filter(|_| plain)
         .map(|_| emitter.jacobian_fn(options.denominator_layout));
+    let forward_mode = forward.map(|parts| {
+        let tangent_emitter = Emitter::new(item, &parts.tangent.function, parts.activity, adjoint);
+        let pushforward = tangent_emitter.pushforward_fn(parts.tangent);
+        let jvp = tangent_emitter.jvp_fn(parts.tangent);
+        let second_order = parts.second_order.map(|second| {
+            let hvp = tangent_emitter.hvp_fn(parts.tangent, &second);
+            let hessian = tangent_emitter.hessian_fn(parts.tangent);
+            quote!(#hvp #hessian)
+        });
+        quote!(#pushforward #jvp #second_order)
+    });
     let constant_checks = constant_checks(function);
     quote! {
         #item
@@ -66,6 +71,7 @@ pub fn emit(
         #vjp
         #grad
         #jacobian
+        #forward_mode
         #(#constant_checks)*
     }
 }
@@ -114,14 +120,7 @@ fn constant_checks(function: &Function) -> Vec<TokenStream> {
 pub fn emit_with_rule(item: &syn::ItemFn, options: &Options, function: &Function, rule: &syn::ExprPath) -> TokenStream {
     let activity = Activity::of_params(function);
     let adjoint = Adjoint::default();
-    let emitter = Emitter {
-        item,
-        function,
-        activity: &activity,
-        adjoint: &adjoint,
-        stored: HashSet::new(),
-        definitions: HashMap::new(),
-    };
+    let emitter = Emitter::new(item, function, &activity, &adjoint);
     let pullback = emitter.rule_pullback_fn(rule);
     let vjp = emitter.vjp_fn();
     let grad = (function.output == Shape::Scalar).then(|| emitter.grad_fn());
@@ -182,6 +181,23 @@ fn loops_in<'a>(block: &'a Block, out: &mut Vec<&'a LoopStmt>) {
                 loops_in(&stmt.body, out);
             }
             Stmt::Let { .. } | Stmt::Store { .. } => {}
+        }
+    }
+}
+
+impl<'a> Emitter<'a> {
+    fn new(item: &'a syn::ItemFn, function: &'a Function, activity: &'a Activity, adjoint: &'a Adjoint) -> Self {
+        let mut stored = HashSet::new();
+        stored_buffers(&function.body, &mut stored);
+        let mut definitions = HashMap::new();
+        let_definitions(&function.body, &mut definitions);
+        Emitter {
+            item,
+            function,
+            activity,
+            adjoint,
+            stored,
+            definitions,
         }
     }
 }

@@ -1,0 +1,368 @@
+//! Emission of forward mode and of second derivatives.
+//!
+//! For `fn f(x: &Col<f64>, n: usize, b: f64) -> f64` with `forward` it writes:
+//!
+//! ```text
+//! fn f_pushforward(x, n, b, d_x: Option<&Col<f64>>, _: Option<()>, d_b: Option<f64>) -> (f64, f64)
+//!     the split forward form: the body of `f` with the tangent of every active
+//!     value computed beside it (`forward.rs`); a `None` tangent is zero. Other
+//!     forward-mode functions call it for `f`, passing `None` for arguments
+//!     that carry no derivative.
+//! fn f_jvp(x, n, b, d_x: &Col<f64>, d_b: f64) -> (f64, f64)   // value and ∂f·(d_x, d_b)
+//! ```
+//!
+//! and with `hessian` (scalar results only):
+//!
+//! ```text
+//! fn f_hvp(x, n, b, d_x, d_b) -> (f64, Col<f64>, f64)  // value and H·(d_x, d_b), shaped like the gradient
+//! fn f_hessian(x, n, b) -> (f64, Mat<f64>)           // value and H over the flattened parameters
+//! ```
+//!
+//! `f_hvp` is reverse over forward: inside it, the tangent function
+//! `(x, d_x) ↦ ∂f·d_x` is differentiated by the reverse transform like any
+//! other function (its split form and gradient are nested in `f_hvp`), and
+//! its gradient is `H·d_x`. `f_hessian` calls `f_hvp` once per flattened
+//! parameter with a unit direction: column `k` of the Hessian is `H·eₖ`.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::parse_quote;
+
+use super::{Emitter, mixed};
+use crate::check::Activity;
+use crate::forward::Tangent;
+use crate::ir::{Function, ParamKind};
+use crate::reverse::Adjoint;
+
+/// What `expand` built for forward mode: the tangent function and its
+/// activity, and for `hessian`, the directional derivative's adjoint.
+pub struct ForwardParts<'a> {
+    pub tangent: &'a Tangent,
+    pub activity: &'a Activity,
+    pub second_order: Option<SecondOrder<'a>>,
+}
+
+/// The directional derivative `(x, d_x) ↦ ∂f·d_x` as a function of its own,
+/// with its adjoint.
+pub struct SecondOrder<'a> {
+    pub directional: &'a Function,
+    pub activity: &'a Activity,
+    pub adjoint: &'a Adjoint,
+}
+
+/// `param` (an owned value of the parameter's shape) as the parameter's own
+/// type expects it: borrowed, as a view, or owned.
+fn as_param_type(ty: &syn::Type, owned: TokenStream) -> TokenStream {
+    match ty {
+        syn::Type::Reference(reference) if matches!(*reference.elem, syn::Type::Slice(_)) => {
+            quote!(#owned.as_slice())
+        }
+        syn::Type::Reference(_) => quote!(&#owned),
+        syn::Type::Path(path)
+            if path
+                .path
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident.to_string().ends_with("Ref")) =>
+        {
+            quote!(#owned.as_ref())
+        }
+        _ => owned,
+    }
+}
+
+impl Emitter<'_> {
+    /// The primal parameters of the tangent function: those of `f`.
+    fn primal_params(&self, tangent: &Tangent) -> Vec<TokenStream> {
+        self.function.params[..tangent.tangent_params.len()]
+            .iter()
+            .map(|param| {
+                let ident = &param.ident;
+                let ty = &param.ty;
+                quote!(#ident: #ty)
+            })
+            .collect()
+    }
+
+    fn primal_idents(&self, tangent: &Tangent) -> Vec<&syn::Ident> {
+        self.function.params[..tangent.tangent_params.len()]
+            .iter()
+            .map(|param| &param.ident)
+            .collect()
+    }
+
+    /// The tangent parameters, one per differentiated parameter.
+    fn tangent_params(&self, tangent: &Tangent) -> Vec<&crate::ir::Param> {
+        tangent
+            .tangent_params
+            .iter()
+            .flatten()
+            .map(|index| &self.function.params[*index])
+            .collect()
+    }
+
+    /// `f_pushforward`, emitted from the tangent function.
+    pub(super) fn pushforward_fn(&self, tangent: &Tangent) -> TokenStream {
+        let lints = self.lint_attributes();
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let pushforward_name = self.generated_name("pushforward");
+        let generics = &self.item.sig.generics;
+        let output = self.output_type();
+        let primal_params = self.primal_params(tangent);
+        let slots = tangent.tangent_params.iter().map(|slot| match slot {
+            Some(index) => {
+                let param = &self.function.params[*index];
+                let ident = &param.ident;
+                let ty = &param.ty;
+                quote!(#ident: ::core::option::Option<#ty>)
+            }
+            None => quote!(_: ::core::option::Option<()>),
+        });
+        let derefs = self.function.params[..tangent.tangent_params.len()]
+            .iter()
+            .filter(|param| param.kind == ParamKind::ScalarRef)
+            .map(|param| {
+                let body_var = self.ident(param.var);
+                let ident = &param.ident;
+                quote!(let #body_var: f64 = *#ident;)
+            });
+        let bindings = self.function.params[..tangent.tangent_params.len()]
+            .iter()
+            .zip(&tangent.tangent_params)
+            .filter_map(|(primal, slot)| Some((primal, &self.function.params[(*slot)?])))
+            .map(|(primal, param)| {
+                let slot = &param.ident;
+                let var = self.ident(param.var);
+                let primal_ident = &primal.ident;
+                match param.kind {
+                    ParamKind::Scalar => quote!(let #var: f64 = #slot.unwrap_or(0.0);),
+                    ParamKind::ScalarRef => quote!(let #var: f64 = #slot.map_or(0.0, |tangent| *tangent);),
+                    _ => {
+                        let zero = mixed(&format!("zero_{var}"));
+                        let converted = as_param_type(&param.ty, zero.to_token_stream());
+                        quote! {
+                            let #zero;
+                            let #var = match #slot {
+                                ::core::option::Option::Some(tangent) => tangent,
+                                ::core::option::Option::None => {
+                                    #zero = ::chainrule::rules::zero_like(&#primal_ident);
+                                    #converted
+                                }
+                            };
+                        }
+                    }
+                }
+            });
+        let body = self.forward_block(&self.function.body, false);
+        let result = self.operand(&self.function.result);
+        let tangent_result = self.operand(&tangent.tangent_result);
+        let doc = format!(
+            " Split forward mode of [`{name}`], generated by chainrule: returns `{name}`'s value and its tangent, \
+             the derivative of `{name}` in the direction of the tangents given (`None` is a zero tangent), \
+             from one run of the computation. `()` slots are parameters that are not differentiated."
+        );
+        quote! {
+            #[doc = #doc]
+            #(#lints)*
+            #[allow(dead_code, non_snake_case, unused_mut, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #pushforward_name #generics (#(#primal_params,)* #(#slots),*) -> (#output, #output) {
+                // `#name` itself is not called: its computation is written out below.
+                let _ = #name;
+                #(#derefs)*
+                #(#bindings)*
+                #body
+                (#result, #tangent_result)
+            }
+        }
+    }
+
+    /// `f_jvp(primals…, tangents…)`: the pushforward of the tangents given.
+    pub(super) fn jvp_fn(&self, tangent: &Tangent) -> TokenStream {
+        let lints = self.lint_attributes();
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let pushforward_name = self.generated_name("pushforward");
+        let jvp_name = self.generated_name("jvp");
+        let generics = &self.item.sig.generics;
+        let output = self.output_type();
+        let primal_params = self.primal_params(tangent);
+        let primal_idents = self.primal_idents(tangent);
+        let tangent_params = self.tangent_params(tangent);
+        let tangent_decls = tangent_params.iter().map(|param| {
+            let ident = &param.ident;
+            let ty = &param.ty;
+            quote!(#ident: #ty)
+        });
+        let tangent_args = tangent.tangent_params.iter().map(|slot| match slot {
+            Some(index) => {
+                let ident = &self.function.params[*index].ident;
+                quote!(::core::option::Option::Some(#ident))
+            }
+            None => quote!(::core::option::Option::None),
+        });
+        let doc = format!(
+            " Jacobian–vector product of [`{name}`], generated by chainrule (forward mode): returns `{name}`'s \
+             value and its derivative in the direction of the tangents, one per differentiated parameter and \
+             typed like it ({}), computed in one run alongside the value.",
+            self.wrt_names()
+        );
+        quote! {
+            #[doc = #doc]
+            #(#lints)*
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #jvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (#output, #output) {
+                #pushforward_name(#(#primal_idents,)* #(#tangent_args),*)
+            }
+        }
+    }
+
+    /// `f_hvp(primals…, directions…)`: the value and `H·d`, one part per
+    /// differentiated parameter.
+    pub(super) fn hvp_fn(&self, tangent: &Tangent, second: &SecondOrder) -> TokenStream {
+        let lints = self.lint_attributes();
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let pushforward_name = self.generated_name("pushforward");
+        let hvp_name = self.generated_name("hvp");
+        let generics = &self.item.sig.generics;
+        let primal_params = self.primal_params(tangent);
+        let primal_idents = self.primal_idents(tangent);
+        let tangent_params = self.tangent_params(tangent);
+        let tangent_idents: Vec<&syn::Ident> = tangent_params.iter().map(|param| &param.ident).collect();
+        let tangent_decls: Vec<TokenStream> = tangent_params
+            .iter()
+            .map(|param| {
+                let ident = &param.ident;
+                let ty = &param.ty;
+                quote!(#ident: #ty)
+            })
+            .collect();
+        let tangent_args = tangent.tangent_params.iter().map(|slot| match slot {
+            Some(index) => {
+                let ident = &self.function.params[*index].ident;
+                quote!(::core::option::Option::Some(#ident))
+            }
+            None => quote!(::core::option::Option::None),
+        });
+        // The directional derivative as a function of its own, differentiated
+        // in reverse mode inside `f_hvp`.
+        let directional_name = mixed("directional");
+        let directional: syn::ItemFn = parse_quote! {
+            fn #directional_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> f64 {
+                #pushforward_name(#(#primal_idents,)* #(#tangent_args),*).1
+            }
+        };
+        let inner = Emitter::new(&directional, second.directional, second.activity, second.adjoint);
+        let directional_pullback = inner.pullback_fn();
+        let directional_vjp = inner.vjp_fn();
+        let directional_grad = inner.grad_fn();
+        let directional_grad_name = inner.generated_name("grad");
+        let value = mixed("value");
+        let value_args = self.primal_value_args(tangent);
+        let (_, gradients) = self.gradient_bindings();
+        let output_types = self.wrt_gradient_types();
+        let doc = format!(
+            " Hessian–vector product of [`{name}`], generated by chainrule: returns `{name}`'s value and the \
+             Hessian times the direction given (one part per differentiated parameter, typed like it), shaped \
+             like the gradient ({}). Computed in reverse mode over forward mode, at a small constant times the \
+             cost of `{name}`.",
+            self.wrt_names()
+        );
+        quote! {
+            #[doc = #doc]
+            #(#lints)*
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #hvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (f64, #(#output_types),*) {
+                #directional
+                #directional_pullback
+                #directional_vjp
+                #directional_grad
+                let #value = #name(#(#value_args),*);
+                let (_, #(#gradients),*) = #directional_grad_name(#(#primal_idents,)* #(#tangent_idents),*);
+                (#value, #(#gradients),*)
+            }
+        }
+    }
+
+    /// The arguments that call `f` itself before the parameters are used
+    /// again: owned vectors and matrices cloned.
+    fn primal_value_args(&self, tangent: &Tangent) -> Vec<TokenStream> {
+        self.function.params[..tangent.tangent_params.len()]
+            .iter()
+            .map(|param| {
+                let ident = &param.ident;
+                if param.kind.is_copyable() {
+                    quote!(#ident)
+                } else {
+                    quote!(::chainrule::rules::keep(&#ident))
+                }
+            })
+            .collect()
+    }
+
+    /// `f_hessian(primals…)`: the value and the Hessian over the
+    /// differentiated parameters flattened in order (column-major within a
+    /// matrix), one Hessian–vector product per column.
+    pub(super) fn hessian_fn(&self, tangent: &Tangent) -> TokenStream {
+        let lints = self.lint_attributes();
+        let vis = &self.item.vis;
+        let name = &self.item.sig.ident;
+        let hvp_name = self.generated_name("hvp");
+        let hessian_name = self.generated_name("hessian");
+        let generics = &self.item.sig.generics;
+        let primal_params = self.primal_params(tangent);
+        let value_args = self.primal_value_args(tangent);
+        let (value, hessian, size, column) = (mixed("value"), mixed("hessian"), mixed("size"), mixed("column"));
+        let wrt: Vec<&crate::ir::Param> = self.function.params[..tangent.tangent_params.len()]
+            .iter()
+            .zip(&tangent.tangent_params)
+            .filter(|(_, slot)| slot.is_some())
+            .map(|(param, _)| param)
+            .collect();
+        let offsets: Vec<syn::Ident> = (0..wrt.len()).map(|k| mixed(&format!("offset_{k}"))).collect();
+        let units: Vec<syn::Ident> = (0..wrt.len()).map(|k| mixed(&format!("unit_{k}"))).collect();
+        let parts: Vec<syn::Ident> = (0..wrt.len()).map(|k| mixed(&format!("column_{k}"))).collect();
+        let layout = wrt.iter().zip(&offsets).map(|(param, offset)| {
+            let ident = &param.ident;
+            quote! {
+                let #offset = #size;
+                #size += ::chainrule::rules::flat_len(&#ident);
+            }
+        });
+        let unit_lets = wrt.iter().zip(&offsets).zip(&units).map(|((param, offset), unit)| {
+            let ident = &param.ident;
+            quote!(let #unit = ::chainrule::rules::unit_like(&#ident, #column.wrapping_sub(#offset));)
+        });
+        let unit_args = wrt
+            .iter()
+            .zip(&units)
+            .map(|(param, unit)| as_param_type(&param.ty, unit.to_token_stream()));
+        let writes = parts.iter().zip(&offsets).map(
+            |(part, offset)| quote!(::chainrule::rules::set_hessian_column(&mut #hessian, #column, #offset, &#part);),
+        );
+        let doc = format!(
+            " Hessian of [`{name}`], generated by chainrule: returns `{name}`'s value and the symmetric matrix \
+             of its second derivatives with respect to the differentiated parameters ({}), each flattened in \
+             order (a matrix column by column). Computed with one Hessian–vector product per column.",
+            self.wrt_names()
+        );
+        quote! {
+            #[doc = #doc]
+            #(#lints)*
+            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #vis fn #hessian_name #generics (#(#primal_params),*) -> (f64, ::chainrule::faer::Mat<f64>) {
+                let #value = #name(#(#value_args),*);
+                let mut #size = 0_usize;
+                #(#layout)*
+                let mut #hessian = ::chainrule::faer::Mat::<f64>::zeros(#size, #size);
+                for #column in 0..#size {
+                    #(#unit_lets)*
+                    let (_, #(#parts),*) = #hvp_name(#(#value_args,)* #(#unit_args),*);
+                    #(#writes)*
+                }
+                (#value, #hessian)
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Second derivatives (`#[differentiate(hessian)]` → `f_hessian`, `f_hvp`):
+//! each Hessian is checked against central differences of the generated
+//! gradient, for symmetry, and against `f_hvp` at random directions; closed
+//! forms (`∇²(xᵀAx) = A + Aᵀ`, `∇²‖X‖_F² = 2I`) are checked exactly.
+
+mod common;
+
+use chainrule::fd;
+use chainrule::prelude::*;
+use common::{POINTS, Rng, assert_value};
+
+/// Asserts that `hessian` matches central differences of `gradient` at
+/// `point` (relative to the largest entry) and is symmetric.
+#[track_caller]
+fn check_hessian(gradient: impl Fn(&[f64]) -> Vec<f64>, point: &[f64], hessian: &Mat<f64>) {
+    let numeric = fd::central_jacobian(gradient, point);
+    let n = point.len();
+    assert_eq!((hessian.nrows(), hessian.ncols()), (n, n));
+    let scale = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .fold(1e-300_f64, |max, (i, j)| max.max(numeric[(i, j)].abs()));
+    for i in 0..n {
+        for j in 0..n {
+            let error = (hessian[(i, j)] - numeric[(i, j)]).abs() / scale;
+            assert!(
+                error < 1e-6,
+                "H[{i}, {j}] = {:e}, central differences of the gradient give {:e}, at {point:?}",
+                hessian[(i, j)],
+                numeric[(i, j)]
+            );
+            assert!(
+                (hessian[(i, j)] - hessian[(j, i)]).abs() <= 1e-12 * scale,
+                "the Hessian is not symmetric at ({i}, {j})"
+            );
+        }
+    }
+}
+
+/// Asserts that `product` is `hessian · direction`.
+#[track_caller]
+fn check_product(hessian: &Mat<f64>, direction: &[f64], product: &[f64]) {
+    let scale = product.iter().fold(1e-300_f64, |max, value| max.max(value.abs()));
+    for (i, value) in product.iter().enumerate() {
+        let expected: f64 = direction.iter().enumerate().map(|(j, d)| hessian[(i, j)] * d).sum();
+        assert!(
+            (value - expected).abs() <= 1e-10 * scale.max(expected.abs()),
+            "(Hv)[{i}] = {value:e}, H·v gives {expected:e}"
+        );
+    }
+}
+
+#[differentiate(hessian)]
+fn rosenbrock(x: f64, y: f64) -> f64 {
+    (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+}
+
+#[test]
+fn the_hessian_of_rosenbrock_is_its_closed_form() {
+    let mut rng = Rng::for_test("rosenbrock");
+    for _ in 0..POINTS {
+        let (x, y) = (rng.signed(0.1, 2.0), rng.signed(0.1, 2.0));
+        let (value, hessian) = rosenbrock_hessian(x, y);
+        assert_value(value, rosenbrock(x, y));
+        let expected = [
+            [2.0 - 400.0 * (y - x * x) + 800.0 * x * x, -400.0 * x],
+            [-400.0 * x, 200.0],
+        ];
+        for i in 0..2 {
+            for j in 0..2 {
+                let error = (hessian[(i, j)] - expected[i][j]).abs() / expected[i][j].abs().max(1.0);
+                assert!(error < 1e-12, "H[{i}, {j}] = {} vs {}", hessian[(i, j)], expected[i][j]);
+            }
+        }
+        let (dx, dy) = (rng.seed(), rng.seed());
+        let (value, hx, hy) = rosenbrock_hvp(x, y, dx, dy);
+        assert_value(value, rosenbrock(x, y));
+        check_product(&hessian, &[dx, dy], &[hx, hy]);
+    }
+}
+
+#[differentiate(hessian)]
+fn with_control_flow(x: f64, y: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (x * i as f64).cos() * y + (x * y).exp() / (i as f64 + 1.0);
+        if s > 50.0 {
+            break;
+        }
+    }
+    if x > 0.0 {
+        s * x.powi(3) + y.ln()
+    } else {
+        s + y.powf(2.5) * x.sin()
+    }
+}
+
+#[test]
+fn loops_and_branches_have_second_derivatives() {
+    let mut rng = Rng::for_test("with_control_flow");
+    for n in [0, 1, 4, 9] {
+        for _ in 0..POINTS {
+            let point = [rng.signed(0.1, 1.5), rng.uniform(0.2, 1.5)];
+            let (value, hessian) = with_control_flow_hessian(point[0], point[1], n);
+            assert_value(value, with_control_flow(point[0], point[1], n));
+            let gradient = |p: &[f64]| {
+                let (_, gx, gy) = with_control_flow_grad(p[0], p[1], n);
+                vec![gx, gy]
+            };
+            check_hessian(gradient, &point, &hessian);
+            let direction = [rng.seed(), rng.seed()];
+            let (_, hx, hy) = with_control_flow_hvp(point[0], point[1], n, direction[0], direction[1]);
+            check_product(&hessian, &direction, &[hx, hy]);
+        }
+    }
+}
+
+#[differentiate(hessian, wrt(x))]
+fn quadratic_form(x: &Col<f64>, a: &Mat<f64>) -> f64 {
+    x.transpose() * (a * x)
+}
+
+#[test]
+fn the_hessian_of_a_quadratic_form_is_a_plus_a_transpose() {
+    let mut rng = Rng::for_test("quadratic_form");
+    let n = 4;
+    for _ in 0..POINTS {
+        let x = Col::from_fn(n, |_| rng.signed(0.1, 2.0));
+        let a = Mat::from_fn(n, n, |_, _| rng.signed(0.1, 2.0));
+        let (value, hessian) = quadratic_form_hessian(&x, &a);
+        assert_value(value, quadratic_form(&x, &a));
+        let expected = &a + a.transpose();
+        for i in 0..n {
+            for j in 0..n {
+                assert!((hessian[(i, j)] - expected[(i, j)]).abs() < 1e-12);
+            }
+        }
+        let v = Col::from_fn(n, |_| rng.seed());
+        let (_, product) = quadratic_form_hvp(&x, &a, &v);
+        check_product(&hessian, &fd::to_vec(&v), &fd::to_vec(&product));
+    }
+}
+
+#[differentiate(hessian)]
+fn frobenius(m: &Mat<f64>) -> f64 {
+    m.squared_norm_l2()
+}
+
+#[test]
+fn the_hessian_of_the_squared_frobenius_norm_is_twice_the_identity() {
+    let m = Mat::from_fn(2, 3, |i, j| (i + 2 * j) as f64 - 1.5);
+    let (value, hessian) = frobenius_hessian(&m);
+    assert_value(value, frobenius(&m));
+    assert_eq!(hessian, Mat::<f64>::identity(6, 6) * 2.0);
+}
+
+#[differentiate(hessian, wrt(w))]
+fn logistic_loss(w: &Col<f64>, x: &Mat<f64>, y: &Col<f64>) -> f64 {
+    let z = x * w;
+    let p = sigmoid(&z);
+    let ones = add_scalar(hadamard(&p, &p) * 0.0, 1.0);
+    let loss = -(dot(y, &ln(&p)) + dot(&(&ones - y), &ln(&(&ones - &p))));
+    loss + 0.5 * w.squared_norm_l2()
+}
+
+#[test]
+fn the_hessian_of_a_logistic_loss_matches_central_differences() {
+    let mut rng = Rng::for_test("logistic_loss");
+    let (rows, cols) = (6, 3);
+    for _ in 0..POINTS {
+        let x = Mat::from_fn(rows, cols, |_, _| rng.signed(0.1, 1.5));
+        let y = Col::from_fn(rows, |_| if rng.unit() < 0.5 { 0.0 } else { 1.0 });
+        let point: Vec<f64> = (0..cols).map(|_| rng.signed(0.1, 1.0)).collect();
+        let w = Col::from_fn(cols, |i| point[i]);
+        let (value, hessian) = logistic_loss_hessian(&w, &x, &y);
+        assert_value(value, logistic_loss(&w, &x, &y));
+        let gradient = |p: &[f64]| {
+            let (_, g) = logistic_loss_grad(&Col::from_fn(cols, |i| p[i]), &x, &y);
+            fd::to_vec(&g)
+        };
+        check_hessian(gradient, &point, &hessian);
+    }
+}
+
+#[differentiate(hessian)]
+fn chain_energy(xs: &[f64], stiffness: f64) -> f64 {
+    let mut energy = 0.0;
+    for i in 1..xs.len() {
+        let stretch = xs[i] - xs[i - 1] - 1.0;
+        energy += stiffness * stretch * stretch + (xs[i] * xs[i - 1]).sin();
+    }
+    energy
+}
+
+#[test]
+fn slices_and_scalars_are_flattened_in_parameter_order() {
+    let mut rng = Rng::for_test("chain_energy");
+    for _ in 0..POINTS {
+        let point: Vec<f64> = (0..5).map(|_| rng.signed(0.1, 2.0)).collect();
+        let (value, hessian) = chain_energy_hessian(&point[..4], point[4]);
+        assert_value(value, chain_energy(&point[..4], point[4]));
+        let gradient = |p: &[f64]| {
+            let (_, gxs, gk) = chain_energy_grad(&p[..4], p[4]);
+            gxs.into_iter().chain([gk]).collect()
+        };
+        check_hessian(gradient, &point, &hessian);
+    }
+}
