@@ -99,6 +99,42 @@
 //! parameter and are owned (`Col<f64>` for a `&Col<f64>` or a `ColRef`).
 //! Integers, `bool` and other types are constants.
 //!
+//! ## Forward mode and second derivatives
+//!
+//! `forward` adds `f_jvp(primals…, tangents…) -> (value, tangent)`, the
+//! derivative along the tangents (one per differentiated parameter, typed like
+//! it) computed beside the value in one run. `hessian`, for an `f64` result,
+//! adds `f_hvp(primals…, directions…)`, the Hessian times the direction
+//! shaped like the gradient (reverse mode over forward mode), and
+//! `f_hessian(primals…) -> (value, Mat<f64>)` over the differentiated
+//! parameters flattened in order.
+//!
+//! ```
+//! use chainrule::prelude::*;
+//! use faer::{col, mat};
+//!
+//! #[differentiate(forward, hessian)]
+//! fn rosenbrock(x: f64, y: f64) -> f64 {
+//!     (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+//! }
+//!
+//! let (value, slope) = rosenbrock_jvp(1.0, 1.0, 1.0, 0.0); // ∂f/∂x at the minimum
+//! assert_eq!((value, slope), (0.0, 0.0));
+//! let (_, hessian) = rosenbrock_hessian(1.0, 1.0);
+//! assert_eq!(hessian, mat![[802.0, -400.0], [-400.0, 200.0]]);
+//! let (_, hx, hy) = rosenbrock_hvp(1.0, 1.0, 1.0, 1.0);
+//! assert_eq!((hx, hy), (402.0, -200.0));
+//!
+//! #[differentiate(hessian, wrt(x))]
+//! fn quadratic_form(x: &Col<f64>, a: &Mat<f64>) -> f64 {
+//!     x.transpose() * (a * x)
+//! }
+//!
+//! let a = mat![[1.0, 2.0], [0.0, 3.0]];
+//! let (_, hessian) = quadratic_form_hessian(&col![1.0, -1.0], &a); // A + Aᵀ
+//! assert_eq!(hessian, &a + a.transpose());
+//! ```
+//!
 //! ## The language of differentiated functions
 //!
 //! `let` (with shadowing), `let mut` with `=`, `+=`, `-=`, `*=`, `/=`;
