@@ -418,3 +418,37 @@ fn the_split_form_takes_none_for_a_zero_tangent() {
     let expected = 2.0 * 1.0_f64.cos() + 14.0;
     assert!(relative_error_with_floor(tangent, expected, 1e-300) < 1e-12);
 }
+
+fn gauss_derivative(x: f64, width: f64, seed: f64) -> (f64, f64) {
+    let value = (-x * x / width).exp();
+    (seed * value * -2.0 * x / width, seed * value * x * x / (width * width))
+}
+
+/// A function the macro does not see into, with a reverse-mode rule: its
+/// forward mode is the rule's gradient times the tangents.
+#[differentiate(forward, rule = gauss_derivative)]
+fn gauss(x: f64, width: f64) -> f64 {
+    [x].iter().map(|x| (-x * x / width).exp()).sum()
+}
+
+#[differentiate(forward)]
+fn uses_a_rule(x: f64, y: f64) -> f64 {
+    gauss(x * y, 1.5 + y * y) * x
+}
+
+#[test]
+fn functions_with_a_rule_push_forward_through_their_gradient() {
+    check_scalar_function(
+        "uses_a_rule",
+        &[(-1.5, 1.5), (-1.0, 1.0)],
+        |p| uses_a_rule(p[0], p[1]),
+        |p, v| uses_a_rule_jvp(p[0], p[1], v[0], v[1]),
+        |p| {
+            let (_, gx, gy) = uses_a_rule_grad(p[0], p[1]);
+            vec![gx, gy]
+        },
+    );
+    let (value, tangent) = gauss_jvp(0.5, 2.0, 1.0, 0.0);
+    assert_value(value, gauss(0.5, 2.0));
+    assert!(relative_error_with_floor(tangent, gauss_derivative(0.5, 2.0, 1.0).0, 1e-300) < 1e-15);
+}

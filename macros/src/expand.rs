@@ -39,10 +39,19 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
                 ),
             );
         }
-        if let Some(span) = options.forward.or(options.hessian) {
+        if let Some(span) = options.hessian {
             cx.error_at(
                 span,
-                "`forward` and `hessian` need the function's body; with `rule =` only reverse mode is generated",
+                "`hessian` needs the function's body; a `rule =` gives first derivatives only",
+            );
+        }
+        if let Some(span) = options.forward
+            && signature.output != Shape::Scalar
+        {
+            cx.error_at(
+                span,
+                "`forward` with a `rule =` needs an `f64` result (the tangent is the rule's gradient times the \
+                 tangents); differentiate the body instead, without `rule =`",
             );
         }
         if cx.has_errors() {

@@ -127,12 +127,14 @@ pub fn emit_with_rule(item: &syn::ItemFn, options: &Options, function: &Function
     let jacobian = options
         .jacobian
         .map(|_| emitter.jacobian_fn(options.denominator_layout));
+    let forward = options.forward.map(|_| emitter.rule_forward_fns());
     quote! {
         #item
         #pullback
         #vjp
         #grad
         #jacobian
+        #forward
     }
 }
 

@@ -4,7 +4,7 @@ fn erf_derivative(x: f64, seed: f64) -> f64 {
     seed * 2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp()
 }
 
-#[differentiate(forward, rule = erf_derivative)]
+#[differentiate(hessian, rule = erf_derivative)]
 fn erf(x: f64) -> f64 {
     x
 }
