@@ -452,3 +452,28 @@ fn functions_with_a_rule_push_forward_through_their_gradient() {
     assert_value(value, gauss(0.5, 2.0));
     assert!(relative_error_with_floor(tangent, gauss_derivative(0.5, 2.0, 1.0).0, 1e-300) < 1e-15);
 }
+
+#[differentiate(forward)]
+fn written_column(x: &Col<f64>) -> f64 {
+    let n = x.nrows();
+    let mut v = Col::<f64>::zeros(n);
+    for i in 0..n {
+        v[i] = x[i] * x[(i + 1) % n];
+    }
+    v.squared_norm_l2()
+}
+
+#[test]
+fn local_faer_buffers_written_by_element_carry_tangents() {
+    let mut rng = Rng::for_test("written_column");
+    for _ in 0..POINTS {
+        let point: Vec<f64> = (0..4).map(|_| rng.signed(0.1, 1.5)).collect();
+        let direction: Vec<f64> = point.iter().map(|_| rng.signed(0.25, 2.0)).collect();
+        let primal = |p: &[f64]| written_column(&Col::from_fn(4, |i| p[i]));
+        let x = Col::from_fn(4, |i| point[i]);
+        let (value, tangent) = written_column_jvp(&x, &Col::from_fn(4, |i| direction[i]));
+        assert_value(value, primal(&point));
+        let (_, gradient) = written_column_grad(&x);
+        check_tangent(primal, &point, &direction, tangent, &fd::to_vec(&gradient));
+    }
+}

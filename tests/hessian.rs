@@ -205,3 +205,24 @@ fn slices_and_scalars_are_flattened_in_parameter_order() {
         check_hessian(gradient, &point, &hessian);
     }
 }
+
+#[differentiate(hessian)]
+fn norm_plus_square(x: &Col<f64>, y: f64, z: f64) -> f64 {
+    x.norm_l2() + y.hypot(z) * 0.0 + y * y + z.hypot(0.0) * z
+}
+
+#[test]
+fn second_derivatives_at_the_kink_of_a_norm_stay_finite() {
+    // At x = 0 the norm's derivative is 0 by convention; the Hessian's rows
+    // for x must not turn the guarded 0/0 into NaN, and y's row is exact.
+    let x = Col::<f64>::zeros(2);
+    let (_, hessian) = norm_plus_square_hessian(&x, 1.0, 0.5);
+    for i in 0..4 {
+        for j in 0..4 {
+            assert!(hessian[(i, j)].is_finite(), "H[{i}, {j}] = {}", hessian[(i, j)]);
+        }
+    }
+    assert_eq!(hessian[(2, 2)], 2.0);
+    let (_, hx, hy, _) = norm_plus_square_hvp(&x, 1.0, 0.5, &Col::zeros(2), 1.0, 0.0);
+    assert_eq!((hx, hy), (Col::zeros(2), 2.0));
+}

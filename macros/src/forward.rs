@@ -341,10 +341,32 @@ impl Forward<'_> {
         Operand::Var(var)
     }
 
-    /// `value` where it is finite, 0 where the guard holds (the conventions
-    /// `x⁰` has derivative 0 at 0, and `‖a‖`, `hypot` have 0 at the origin).
-    fn zero_where(&mut self, guard: Operand, value: Operand, out: &mut Vec<Stmt>) -> Operand {
-        self.select(guard, zero(), value, out)
+    /// 0 where the guard holds, else the value `build` computes, inside the
+    /// `else` branch so that it is not evaluated (nor differentiated again,
+    /// for `f_hvp`) where it is not finite: the conventions that `x⁰` has
+    /// derivative 0 at 0, and `‖a‖`, `hypot` have 0 at the origin.
+    fn zero_where(
+        &mut self,
+        guard: Operand,
+        build: impl FnOnce(&mut Self, &mut Vec<Stmt>) -> Operand,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let mut otherwise = Vec::new();
+        let value = build(self, &mut otherwise);
+        let var = self.new_var("t");
+        let record = self.new_var("branch");
+        out.push(Stmt::If(IfStmt {
+            cond: guard,
+            then_block: Block::default(),
+            else_block: Block { stmts: otherwise },
+            outputs: vec![Phi {
+                var,
+                then_value: zero(),
+                else_value: value,
+            }],
+            record,
+        }));
+        Operand::Var(var)
     }
 
     /// The sum of the terms that are present.
@@ -677,6 +699,10 @@ impl Forward<'_> {
             Op::Call { func, args, .. } => {
                 let name = func.path.segments.last().map(|segment| segment.ident.to_string());
                 let operands: Vec<Operand> = args.iter().map(|arg| arg.operand.clone()).collect();
+                // `Col::zeros(n)`: a buffer its element writes make active starts at zero.
+                if operands.iter().all(|operand| self.tangent(operand).is_none()) {
+                    return None;
+                }
                 self.ops_tangent(name.as_deref().unwrap_or(""), y, &operands, out)
             }
             Op::Opaque { .. } => None,
@@ -785,12 +811,17 @@ impl Forward<'_> {
                         self.mul(constant(&format!("{n}.0")), power, out)
                     }
                     None => {
-                        let lowered = self.binary(BinaryOp::Sub, n.clone(), constant("1"), out);
-                        let power = self.method("powi", a, vec![lowered], out);
-                        let n_float = self.push(out, "n", Op::Cast(n.clone(), parse_quote!(f64)));
-                        let factor = self.mul(n_float, power, out);
                         let guard = self.equals(&n, &constant("0"), out);
-                        self.zero_where(guard, factor, out)
+                        self.zero_where(
+                            guard,
+                            |this, out| {
+                                let lowered = this.binary(BinaryOp::Sub, n.clone(), constant("1"), out);
+                                let power = this.method("powi", a, vec![lowered], out);
+                                let n_float = this.push(out, "n", Op::Cast(n.clone(), parse_quote!(f64)));
+                                this.mul(n_float, power, out)
+                            },
+                            out,
+                        )
                     }
                 };
                 scale(self, factor, out)
@@ -800,21 +831,31 @@ impl Forward<'_> {
                 let b = b?;
                 let base_term = match &ta {
                     Some(ta) => {
-                        let lowered = self.sub(b.clone(), constant("1.0"), out);
-                        let power = self.method("powf", a.clone(), vec![lowered], out);
-                        let factor = self.mul(b.clone(), power, out);
                         let guard = self.equals(&b, &constant("0.0"), out);
-                        let factor = self.zero_where(guard, factor, out);
+                        let factor = self.zero_where(
+                            guard,
+                            |this, out| {
+                                let lowered = this.sub(b.clone(), constant("1.0"), out);
+                                let power = this.method("powf", a.clone(), vec![lowered], out);
+                                this.mul(b.clone(), power, out)
+                            },
+                            out,
+                        );
                         Some(self.mul(factor, ta.clone(), out))
                     }
                     None => None,
                 };
                 let exponent_term = match tb {
                     Some(tb) => {
-                        let ln_a = self.method("ln", a, Vec::new(), out);
-                        let factor = self.mul(y.clone(), ln_a, out);
                         let guard = self.equals(&y, &constant("0.0"), out);
-                        let factor = self.zero_where(guard, factor, out);
+                        let factor = self.zero_where(
+                            guard,
+                            |this, out| {
+                                let ln_a = this.method("ln", a, Vec::new(), out);
+                                this.mul(y.clone(), ln_a, out)
+                            },
+                            out,
+                        );
                         Some(self.mul(factor, tb, out))
                     }
                     None => None,
@@ -930,12 +971,23 @@ impl Forward<'_> {
             // y = √(a² + b²): ẏ = (a·ȧ + b·ḃ) / y, 0 where y = 0
             "hypot" => {
                 let b = b?;
-                let left = ta.clone().map(|ta| self.mul(a.clone(), ta, out));
-                let right = tb.map(|tb| self.mul(b, tb, out));
-                let numerator = self.sum(left.into_iter().chain(right).collect(), out)?;
-                let quotient = self.div(numerator, y.clone(), out);
                 let guard = self.equals(&y, &constant("0.0"), out);
-                Some(self.zero_where(guard, quotient, out))
+                let (ta, tb) = (ta.clone(), tb.clone());
+                if ta.is_none() && tb.is_none() {
+                    return None;
+                }
+                Some(self.zero_where(
+                    guard,
+                    |this, out| {
+                        let left = ta.map(|ta| this.mul(a.clone(), ta, out));
+                        let right = tb.map(|tb| this.mul(b, tb, out));
+                        let numerator = this
+                            .sum(left.into_iter().chain(right).collect(), out)
+                            .unwrap_or_else(zero);
+                        this.div(numerator, y.clone(), out)
+                    },
+                    out,
+                ))
             }
             // y = max(a, b) or min(a, b): the tangent of the operand equal to y, `a` on ties
             "max" | "min" => {
@@ -984,10 +1036,15 @@ impl Forward<'_> {
             // y = ‖a‖: ẏ = ⟨a, ȧ⟩ / y, 0 where y = 0
             "norm_l2" => {
                 let ta = ta?;
-                let inner = self.ops_call("dot", vec![a, ta], out);
-                let quotient = self.div(inner, y.clone(), out);
                 let guard = self.equals(&y, &constant("0.0"), out);
-                Some(self.zero_where(guard, quotient, out))
+                Some(self.zero_where(
+                    guard,
+                    |this, out| {
+                        let inner = this.ops_call("dot", vec![a, ta], out);
+                        this.div(inner, y.clone(), out)
+                    },
+                    out,
+                ))
             }
             // A copy or a view of a: ẏ is the same of ȧ
             "to_owned" | "clone" | "to_vec" | "as_ref" => {
