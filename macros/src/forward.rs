@@ -325,12 +325,25 @@ impl Forward<'_> {
 
     /// `if cond { then } else { otherwise }` over values computed before it.
     fn select(&mut self, cond: Operand, then: Operand, otherwise: Operand, out: &mut Vec<Stmt>) -> Operand {
+        self.merge(cond, Vec::new(), then, otherwise, out)
+    }
+
+    /// `if cond { then } else { else_stmts; otherwise }`: an `if` whose
+    /// `else` branch may compute its value.
+    fn merge(
+        &mut self,
+        cond: Operand,
+        else_stmts: Vec<Stmt>,
+        then: Operand,
+        otherwise: Operand,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
         let var = self.new_var("t");
         let record = self.new_var("branch");
         out.push(Stmt::If(IfStmt {
             cond,
             then_block: Block::default(),
-            else_block: Block::default(),
+            else_block: Block { stmts: else_stmts },
             outputs: vec![Phi {
                 var,
                 then_value: then,
@@ -351,22 +364,9 @@ impl Forward<'_> {
         build: impl FnOnce(&mut Self, &mut Vec<Stmt>) -> Operand,
         out: &mut Vec<Stmt>,
     ) -> Operand {
-        let mut otherwise = Vec::new();
-        let value = build(self, &mut otherwise);
-        let var = self.new_var("t");
-        let record = self.new_var("branch");
-        out.push(Stmt::If(IfStmt {
-            cond: guard,
-            then_block: Block::default(),
-            else_block: Block { stmts: otherwise },
-            outputs: vec![Phi {
-                var,
-                then_value: zero(),
-                else_value: value,
-            }],
-            record,
-        }));
-        Operand::Var(var)
+        let mut else_stmts = Vec::new();
+        let value = build(self, &mut else_stmts);
+        self.merge(guard, else_stmts, zero(), value, out)
     }
 
     /// The sum of the terms that are present.
@@ -565,7 +565,10 @@ impl Forward<'_> {
             reads,
             out,
         );
-        let both = both.var().map(|var| self.ident(var).clone());
+        let Some(both) = both.var() else {
+            return;
+        };
+        let both = self.ident(both).clone();
         out.push(Stmt::Let {
             var,
             op: Op::Opaque {
