@@ -1019,8 +1019,11 @@ impl Emitter<'_> {
         )
     }
 
-    /// `let mut tape = Vec::new();` for every loop whose adjoint reads a tape,
-    /// declared once at the top of the forward sweep.
+    /// `let mut tape = Tape::new();` for every loop whose adjoint reads a
+    /// tape, declared once at the top of the forward sweep. A tape of plain
+    /// numbers (`f64`s and the loop's counter) is a `chainrule::rules::Tape`,
+    /// which reuses its memory across calls; one holding other values, which
+    /// may borrow, is a `Vec`.
     fn tape_declarations(&self) -> Vec<TokenStream> {
         let mut loops = Vec::new();
         loops_in(&self.function.body, &mut loops);
@@ -1029,7 +1032,15 @@ impl Emitter<'_> {
             .filter(|stmt| self.uses_tape(stmt))
             .map(|stmt| {
                 let tape = self.ident(stmt.tape);
-                quote!(let mut #tape = ::std::vec::Vec::new();)
+                let residuals = self.adjoint.tapes.get(&stmt.tape).map_or(&[][..], Vec::as_slice);
+                let numbers = residuals
+                    .iter()
+                    .all(|var| *var == stmt.index || self.activity.is_scalar(*var));
+                if numbers {
+                    quote!(let mut #tape = ::chainrule::rules::Tape::new();)
+                } else {
+                    quote!(let mut #tape = ::std::vec::Vec::new();)
+                }
             })
             .collect()
     }
@@ -1328,8 +1339,12 @@ impl Emitter<'_> {
         // again (with the values it already holds) is bound `mut`.
         let pattern = self.residual_pattern(residuals, &replayed_writes);
         if *driven_by_tape {
+            let from = mixed("from");
             return quote! {
-                for #pattern in ::core::iter::Iterator::rev(#tape.drain(#tape.len() - #trips..)) {
+                for #pattern in ::core::iter::Iterator::rev({
+                    let #from = #tape.len() - #trips;
+                    #tape.drain(#from..)
+                }) {
                     #body
                 }
             };

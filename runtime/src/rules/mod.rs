@@ -16,6 +16,7 @@
 //! - [`elementwise`]: the element-wise functions of [`crate::ops`];
 //! - [`constants`]: the check that a constant parameter is not a
 //!   differentiable type under another name;
+//! - [`tape`]: the tapes of loops, whose memory is reused across calls;
 //! - [`jacobian`] and [`second_order`]: helpers of `f_jacobian` and
 //!   `f_hessian`.
 
@@ -28,6 +29,7 @@ pub mod kinds;
 pub mod reductions;
 pub mod scalar;
 pub mod second_order;
+pub mod tape;
 
 pub use adjoint::{Branch, Pullback, accumulate, accumulate_scaled, adjoint_from, keep, pull, zero_like};
 pub use arithmetic::*;
@@ -36,3 +38,4 @@ pub use jacobian::{set_jacobian_row, set_jacobian_row_scalars, unit_column};
 pub use reductions::*;
 pub use scalar::*;
 pub use second_order::{flat_len, set_hessian_column, unit_like};
+pub use tape::{Tape, kept_bytes, release_tapes};

@@ -1,0 +1,222 @@
+//! The tape of a loop whose records are plain numbers, with its memory kept
+//! for the next call.
+//!
+//! A loop's forward sweep pushes the values its adjoint needs; the adjoint
+//! drains them in reverse. A long loop's tape is large (ADBench's ODE at
+//! n = 10⁵, s = 100 keeps 320 MB), and the system allocator hands memory of
+//! that size back to the kernel when it is freed, so every call pays the page
+//! faults of touching it afresh: more than the loop's own arithmetic. A
+//! [`Tape`] is a `Vec` that, once at least [`KEPT_BYTES`] large, goes back
+//! to a small per-thread store when dropped, and that [`Tape::reserve`] takes
+//! from that store: the second call of a gradient writes into memory the
+//! first one already touched.
+//!
+//! The generated code uses a `Tape` for loops whose records are all `f64`s
+//! and loop counters (types with no lifetimes, as the store needs), and a
+//! plain `Vec` otherwise. A thread keeps at most [`KEPT_TAPES`] tapes; call
+//! [`release_tapes`] to hand their memory back.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::ops::{Deref, DerefMut};
+
+/// The size from which a dropped tape's memory is kept for the next call.
+pub const KEPT_BYTES: usize = 1 << 20;
+
+/// How many tapes one thread keeps at most; beyond, the smallest goes.
+pub const KEPT_TAPES: usize = 8;
+
+/// An empty `Vec` kept for a later tape, with the bytes it can hold.
+struct Kept {
+    bytes: usize,
+    records: Box<dyn Any>,
+}
+
+thread_local! {
+    /// This thread's kept tapes, each of at least `KEPT_BYTES`.
+    static KEPT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A loop's tape: a `Vec<T>` (it dereferences to one) whose memory is reused
+/// across calls once large. See the module docs.
+#[derive(Debug, Default)]
+pub struct Tape<T: 'static> {
+    records: Vec<T>,
+}
+
+impl<T: 'static> Tape<T> {
+    /// An empty tape; it allocates nothing until it is reserved or pushed to.
+    pub fn new() -> Self {
+        Tape { records: Vec::new() }
+    }
+
+    /// Makes room for `additional` more records, first from the memory of an
+    /// earlier tape of this thread when the room needed is large.
+    pub fn reserve(&mut self, additional: usize) {
+        let needed = self.records.len().saturating_add(additional);
+        if needed <= self.records.capacity() {
+            return;
+        }
+        if needed.saturating_mul(size_of::<T>()) >= KEPT_BYTES
+            && let Some(mut kept) = take_kept::<T>()
+        {
+            kept.append(&mut self.records);
+            keep(std::mem::replace(&mut self.records, kept));
+        }
+        self.records.reserve(additional);
+    }
+}
+
+impl<T: 'static> Deref for Tape<T> {
+    type Target = Vec<T>;
+
+    fn deref(&self) -> &Vec<T> {
+        &self.records
+    }
+}
+
+impl<T: 'static> DerefMut for Tape<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        &mut self.records
+    }
+}
+
+impl<T: 'static> Drop for Tape<T> {
+    fn drop(&mut self) {
+        keep(std::mem::take(&mut self.records));
+    }
+}
+
+/// Hands the memory of this thread's kept tapes back to the allocator.
+pub fn release_tapes() {
+    // A thread being torn down has nothing left to release.
+    let _ = KEPT.try_with(|kept| kept.borrow_mut().clear());
+}
+
+/// How many bytes of tape memory this thread keeps for later calls.
+pub fn kept_bytes() -> usize {
+    KEPT.try_with(|kept| kept.borrow().iter().map(|tape| tape.bytes).sum())
+        .unwrap_or(0)
+}
+
+/// The largest kept `Vec<T>` of this thread, if any.
+fn take_kept<T: 'static>() -> Option<Vec<T>> {
+    KEPT.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let largest = (0..kept.len())
+            .filter(|&position| kept[position].records.is::<Vec<T>>())
+            .max_by_key(|&position| kept[position].bytes)?;
+        kept.swap_remove(largest)
+            .records
+            .downcast::<Vec<T>>()
+            .ok()
+            .map(|records| *records)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Keeps `records`' memory, emptied, for a later tape if it is large; when
+/// the store is full, the smallest tape kept (this one included) is freed.
+fn keep<T: 'static>(mut records: Vec<T>) {
+    let bytes = records.capacity().saturating_mul(size_of::<T>());
+    if bytes < KEPT_BYTES {
+        return;
+    }
+    records.clear();
+    // A thread being torn down keeps nothing.
+    let _ = KEPT.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        kept.push(Kept {
+            bytes,
+            records: Box::new(records),
+        });
+        if kept.len() > KEPT_TAPES
+            && let Some(smallest) = (0..kept.len()).min_by_key(|&position| kept[position].bytes)
+        {
+            kept.swap_remove(smallest);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records of `KEPT_BYTES` in all.
+    const LARGE: usize = KEPT_BYTES / size_of::<f64>();
+
+    #[test]
+    fn a_large_tape_is_reused_by_the_next_one() {
+        let mut first = Tape::<f64>::new();
+        first.reserve(LARGE);
+        first.extend((0..LARGE).map(|i| i as f64));
+        let memory = first.as_ptr();
+        drop(first);
+        assert_eq!(kept_bytes(), LARGE * size_of::<f64>());
+
+        let mut second = Tape::<f64>::new();
+        second.reserve(LARGE);
+        assert_eq!(second.as_ptr(), memory);
+        assert!(second.is_empty(), "a kept tape comes back empty");
+        assert_eq!(kept_bytes(), 0);
+    }
+
+    #[test]
+    fn small_tapes_are_not_kept() {
+        let mut tape = Tape::<f64>::new();
+        tape.reserve(LARGE - 1);
+        tape.push(1.0);
+        drop(tape);
+        assert_eq!(kept_bytes(), 0);
+
+        let mut records = Tape::<(f64, usize)>::new();
+        records.reserve(LARGE);
+        drop(records);
+        assert!(kept_bytes() > 0);
+        let mut small = Tape::<(f64, usize)>::new();
+        small.reserve(10);
+        assert!(kept_bytes() > 0, "a small reservation leaves the kept tape alone");
+    }
+
+    #[test]
+    fn tapes_of_other_records_are_not_taken() {
+        let mut numbers = Tape::<f64>::new();
+        numbers.reserve(LARGE);
+        drop(numbers);
+        let mut pairs = Tape::<(f64, f64)>::new();
+        pairs.reserve(LARGE);
+        assert_eq!(kept_bytes(), LARGE * size_of::<f64>());
+        drop(pairs);
+        assert_eq!(kept_bytes(), 3 * LARGE * size_of::<f64>());
+    }
+
+    #[test]
+    fn records_already_pushed_move_to_the_kept_memory() {
+        let mut kept = Tape::<f64>::new();
+        kept.reserve(4 * LARGE);
+        drop(kept);
+        let mut tape = Tape::<f64>::new();
+        tape.extend([1.0, 2.0, 3.0]);
+        tape.reserve(2 * LARGE);
+        assert_eq!(&tape[..], &[1.0, 2.0, 3.0]);
+        assert!(tape.capacity() >= 4 * LARGE);
+    }
+
+    #[test]
+    fn a_thread_keeps_at_most_kept_tapes_and_frees_the_smallest() {
+        let tapes: Vec<Tape<f64>> = (0..=KEPT_TAPES)
+            .map(|extra| {
+                let mut tape = Tape::new();
+                tape.reserve(LARGE + extra);
+                tape
+            })
+            .collect();
+        drop(tapes);
+        let kept: usize = (1..=KEPT_TAPES).map(|extra| LARGE + extra).sum();
+        assert!(kept_bytes() >= kept * size_of::<f64>());
+        assert!(kept_bytes() < (kept + LARGE) * size_of::<f64>());
+        release_tapes();
+        assert_eq!(kept_bytes(), 0);
+    }
+}
