@@ -145,9 +145,10 @@ fn until_large(xs: &[f64], limit: f64) -> f64 {
 fn a_while_loop_stopping_early_counts_its_trips_on_reused_tape_memory() {
     let mut rng = Rng::for_test("until_large");
     for call in 0..POINTS {
-        let xs = uniform_point(&mut rng, LONG, -1.0, 1.0);
-        // A different limit each call, so the loop stops at a different trip.
-        let limit = 20_000.0 + 5_000.0 * call as f64;
+        let xs = uniform_point(&mut rng, 2 * LONG, -1.0, 1.0);
+        // A different limit each call, so the loop stops at a different trip
+        // (each term is about 1).
+        let limit = 60_000.0 + 5_000.0 * call as f64;
         let (value, gradient) = until_large_grad(&xs, limit);
         assert_value(value, until_large(&xs, limit));
         let mut s = 0.0;
@@ -156,7 +157,7 @@ fn a_while_loop_stopping_early_counts_its_trips_on_reused_tape_memory() {
             s += (xs[trips] * 0.5).exp();
             trips += 1;
         }
-        let expected: Vec<f64> = (0..LONG)
+        let expected: Vec<f64> = (0..xs.len())
             .map(|i| {
                 if i < trips {
                     2.0 * s * 0.5 * (xs[i] * 0.5).exp()

@@ -38,6 +38,10 @@ pub struct Activity {
     /// Certainly an owned vector or matrix (a product, an element-wise
     /// function's result, a buffer), which a call can borrow.
     owned_array: Vec<bool>,
+    /// Certainly a number, `f64` or integer: a type with no lifetime (unlike
+    /// `scalar`, which also holds for variables nothing defines, such as the
+    /// records of branches). See `find_numbers`.
+    number: Vec<bool>,
 }
 
 impl Activity {
@@ -48,6 +52,12 @@ impl Activity {
     /// Whether the variable is certainly an `f64`.
     pub fn is_scalar(&self, var: Var) -> bool {
         self.scalar[var.0]
+    }
+
+    /// Whether the variable is certainly a number, `f64` or integer: a type
+    /// with no lifetime.
+    pub fn is_number(&self, var: Var) -> bool {
+        self.number[var.0]
     }
 
     /// Whether the operand is a vector or matrix, owned or borrowed.
@@ -83,6 +93,7 @@ impl Activity {
             primitive: vec![false; count],
             borrowed: vec![false; count],
             owned_array: vec![false; count],
+            number: vec![false; count],
         };
         for param in &function.params {
             activity.active[param.var.0] = param.wrt;
@@ -188,6 +199,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         primitive: vec![true; count],
         borrowed: vec![false; count],
         owned_array: vec![false; count],
+        number: vec![false; count],
     };
     for param in &function.params {
         activity.active[param.var.0] = param.wrt;
@@ -284,10 +296,96 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
             }
         }
     }
+    find_numbers(&mut activity, function, &defs);
     report_block(cx, &activity, &function.body);
     let mut order = WriteOrder::default();
     order.block(cx, &function.body);
     activity
+}
+
+/// Marks the variables that are certainly numbers, types with no lifetime:
+/// `f64` and integer parameters, loop counters, casts, elements of vectors
+/// of `f64`s, and arithmetic and merges of numbers. Shrinks from "every
+/// defined variable is", so that a loop-carried counter stays one; a variable
+/// nothing defines (a branch record) is not.
+fn find_numbers(activity: &mut Activity, function: &Function, defs: &[Definition<'_>]) {
+    for param in &function.params {
+        activity.number[param.var.0] = activity.primitive[param.var.0];
+    }
+    for def in defs {
+        match def {
+            Definition::Let(var, _)
+            | Definition::Merge(var, _)
+            | Definition::Exit(var, _)
+            | Definition::Counter(var) => activity.number[var.0] = true,
+            Definition::Store(..) | Definition::Written(..) | Definition::Filled(..) => {}
+        }
+    }
+    let is_float_buffer = |activity: &Activity, base: &Operand| match base {
+        Operand::Var(base) => {
+            activity.owned_array[base.0]
+                || function
+                    .params
+                    .iter()
+                    .any(|param| param.var == *base && param.kind.is_differentiable())
+        }
+        Operand::Transposed(_) | Operand::Const(_) => false,
+    };
+    let is_number = |activity: &Activity, operand: &Operand| match operand {
+        Operand::Var(var) => activity.number[var.0],
+        Operand::Const(_) => true,
+        Operand::Transposed(_) => false,
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for def in defs {
+            let (var, number) = match def {
+                Definition::Let(var, op) => (
+                    *var,
+                    match op {
+                        Op::Index { base, .. } => activity.scalar[var.0] && is_float_buffer(activity, base),
+                        Op::Cast(..) => true,
+                        Op::Binary(..) | Op::Neg(_) | Op::Method { .. } => {
+                            activity.primitive[var.0]
+                                && op.operands().into_iter().all(|operand| is_number(activity, operand))
+                        }
+                        Op::Opaque { expr, reads, .. } => {
+                            is_arithmetic(expr) && reads.iter().all(|read| activity.number[read.0])
+                        }
+                        Op::Call { .. } | Op::Array { .. } | Op::Fill { .. } => false,
+                    },
+                ),
+                Definition::Merge(var, operands) => (*var, operands.iter().all(|operand| is_number(activity, operand))),
+                Definition::Exit(var, head) => (*var, activity.number[head.0]),
+                Definition::Counter(var) => (*var, true),
+                Definition::Store(..) | Definition::Written(..) | Definition::Filled(..) => continue,
+            };
+            if !number && activity.number[var.0] {
+                activity.number[var.0] = false;
+                changed = true;
+            }
+        }
+    }
+}
+
+/// Whether `expr` is arithmetic on numbers, whatever the variables it reads
+/// hold: literals, variables, operators, casts, and lengths (`v.len()`,
+/// `m.nrows()`, `m.ncols()`), as in the integer expressions of indices and
+/// counters (`i + 1`, `ik * d + id`).
+fn is_arithmetic(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Lit(_) | syn::Expr::Cast(_) => true,
+        syn::Expr::Path(path) => path.qself.is_none() && path.path.get_ident().is_some(),
+        syn::Expr::Paren(paren) => is_arithmetic(&paren.expr),
+        syn::Expr::Group(group) => is_arithmetic(&group.expr),
+        syn::Expr::Unary(unary) => !matches!(unary.op, syn::UnOp::Deref(_)) && is_arithmetic(&unary.expr),
+        syn::Expr::Binary(binary) => is_arithmetic(&binary.left) && is_arithmetic(&binary.right),
+        syn::Expr::MethodCall(call) => {
+            call.args.is_empty() && ["len", "nrows", "ncols"].iter().any(|length| call.method == length)
+        }
+        _ => false,
+    }
 }
 
 /// The variables `let` defines in `block`, nested blocks included.

@@ -1033,9 +1033,7 @@ impl Emitter<'_> {
             .map(|stmt| {
                 let tape = self.ident(stmt.tape);
                 let residuals = self.adjoint.tapes.get(&stmt.tape).map_or(&[][..], Vec::as_slice);
-                let numbers = residuals
-                    .iter()
-                    .all(|var| *var == stmt.index || self.activity.is_scalar(*var));
+                let numbers = residuals.iter().all(|var| self.holds_numbers(*var, stmt.index));
                 if numbers {
                     quote!(let mut #tape = ::chainrule::rules::Tape::new();)
                 } else {
@@ -1043,6 +1041,21 @@ impl Emitter<'_> {
                 }
             })
             .collect()
+    }
+
+    /// Whether a residual of the loop counting with `index` is certainly a
+    /// number (an `f64`, the counter) or a branch record holding only numbers:
+    /// a type with no lifetime, as a `Tape` needs.
+    fn holds_numbers(&self, var: Var, index: Var) -> bool {
+        var == index
+            || self.activity.is_number(var)
+            || self.adjoint.residuals.get(&var).is_some_and(|residuals| {
+                residuals
+                    .then_vars
+                    .iter()
+                    .chain(&residuals.else_vars)
+                    .all(|residual| self.holds_numbers(*residual, index))
+            })
     }
 
     fn uses_tape(&self, stmt: &LoopStmt) -> bool {
