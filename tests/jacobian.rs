@@ -5,9 +5,10 @@
 
 mod matrix_support;
 
+use chainrule::fd;
 use chainrule::prelude::*;
 use faer::{col, mat};
-use matrix_support::{EXACT, Rng, SHAPES, SIZES, assert_close, check_fd, check_fd_jacobian, inner};
+use matrix_support::{EXACT, FD, Rng, SHAPES, SIZES, assert_close, check_fd, check_fd_jacobian, inner};
 
 // ----- ∂(Ax)/∂x = A -----------------------------------------------------------
 
@@ -343,5 +344,222 @@ fn jacobian_of_a_branch() {
         let (_, jacobian) = branchy_jacobian(&a, &small);
         assert_close(&jacobian, &(Mat::<f64>::identity(n, n) * 2.0), EXACT);
         check_fd_jacobian(&small, |x| branchy(&a, x), &jacobian);
+    }
+}
+
+// ----- any value, any parameters: numbers flattened in order -----------------
+
+/// Central differences of `f` over the flattened inputs `point`, compared
+/// with `jacobian` (numerator layout).
+#[track_caller]
+fn check_fd_flat(f: impl Fn(&[f64]) -> Vec<f64>, point: &[f64], jacobian: &Mat<f64>) {
+    let numeric = fd::central_jacobian(f, point);
+    assert_eq!(
+        (jacobian.nrows(), jacobian.ncols()),
+        (numeric.nrows(), numeric.ncols()),
+        "Jacobian shapes differ"
+    );
+    let (worst, error) = fd::worst_relative_error(&fd::to_vec(jacobian), &fd::to_vec(&numeric));
+    assert!(
+        error <= FD,
+        "Jacobian differs from central differences by {error:e} at element {worst} (column-major):\n{jacobian:?}\n{numeric:?}"
+    );
+}
+
+/// Polar to Cartesian coordinates: an array of two numbers from two scalars.
+#[differentiate(jacobian)]
+fn polar(r: f64, theta: f64) -> [f64; 2] {
+    [r * theta.cos(), r * theta.sin()]
+}
+
+#[test]
+fn an_array_valued_function_of_scalars() {
+    let mut rng = Rng::new(20);
+    for _ in 0..8 {
+        let (r, theta) = (rng.positive(), rng.uniform(-3.0, 3.0));
+        let (value, jacobian) = polar_jacobian(r, theta);
+        assert_eq!(value, polar(r, theta));
+        let expected = mat![[theta.cos(), -r * theta.sin()], [theta.sin(), r * theta.cos()]];
+        assert_close(&jacobian, &expected, EXACT);
+        check_fd_flat(|p| polar(p[0], p[1]).to_vec(), &[r, theta], &jacobian);
+        // The determinant of the polar map is r.
+        assert!((jacobian.determinant() - r).abs() <= EXACT * r.max(1.0));
+    }
+}
+
+/// A column and a scalar together: the Jacobian is `[s·I | x]`.
+#[differentiate(jacobian)]
+fn scaled(x: &Col<f64>, s: f64) -> Col<f64> {
+    s * x
+}
+
+#[differentiate(jacobian, layout = denominator)]
+fn scaled_denominator(x: &Col<f64>, s: f64) -> Col<f64> {
+    s * x
+}
+
+#[test]
+fn a_column_and_a_scalar_are_stacked_in_parameter_order() {
+    let mut rng = Rng::new(21);
+    for n in SIZES {
+        let (x, s) = (rng.col(n), rng.scalar());
+        let (value, jacobian) = scaled_jacobian(&x, s);
+        assert_close(&value, &(&x * s), EXACT);
+        let expected = Mat::from_fn(n, n + 1, |i, j| {
+            if j == n {
+                x[i]
+            } else if i == j {
+                s
+            } else {
+                0.0
+            }
+        });
+        assert_close(&jacobian, &expected, EXACT);
+        let (_, transposed) = scaled_denominator_jacobian(&x, s);
+        assert_close(&transposed, &expected.transpose().to_owned(), EXACT);
+        let at: Vec<f64> = x.iter().copied().chain([s]).collect();
+        check_fd_flat(
+            |p| fd::to_vec(&scaled(&Col::from_fn(n, |i| p[i]), p[n])),
+            &at,
+            &jacobian,
+        );
+    }
+}
+
+/// `Ax + b` with respect to all three: `A` flattened column by column, then
+/// `x`, then `b`, so `∂(Ax+b)ᵢ/∂A_kl = δᵢₖ x_l`, `∂/∂x = A`, `∂/∂b = I`.
+#[differentiate(jacobian)]
+fn affine(a: &Mat<f64>, x: &Col<f64>, b: &Col<f64>) -> Col<f64> {
+    a * x + b
+}
+
+#[test]
+fn a_matrix_parameter_is_flattened_column_by_column() {
+    let mut rng = Rng::new(22);
+    for (m, n) in SHAPES {
+        let (a, x, b) = (rng.mat(m, n), rng.col(n), rng.col(m));
+        let (value, jacobian) = affine_jacobian(&a, &x, &b);
+        assert_close(&value, &(&a * &x + &b), EXACT);
+        let expected = Mat::from_fn(m, m * n + n + m, |i, j| {
+            if j < m * n {
+                let (k, l) = (j % m, j / m);
+                if i == k { x[l] } else { 0.0 }
+            } else if j < m * n + n {
+                a[(i, j - m * n)]
+            } else if i == j - m * n - n {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        assert_close(&jacobian, &expected, EXACT);
+        let at: Vec<f64> = [fd::to_vec(&a), fd::to_vec(&x), fd::to_vec(&b)].concat();
+        check_fd_flat(
+            |p| {
+                let a = Mat::from_fn(m, n, |i, j| p[j * m + i]);
+                let x = Col::from_fn(n, |i| p[m * n + i]);
+                let b = Col::from_fn(m, |i| p[m * n + n + i]);
+                fd::to_vec(&affine(&a, &x, &b))
+            },
+            &at,
+            &jacobian,
+        );
+    }
+}
+
+/// Running sums of squares, into a `Vec` built in the body: the Jacobian is
+/// lower triangular with `2xⱼ` below the diagonal.
+#[differentiate(jacobian)]
+#[allow(clippy::needless_range_loop)]
+fn running_squares(xs: &[f64]) -> Vec<f64> {
+    let mut sums = vec![0.0; xs.len()];
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += xs[i] * xs[i];
+        sums[i] = total;
+    }
+    sums
+}
+
+#[test]
+fn a_vec_valued_function_of_a_slice() {
+    let mut rng = Rng::new(23);
+    for n in SIZES {
+        let xs: Vec<f64> = (0..n).map(|_| rng.scalar()).collect();
+        let (value, jacobian) = running_squares_jacobian(&xs);
+        assert_eq!(value, running_squares(&xs));
+        let expected = Mat::from_fn(n, n, |i, j| if j <= i { 2.0 * xs[j] } else { 0.0 });
+        assert_close(&jacobian, &expected, EXACT);
+        check_fd_flat(running_squares, &xs, &jacobian);
+    }
+}
+
+/// The outer product `x xᵀ`: a matrix value, its numbers column by column,
+/// `∂(xxᵀ)ᵢⱼ/∂x_k = δᵢₖ xⱼ + xᵢ δⱼₖ`.
+#[differentiate(jacobian)]
+fn outer(x: &Col<f64>) -> Mat<f64> {
+    x * x.transpose()
+}
+
+#[test]
+fn a_matrix_valued_function_has_a_row_per_entry_column_by_column() {
+    let mut rng = Rng::new(24);
+    for n in SIZES {
+        let x = rng.col(n);
+        let (value, jacobian) = outer_jacobian(&x);
+        assert_close(&value, &(&x * x.transpose()), EXACT);
+        let expected = Mat::from_fn(n * n, n, |row, k| {
+            let (i, j) = (row % n, row / n);
+            (if i == k { x[j] } else { 0.0 }) + (if j == k { x[i] } else { 0.0 })
+        });
+        assert_close(&jacobian, &expected, EXACT);
+        check_fd_jacobian(
+            &x,
+            |x| Col::from_fn(n * n, |row| outer(x)[(row % n, row / n)]),
+            &jacobian,
+        );
+    }
+}
+
+/// A scalar value: the Jacobian is the gradient as one row.
+#[differentiate(jacobian)]
+fn squared_norm(x: &Col<f64>, w: f64) -> f64 {
+    w * x.squared_norm_l2()
+}
+
+#[test]
+fn a_scalar_valued_function_has_its_gradient_as_one_row() {
+    let mut rng = Rng::new(25);
+    for n in SIZES {
+        let (x, w) = (rng.col(n), rng.scalar());
+        let (value, jacobian) = squared_norm_jacobian(&x, w);
+        let (grad_value, dx, dw) = squared_norm_grad(&x, w);
+        assert_eq!(value, grad_value);
+        assert_eq!((jacobian.nrows(), jacobian.ncols()), (1, n + 1));
+        let expected = Mat::from_fn(1, n + 1, |_, j| if j < n { dx[j] } else { dw });
+        assert_close(&jacobian, &expected, EXACT);
+        assert_close(&dx, &(&x * (2.0 * w)), EXACT);
+    }
+}
+
+/// A row vector in and out.
+#[differentiate(jacobian, wrt(x))]
+fn row_times(x: &Row<f64>, a: &Mat<f64>) -> Row<f64> {
+    x * a
+}
+
+#[test]
+fn a_row_valued_function_of_a_row_is_the_transpose_of_its_matrix() {
+    let mut rng = Rng::new(26);
+    for (m, n) in SHAPES {
+        let (x, a) = (rng.row(m), rng.mat(m, n));
+        let (value, jacobian) = row_times_jacobian(&x, &a);
+        assert_close(&value, &(&x * &a), EXACT);
+        assert_close(&jacobian, &a.transpose().to_owned(), EXACT);
+        check_fd_flat(
+            |p| fd::to_vec(&row_times(&Row::from_fn(m, |j| p[j]), &a)),
+            &fd::to_vec(&x),
+            &jacobian,
+        );
     }
 }

@@ -633,32 +633,16 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
     }
 }
 
-/// `jacobian` needs a column output and, as inputs, one column or only
-/// scalars (stacked in parameter order).
+/// `jacobian` needs a returned value: its numbers are the Jacobian's rows.
 pub fn check_jacobian(cx: &mut Ctxt, options: &Options, function: &Function) {
     let Some(span) = options.jacobian else {
         return;
     };
-    if function.output != Shape::Column {
+    if function.output == Shape::Unit {
         cx.error_at(
             span,
-            "`jacobian` needs a function returning `Col<f64>`; for an `f64` output use `f_grad`, \
-             for other outputs `f_vjp`",
-        );
-    }
-    let shapes: Vec<Option<Shape>> = function
-        .params
-        .iter()
-        .filter(|param| param.wrt)
-        .map(|param| param.kind.shape())
-        .collect();
-    let one_column = shapes == [Some(Shape::Column)];
-    let scalars = shapes.iter().all(|shape| *shape == Some(Shape::Scalar));
-    if !one_column && !scalars {
-        cx.error_at(
-            span,
-            "`jacobian` differentiates with respect to one `Col<f64>` parameter or to `f64` parameters \
-             (stacked in order); choose them with `wrt(...)`",
+            "`jacobian` needs a function that returns its result (`f64`, a vector or a matrix); for results \
+             written through `&mut`, use `f_pullback`",
         );
     }
 }

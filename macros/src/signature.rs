@@ -321,14 +321,16 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
     }
 }
 
-/// The shape of the returned value: `f64`, or an owned faer `Col`, `Row` or
-/// `Mat` of `f64`.
+/// The shape of the returned value: `f64`, a `Vec<f64>` or `[f64; N]`, or
+/// an owned faer `Col`, `Row` or `Mat` of `f64`.
 fn output_shape(cx: &mut Ctxt, sig: &syn::Signature, has_inout: bool) -> Shape {
-    const EXPECTED: &str = "#[differentiate] differentiates functions that return `f64` or an owned faer \
-                            `Col<f64>`, `Row<f64>` or `Mat<f64>`; return one of these";
+    const EXPECTED: &str = "#[differentiate] differentiates functions that return `f64`, `Vec<f64>`, \
+                            `[f64; N]` or an owned faer `Col<f64>`, `Row<f64>` or `Mat<f64>`; return one of these";
     match &sig.output {
         syn::ReturnType::Type(_, ty) => match &**ty {
             Type::Path(path) if is_named(path, "f64") => Shape::Scalar,
+            Type::Array(_) if is_float_container(ty) => Shape::Array,
+            Type::Path(_) if is_float_container(ty) => Shape::Slice,
             Type::Path(path) => match faer_type(cx, path) {
                 Some(Some((shape, Form::Owned))) => shape,
                 Some(_) => {

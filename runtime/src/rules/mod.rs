@@ -17,25 +17,23 @@
 //! - [`constants`]: the check that a constant parameter is not a
 //!   differentiable type under another name;
 //! - [`tape`]: the tapes of loops, whose memory is reused across calls;
-//! - [`jacobian`] and [`second_order`]: helpers of `f_jacobian` and
-//!   `f_hessian`.
+//! - [`flat`]: values as flat lists of numbers, the layout of
+//!   `f_jacobian` and `f_hessian`.
 
 pub mod adjoint;
 pub mod arithmetic;
 pub mod constants;
 pub mod elementwise;
-pub mod jacobian;
+pub mod flat;
 pub mod kinds;
 pub mod reductions;
 pub mod scalar;
-pub mod second_order;
 pub mod tape;
 
 pub use adjoint::{Branch, Pullback, accumulate, accumulate_scaled, adjoint_from, keep, pull, zero_like};
 pub use arithmetic::*;
 pub use elementwise::*;
-pub use jacobian::{set_jacobian_row, set_jacobian_row_scalars, unit_column};
+pub use flat::{flat_len, set_hessian_column, set_jacobian_row, unit_like};
 pub use reductions::*;
 pub use scalar::*;
-pub use second_order::{flat_len, set_hessian_column, unit_like};
 pub use tape::{Tape, kept_bytes, release_tapes};

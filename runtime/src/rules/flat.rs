@@ -1,7 +1,13 @@
-//! Helpers of the generated `f_hessian`, which builds the Hessian one column
-//! at a time: column `k` is the Hessian–vector product with the unit
-//! direction `eₖ` over the differentiated parameters flattened in order (a
-//! matrix column by column, as faer stores it).
+//! Differentiable values seen as flat lists of numbers, a matrix column by
+//! column as faer stores it: the layout of the matrices that the generated
+//! `f_jacobian` and `f_hessian` return.
+//!
+//! `f_jacobian` builds its matrix one row at a time: row `i` is the pullback
+//! of the unit seed `eᵢ` shaped like the value ([`unit_like`]), i.e. the
+//! gradient of output `i`, each parameter's part written from its offset
+//! ([`set_jacobian_row`]). `f_hessian` builds its matrix one column at a
+//! time: column `k` is the Hessian–vector product with the unit direction
+//! `eₖ` over the parameters ([`set_hessian_column`]).
 
 use faer::Mat;
 
@@ -24,6 +30,21 @@ pub fn unit_like<V: Operand + ?Sized>(value: &V, index: usize) -> <V::Kind as Ki
         view[(index % nrows, index / nrows)] = 1.0;
     }
     unit
+}
+
+/// Writes `part`, flattened, into row `row` of `jacobian` from column
+/// `offset` on.
+///
+/// # Panics
+/// If `part` does not fit right of `offset`.
+pub fn set_jacobian_row<V: Operand + ?Sized>(jacobian: &mut Mat<f64>, row: usize, offset: usize, part: &V) {
+    let part = V::Kind::as_2d(part.view());
+    let (nrows, ncols) = (part.nrows(), part.ncols());
+    for j in 0..ncols {
+        for i in 0..nrows {
+            jacobian[(row, offset + j * nrows + i)] = part[(i, j)];
+        }
+    }
 }
 
 /// Writes `part`, flattened, into column `column` of `hessian` from row

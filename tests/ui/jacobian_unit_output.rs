@@ -1,8 +1,8 @@
 use chainrule::prelude::*;
 
 #[differentiate(jacobian)]
-fn f(x: &Col<f64>) -> f64 {
-    x.sum()
+fn scale_in_place(x: &mut f64, s: f64) {
+    *x *= s;
 }
 
 fn main() {}
