@@ -8,6 +8,7 @@
 //! on its own so that every unknown or malformed option is reported, each at
 //! its own span.
 
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token};
@@ -56,6 +57,17 @@ impl Parse for RawOption {
     }
 }
 
+/// Records a flag option (`jacobian`, `forward`, `hessian`) at its span, or
+/// an error if it was already given.
+fn set_once(cx: &mut Ctxt, flag: &mut Option<proc_macro2::Span>, path: &syn::Path) {
+    if flag.is_some() {
+        let name = path.to_token_stream().to_string();
+        cx.error_spanned_by(path, format!("`{name}` is given twice; once is enough"));
+    } else {
+        *flag = Some(syn::spanned::Spanned::span(path));
+    }
+}
+
 /// Parses the attribute arguments, recording every problem in `cx`.
 pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
     let mut options = Options::default();
@@ -67,6 +79,7 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
             return options;
         }
     };
+    let mut layout = None;
     for option in raw {
         match option {
             RawOption::Wrt(name, params) => {
@@ -79,26 +92,36 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
                 }
             }
             RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("rule") => match &pair.value {
+                _ if options.rule.is_some() => {
+                    cx.error_spanned_by(&pair.path, "`rule` is given twice; a function has one rule")
+                }
                 syn::Expr::Path(path) => options.rule = Some(path.clone()),
                 value => cx.error_spanned_by(value, "`rule` names a function: `rule = my_function_derivative`"),
             },
             RawOption::Other(syn::Meta::Path(path)) if path.is_ident("jacobian") => {
-                options.jacobian = Some(syn::spanned::Spanned::span(&path));
+                set_once(cx, &mut options.jacobian, &path);
             }
             RawOption::Other(syn::Meta::Path(path)) if path.is_ident("forward") => {
-                options.forward = Some(syn::spanned::Spanned::span(&path));
+                set_once(cx, &mut options.forward, &path);
             }
             RawOption::Other(syn::Meta::Path(path)) if path.is_ident("hessian") => {
-                options.hessian = Some(syn::spanned::Spanned::span(&path));
+                set_once(cx, &mut options.hessian, &path);
             }
-            RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("layout") => match &pair.value {
-                syn::Expr::Path(value) if value.path.is_ident("denominator") => options.denominator_layout = true,
-                syn::Expr::Path(value) if value.path.is_ident("numerator") => options.denominator_layout = false,
-                value => cx.error_spanned_by(
-                    value,
-                    "`layout` is `numerator` (rows are outputs, the default) or `denominator` (rows are inputs)",
-                ),
-            },
+            RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("layout") => {
+                if layout.is_some() {
+                    cx.error_spanned_by(&pair.path, "`layout` is given twice; choose one");
+                    continue;
+                }
+                layout = Some(syn::spanned::Spanned::span(&pair.path));
+                match &pair.value {
+                    syn::Expr::Path(value) if value.path.is_ident("denominator") => options.denominator_layout = true,
+                    syn::Expr::Path(value) if value.path.is_ident("numerator") => options.denominator_layout = false,
+                    value => cx.error_spanned_by(
+                        value,
+                        "`layout` is `numerator` (rows are outputs, the default) or `denominator` (rows are inputs)",
+                    ),
+                }
+            }
             RawOption::Other(meta) => cx.error_spanned_by(
                 &meta,
                 "unknown option of #[differentiate]; the supported options are `wrt(param, ...)`, `jacobian`, \
@@ -106,6 +129,15 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
                  `rule = derivative_function`",
             ),
         }
+    }
+    if let Some(span) = layout
+        && options.jacobian.is_none()
+    {
+        cx.error_at(
+            span,
+            "`layout` chooses the layout of `f_jacobian`, which only `jacobian` generates; write \
+             `#[differentiate(jacobian, layout = ...)]`",
+        );
     }
     options
 }

@@ -76,6 +76,18 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if options.forward.is_none() && options.hessian.is_none() {
         return emit::emit(&item, &options, &function, &activity, &adjoint, None);
     }
+    if options.hessian.is_some() {
+        for param in function.params.iter().filter(|param| param.kind.is_inout()) {
+            cx.error_spanned_by(
+                &param.ty,
+                "`hessian` does not take `&mut` parameters; return the value instead, or drop `hessian` and use \
+                 `f_pullback`",
+            );
+        }
+        if cx.has_errors() {
+            return with_errors(quote!(#item), cx);
+        }
+    }
     let mut tangent = forward::forward(&mut cx, &function, &activity);
     let tangent_activity = activity_without_wrt(&mut cx, &mut tangent.function);
     let second_order = options

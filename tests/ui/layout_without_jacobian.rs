@@ -1,0 +1,8 @@
+use chainrule::prelude::*;
+
+#[differentiate(layout = denominator)]
+fn f(x: &Col<f64>) -> Col<f64> {
+    2.0 * x
+}
+
+fn main() {}
