@@ -92,11 +92,12 @@ fn a_long_loop_gives_the_same_gradients_on_reused_tape_memory() {
 }
 
 /// A loop nested in another, the inner tape reserved on every outer
-/// iteration and read back one outer iteration at a time, as in RK4.
+/// iteration and read back one outer iteration at a time, as in RK4, with
+/// the state in a faer column.
 #[differentiate(wrt(x))]
 fn sweeps(x: &[f64], s: usize) -> f64 {
     let n = x.len();
-    let mut y = vec![0.0; n];
+    let mut y = Col::<f64>::zeros(n);
     for _ in 0..s {
         let mut carried = 1.0;
         for i in 0..n {

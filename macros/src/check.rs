@@ -305,9 +305,10 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
 
 /// Marks the variables that are certainly numbers, types with no lifetime:
 /// `f64` and integer parameters, loop counters, casts, elements of vectors
-/// of `f64`s, and arithmetic and merges of numbers. Shrinks from "every
-/// defined variable is", so that a loop-carried counter stays one; a variable
-/// nothing defines (a branch record) is not.
+/// of `f64`s (parameters, buffers, anything differentiated), and arithmetic
+/// and merges of numbers. Shrinks from "every defined variable is", so that
+/// a loop-carried counter stays one; a variable nothing defines (a branch
+/// record) is not.
 fn find_numbers(activity: &mut Activity, function: &Function, defs: &[Definition<'_>]) {
     for param in &function.params {
         activity.number[param.var.0] = activity.primitive[param.var.0];
@@ -324,6 +325,7 @@ fn find_numbers(activity: &mut Activity, function: &Function, defs: &[Definition
     let is_float_buffer = |activity: &Activity, base: &Operand| match base {
         Operand::Var(base) => {
             activity.owned_array[base.0]
+                || activity.active[base.0]
                 || function
                     .params
                     .iter()
