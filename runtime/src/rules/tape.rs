@@ -52,11 +52,19 @@ impl<T: 'static> Tape<T> {
 
     /// Makes room for `additional` more records, first from the memory of an
     /// earlier tape of this thread when the room needed is large.
+    #[inline]
     pub fn reserve(&mut self, additional: usize) {
-        let needed = self.records.len().saturating_add(additional);
-        if needed <= self.records.capacity() {
-            return;
+        if additional > self.records.capacity() - self.records.len() {
+            self.grow(additional);
         }
+    }
+
+    /// [`Tape::reserve`] when the room is not there: out of line, so that a
+    /// loop entered often pays one comparison when its tape has room.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, additional: usize) {
+        let needed = self.records.len().saturating_add(additional);
         if needed.saturating_mul(size_of::<T>()) >= KEPT_BYTES
             && let Some(mut kept) = take_kept::<T>()
         {
@@ -70,12 +78,14 @@ impl<T: 'static> Tape<T> {
 impl<T: 'static> Deref for Tape<T> {
     type Target = Vec<T>;
 
+    #[inline]
     fn deref(&self) -> &Vec<T> {
         &self.records
     }
 }
 
 impl<T: 'static> DerefMut for Tape<T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Vec<T> {
         &mut self.records
     }
