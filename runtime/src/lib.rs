@@ -62,10 +62,29 @@
 //!   values) and returns one gradient per parameter, `()` for parameters that
 //!   are not differentiated. A `#[differentiate]` function calling `f` uses
 //!   this form, so the adjoint sweep never runs `f`'s primal twice;
-//! - with `#[differentiate(jacobian)]`, for a `Col<f64>` output:
-//!   `f_jacobian(x, ...) -> (Col<f64>, Mat<f64>)`, the Jacobian with respect to
-//!   one `Col<f64>` parameter or to the `f64` parameters stacked in order, in
-//!   numerator layout (row i = output i); `layout = denominator` transposes it.
+//! - with `#[differentiate(jacobian)]`: `f_jacobian(x, ...) -> (value,
+//!   Mat<f64>)`, in numerator layout (row i = output i); `layout =
+//!   denominator` transposes it. Rows are the value's numbers, columns the
+//!   differentiated parameters' numbers one parameter after the other; a
+//!   matrix counts column by column, as faer stores it.
+//!
+//! Results may be `f64`, `Vec<f64>`, `[f64; N]`, or a faer `Col`, `Row` or
+//! `Mat` of `f64`; a function of vectors written without faer works too:
+//!
+//! ```
+//! use chainrule::prelude::*;
+//!
+//! #[differentiate(jacobian)]
+//! fn polar(r: f64, theta: f64) -> [f64; 2] {
+//!     [r * theta.cos(), r * theta.sin()]
+//! }
+//!
+//! let (xy, jacobian) = polar_jacobian(2.0, 0.0); // rows: x, y; columns: r, θ
+//! assert_eq!(xy, [2.0, 0.0]);
+//! assert_eq!(jacobian, faer::mat![[1.0, 0.0], [0.0, 2.0]]);
+//! let (_, d_r, d_theta) = polar_vjp(2.0, 0.0, &[0.0, 1.0]); // ∇y
+//! assert_eq!((d_r, d_theta), (0.0, 2.0));
+//! ```
 //!
 //! Both Jacobian layouts on the same example, ∂(Ax)/∂x = A:
 //!
