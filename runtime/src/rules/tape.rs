@@ -2,7 +2,7 @@
 //! for the next call.
 //!
 //! A loop's forward sweep pushes the values its adjoint needs; the adjoint
-//! drains them in reverse. A long loop's tape is large (ADBench's ODE at
+//! drains them in reverse. A long loop's tape is large (GradBench's `ode` at
 //! n = 10⁵, s = 100 keeps 320 MB), and the system allocator hands memory of
 //! that size back to the kernel when it is freed, so every call pays the page
 //! faults of touching it afresh: more than the loop's own arithmetic. A
@@ -11,9 +11,9 @@
 //! from that store: the second call of a gradient writes into memory the
 //! first one already touched.
 //!
-//! The generated code uses a `Tape` for loops whose records are all `f64`s
-//! and loop counters (types with no lifetimes, as the store needs), and a
-//! plain `Vec` otherwise. A thread keeps at most [`KEPT_TAPES`] tapes; call
+//! The generated code uses a `Tape` for loops whose records are all numbers
+//! (`f64`s, integers, records of branches holding numbers: types with no
+//! lifetimes, as the store needs), and a plain `Vec` otherwise. A thread keeps at most [`KEPT_TAPES`] tapes; call
 //! [`release_tapes`] to hand their memory back.
 
 use std::any::Any;
