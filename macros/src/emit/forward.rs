@@ -28,7 +28,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::parse_quote;
 
-use super::{Emitter, mixed};
+use super::{Emitter, flat_layout, mixed};
 use crate::check::Activity;
 use crate::forward::Tangent;
 use crate::ir::{Function, ParamKind};
@@ -74,14 +74,9 @@ fn as_param_type(ty: &syn::Type, owned: TokenStream) -> TokenStream {
 impl Emitter<'_> {
     /// The primal parameters of the tangent function: those of `f`.
     fn primal_params(&self, tangent: &Tangent) -> Vec<TokenStream> {
-        self.function.params[..tangent.tangent_params.len()]
-            .iter()
-            .map(|param| {
-                let ident = &param.ident;
-                let ty = &param.ty;
-                quote!(#ident: #ty)
-            })
-            .collect()
+        let mut params = self.params();
+        params.truncate(tangent.tangent_params.len());
+        params
     }
 
     fn primal_idents(&self, tangent: &Tangent) -> Vec<&syn::Ident> {
@@ -320,16 +315,10 @@ impl Emitter<'_> {
             .filter(|(_, slot)| slot.is_some())
             .map(|(param, _)| param)
             .collect();
-        let offsets: Vec<syn::Ident> = (0..wrt.len()).map(|k| mixed(&format!("offset_{k}"))).collect();
+        let idents: Vec<&syn::Ident> = wrt.iter().map(|param| &param.ident).collect();
+        let (offsets, layout) = flat_layout(&idents, &size);
         let units: Vec<syn::Ident> = (0..wrt.len()).map(|k| mixed(&format!("unit_{k}"))).collect();
         let parts: Vec<syn::Ident> = (0..wrt.len()).map(|k| mixed(&format!("column_{k}"))).collect();
-        let layout = wrt.iter().zip(&offsets).map(|(param, offset)| {
-            let ident = &param.ident;
-            quote! {
-                let #offset = #size;
-                #size += ::chainrule::rules::flat_len(&#ident);
-            }
-        });
         let unit_lets = wrt.iter().zip(&offsets).zip(&units).map(|((param, offset), unit)| {
             let ident = &param.ident;
             quote!(let #unit = ::chainrule::rules::unit_like(&#ident, #column.wrapping_sub(#offset));)
@@ -353,8 +342,7 @@ impl Emitter<'_> {
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #hessian_name #generics (#(#primal_params),*) -> (f64, ::chainrule::faer::Mat<f64>) {
                 let #value = #name(#(#value_args),*);
-                let mut #size = 0_usize;
-                #(#layout)*
+                #layout
                 let mut #hessian = ::chainrule::faer::Mat::<f64>::zeros(#size, #size);
                 for #column in 0..#size {
                     #(#unit_lets)*

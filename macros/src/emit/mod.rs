@@ -138,6 +138,25 @@ pub fn emit_with_rule(item: &syn::ItemFn, options: &Options, function: &Function
     }
 }
 
+/// The differentiated parameters `params` as one flat list of numbers (see
+/// `chainrule::rules::flat`): `let mut total = 0; let offset_k = total;
+/// total += flat_len(&param_k); …`. Returns each parameter's offset and
+/// those statements.
+fn flat_layout(params: &[&Ident], total: &Ident) -> (Vec<Ident>, TokenStream) {
+    let offsets: Vec<Ident> = (0..params.len()).map(|k| mixed(&format!("offset_{k}"))).collect();
+    let steps: TokenStream = params
+        .iter()
+        .zip(&offsets)
+        .map(|(param, offset)| {
+            quote! {
+                let #offset = #total;
+                #total += ::chainrule::rules::flat_len(&#param);
+            }
+        })
+        .collect();
+    (offsets, quote!(let mut #total = 0_usize; #steps))
+}
+
 fn mixed(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
@@ -657,13 +676,7 @@ impl Emitter<'_> {
             .filter(|param| param.wrt)
             .map(|param| &param.ident)
             .collect();
-        let offsets: Vec<Ident> = (0..wrt.len()).map(|k| mixed(&format!("offset_{k}"))).collect();
-        let layout = wrt.iter().zip(&offsets).map(|(param, offset)| {
-            quote! {
-                let #offset = #width;
-                #width += ::chainrule::rules::flat_len(&#param);
-            }
-        });
+        let (offsets, layout) = flat_layout(&wrt, &width);
         let (patterns, grads) = self.gradient_bindings();
         let writes = grads
             .iter()
@@ -693,8 +706,7 @@ impl Emitter<'_> {
             #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
             #vis fn #jacobian_name #generics (#(#params),*) -> (#output, ::chainrule::faer::Mat<f64>) {
                 let (#value, _) = #pullback_name(#(#args),*);
-                let mut #width = 0_usize;
-                #(#layout)*
+                #layout
                 let mut #jacobian = ::chainrule::faer::Mat::<f64>::zeros(::chainrule::rules::flat_len(&#value), #width);
                 for #row in 0..::chainrule::rules::flat_len(&#value) {
                     let (_, #pullback) = #pullback_name(#(#args),*);

@@ -38,13 +38,7 @@ pub fn unit_like<V: Operand + ?Sized>(value: &V, index: usize) -> <V::Kind as Ki
 /// # Panics
 /// If `part` does not fit right of `offset`.
 pub fn set_jacobian_row<V: Operand + ?Sized>(jacobian: &mut Mat<f64>, row: usize, offset: usize, part: &V) {
-    let part = V::Kind::as_2d(part.view());
-    let (nrows, ncols) = (part.nrows(), part.ncols());
-    for j in 0..ncols {
-        for i in 0..nrows {
-            jacobian[(row, offset + j * nrows + i)] = part[(i, j)];
-        }
-    }
+    for_each_flat(part, |k, number| jacobian[(row, offset + k)] = number);
 }
 
 /// Writes `part`, flattened, into column `column` of `hessian` from row
@@ -53,11 +47,16 @@ pub fn set_jacobian_row<V: Operand + ?Sized>(jacobian: &mut Mat<f64>, row: usize
 /// # Panics
 /// If `part` does not fit below `offset`.
 pub fn set_hessian_column<V: Operand + ?Sized>(hessian: &mut Mat<f64>, column: usize, offset: usize, part: &V) {
-    let part = V::Kind::as_2d(part.view());
-    let (nrows, ncols) = (part.nrows(), part.ncols());
-    for j in 0..ncols {
+    for_each_flat(part, |k, number| hessian[(offset + k, column)] = number);
+}
+
+/// Calls `write(k, number)` for the numbers of `value` at flat positions `k`.
+fn for_each_flat<V: Operand + ?Sized>(value: &V, mut write: impl FnMut(usize, f64)) {
+    let value = V::Kind::as_2d(value.view());
+    let nrows = value.nrows();
+    for j in 0..value.ncols() {
         for i in 0..nrows {
-            hessian[(offset + j * nrows + i, column)] = part[(i, j)];
+            write(j * nrows + i, value[(i, j)]);
         }
     }
 }
