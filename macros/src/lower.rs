@@ -636,8 +636,9 @@ impl Lowerer<'_> {
     fn unsupported_expr(&mut self, expr: &Expr) {
         let message = match expr {
             Expr::Closure(_) => {
-                "closures are not supported in a #[differentiate] function; \
-                 write the closure as a separate function with its own #[differentiate] and call it"
+                "closures are supported only as the last argument of `Col::from_fn`, `Row::from_fn` and \
+                 `Mat::from_fn` in a #[differentiate] function; write a loop, or a separate function with its \
+                 own #[differentiate], and call it"
             }
             Expr::Unsafe(_) => "`unsafe` is not supported in a #[differentiate] function",
 
@@ -935,6 +936,9 @@ impl Lowerer<'_> {
             );
             return self.placeholder(expr);
         };
+        if let Some(value) = self.lower_from_fn(func, call, out) {
+            return value;
+        }
         if let Some(name) = func.path.get_ident().map(ToString::to_string) {
             if self.lookup(&name).is_some() {
                 self.cx.error_spanned_by(
@@ -1048,6 +1052,119 @@ impl Lowerer<'_> {
             self.assign(&name, Operand::Var(new));
         }
         value
+    }
+
+    /// `Col::from_fn(n, |i| e)`, `Row::from_fn(n, |j| e)` or
+    /// `Mat::from_fn(r, c, |i, j| e)` with the closure written in place: a
+    /// zero value of that size written element by element in loops over the
+    /// closure's indices, so that `e` is differentiated as any loop body is.
+    /// `None` when the call is not one of these.
+    fn lower_from_fn(&mut self, func: &syn::ExprPath, call: &syn::ExprCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        let segments = &func.path.segments;
+        if segments.len() < 2 || segments.last()?.ident != "from_fn" {
+            return None;
+        }
+        let kind = segments[segments.len() - 2].ident.to_string();
+        let dimensions = match kind.as_str() {
+            "Col" | "Row" => 1,
+            "Mat" => 2,
+            _ => return None,
+        };
+        let Some(Expr::Closure(closure)) = call.args.last().map(strip_parens) else {
+            return None;
+        };
+        let span = closure.span();
+        let placeholder = Operand::Const(syn::parse_quote!(()));
+        if call.args.len() != dimensions + 1 || closure.inputs.len() != dimensions {
+            let usage = if dimensions == 1 {
+                format!("`{kind}::from_fn(n, |i| …)`")
+            } else {
+                "`Mat::from_fn(rows, columns, |i, j| …)`".to_owned()
+            };
+            self.cx
+                .error_spanned_by(call, format!("#[differentiate] reads this call as {usage}"));
+            return Some(placeholder);
+        }
+        let mut indices = Vec::new();
+        for (input, unnamed) in closure.inputs.iter().zip(["chainrule_row", "chainrule_column"]) {
+            let pat = match input {
+                syn::Pat::Type(typed) => &*typed.pat,
+                pat => pat,
+            };
+            match pat {
+                syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                    indices.push(ident.ident.clone());
+                }
+                syn::Pat::Wild(_) => indices.push(Ident::new(unnamed, span)),
+                pat => {
+                    self.cx
+                        .error_spanned_by(pat, "name each index of a `from_fn` closure, or write `_`");
+                    return Some(placeholder);
+                }
+            }
+        }
+        let mut returns = ReturnFinder::default();
+        returns.visit_expr(&closure.body);
+        if returns.0 {
+            self.cx.error_spanned_by(
+                closure,
+                "a `from_fn` closure cannot `return` in a #[differentiate] function: its value is written \
+                 element by element in a loop; make the value the closure's last expression",
+            );
+            return Some(placeholder);
+        }
+        // The loops around a `from_fn` do not look into closures for the
+        // variables they carry, so the closure may not change any.
+        let body_stmt = syn::Stmt::Expr((*closure.body).clone(), None);
+        if let Some((name, _)) = assigned_names_in_stmt(&body_stmt, &self.inout_names)
+            .into_iter()
+            .find(|(name, _)| self.lookup(name).is_some())
+        {
+            self.cx.error_spanned_by(
+                closure,
+                format!(
+                    "a `from_fn` closure cannot change `{name}` in a #[differentiate] function; compute the \
+                     elements with a `for` loop that updates `{name}` instead"
+                ),
+            );
+            return Some(placeholder);
+        }
+        let value = Ident::new(&self.names.fresh("chainrule_from_fn").to_string(), span);
+        let mut zeros = func.clone();
+        if let Some(last) = zeros.path.segments.last_mut() {
+            last.ident = Ident::new("zeros", last.ident.span());
+        }
+        // The sizes are bound first: the closure's indices may shadow names
+        // they read.
+        let sizes: Vec<Ident> = ["chainrule_rows", "chainrule_columns"][..dimensions]
+            .iter()
+            .map(|hint| Ident::new(&self.names.fresh(hint).to_string(), span))
+            .collect();
+        for (size, dimension) in sizes.iter().zip(&call.args) {
+            self.lower_stmt(&syn::parse_quote_spanned!(span=> let #size = #dimension;), out);
+        }
+        let body = &closure.body;
+        let write: syn::Stmt = match (&indices[..], &sizes[..]) {
+            ([i, j], [rows, columns]) => syn::parse_quote_spanned!(span=>
+                for #j in 0..#columns {
+                    for #i in 0..#rows {
+                        #value[(#i, #j)] = #body;
+                    }
+                }
+            ),
+            ([i], [size]) => syn::parse_quote_spanned!(span=>
+                for #i in 0..#size {
+                    #value[#i] = #body;
+                }
+            ),
+            _ => return Some(placeholder),
+        };
+        self.lower_stmt(
+            &syn::parse_quote_spanned!(span=> let mut #value = #zeros(#(#sizes),*);),
+            out,
+        );
+        self.lower_stmt(&write, out);
+        Some(self.lower_expr(&syn::parse_quote!(#value), out))
     }
 
     /// An argument `&mut x` (or a `&mut f64` parameter passed on): the call

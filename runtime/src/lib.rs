@@ -224,13 +224,30 @@
 //! product, a scalar times anything) and `/` by a scalar, on owned values,
 //! references and views; `.transpose()`, `.transpose().to_owned()`, `.sum()`,
 //! `.squared_norm_l2()`, `.norm_l2()`, element reads `x[i]` and `a[(i, j)]`,
-//! `.nrows()`/`.ncols()` as constants; and the functions of [`ops`]
-//! (`hadamard`, `add_scalar`, `exp`, `ln`, `sqrt`, `tanh`, `sigmoid`, `relu`,
-//! `powi`, `dot`, `sum`).
+//! `.nrows()`/`.ncols()` as constants; the constructors `Col::from_fn`,
+//! `Row::from_fn` and `Mat::from_fn` with the closure written in the call,
+//! which are filled element by element in loops, so the closure may read
+//! differentiated values; and the functions of [`ops`] (`hadamard`,
+//! `add_scalar`, `exp`, `ln`, `sqrt`, `tanh`, `sigmoid`, `relu`, `powi`,
+//! `dot`, `sum`).
+//!
+//! ```
+//! use chainrule::prelude::*;
+//!
+//! /// Σᵢⱼ (xᵢ xⱼ)², built with `Mat::from_fn`: its gradient is 4‖x‖² x.
+//! #[differentiate]
+//! fn outer_norm(x: &Col<f64>) -> f64 {
+//!     Mat::from_fn(x.nrows(), x.nrows(), |i, j| x[i] * x[j]).squared_norm_l2()
+//! }
+//!
+//! let x = Col::from_fn(2, |i| i as f64 + 1.0);
+//! let (_, gradient) = outer_norm_grad(&x);
+//! assert!((gradient[1] - 4.0 * 5.0 * 2.0).abs() < 1e-12);
+//! ```
 //!
 //! Anything else is a compile error at the expression, saying what to write
-//! instead: `&mut` faer values, closures and macros other than `vec!` among
-//! others.
+//! instead: `&mut` faer values, other closures and macros other than `vec!`
+//! among others.
 //!
 //! A helper may change its argument through `&mut f64`, `&mut [f64]` or
 //! `&mut Vec<f64>` (`fn add_square(acc: &mut f64, x: f64)`, called as
