@@ -19,6 +19,16 @@ fn copied_array(xs: &[f64; 3]) -> f64 {
     ys[0] * ys[1] + (*xs)[2] * xs[2]
 }
 
+/// `let mut ys = *xs` is a copy of its own: writing into it leaves `xs`
+/// as it was.
+#[differentiate]
+fn written_copy(xs: &[f64; 3]) -> f64 {
+    let mut ys = *xs;
+    ys[0] *= ys[1];
+    ys[2] += xs[0];
+    ys[0] + ys[2] * xs[2]
+}
+
 /// `*x` copies the view.
 #[differentiate]
 fn copied_view(x: &ColRef<'_, f64>) -> f64 {
@@ -54,6 +64,20 @@ fn a_copy_out_of_a_borrowed_array_keeps_its_derivative() {
         assert_eq!(value, copied_array(&xs));
         assert_all_close(&gradient, &[p[1], p[0], 2.0 * p[2]], EXACT_TOLERANCE);
         assert_gradient(|q| copied_array(&[q[0], q[1], q[2]]), &p, &gradient);
+    }
+}
+
+#[test]
+fn a_written_copy_of_a_borrowed_array_leaves_the_array_as_it_was() {
+    let mut rng = Rng::for_test("written_copy");
+    for _ in 0..POINTS {
+        let p = uniform_point(&mut rng, 3, -2.0, 2.0);
+        let xs = [p[0], p[1], p[2]];
+        let (value, gradient) = written_copy_grad(&xs);
+        assert_eq!(value, written_copy(&xs));
+        // f = x₀x₁ + (x₂ + x₀)·x₂
+        assert_all_close(&gradient, &[p[1] + p[2], p[0], 2.0 * p[2] + p[0]], EXACT_TOLERANCE);
+        assert_gradient(|q| written_copy(&[q[0], q[1], q[2]]), &p, &gradient);
     }
 }
 

@@ -211,7 +211,12 @@ impl Lowerer<'_> {
             } else {
                 self.param_vars.insert(var);
             }
-            if matches!(param.ty, syn::Type::Array(_)) {
+            // `[f64; N]`, and `&[f64; N]` whose `*a` copies the array.
+            let array = match &param.ty {
+                syn::Type::Reference(reference) => &*reference.elem,
+                ty => ty,
+            };
+            if matches!(array, syn::Type::Array(_)) {
                 self.copy_arrays.insert(var);
             }
             if matches!(param.ty, syn::Type::Reference(_)) {
