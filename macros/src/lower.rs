@@ -886,6 +886,9 @@ impl Lowerer<'_> {
     }
 
     fn lower_method_call(&mut self, call: &syn::ExprMethodCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if let Some(value) = self.lower_iterator_reduction(call, out) {
+            return value;
+        }
         let name = call.method.to_string();
         if rules::PREDICATES.contains(&name.as_str()) {
             return self.opaque(expr, out);
@@ -1092,11 +1095,7 @@ impl Lowerer<'_> {
         }
         let mut indices = Vec::new();
         for (input, unnamed) in closure.inputs.iter().zip(["chainrule_row", "chainrule_column"]) {
-            let pat = match input {
-                syn::Pat::Type(typed) => &*typed.pat,
-                pat => pat,
-            };
-            match pat {
+            match untyped(input) {
                 syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                     indices.push(ident.ident.clone());
                 }
@@ -1108,30 +1107,7 @@ impl Lowerer<'_> {
                 }
             }
         }
-        let mut returns = ReturnFinder::default();
-        returns.visit_expr(&closure.body);
-        if returns.0 {
-            self.cx.error_spanned_by(
-                closure,
-                "a `from_fn` closure cannot `return` in a #[differentiate] function: its value is written \
-                 element by element in a loop; make the value the closure's last expression",
-            );
-            return Some(placeholder);
-        }
-        // The loops around a `from_fn` do not look into closures for the
-        // variables they carry, so the closure may not change any.
-        let body_stmt = syn::Stmt::Expr((*closure.body).clone(), None);
-        if let Some((name, _)) = assigned_names_in_stmt(&body_stmt, &self.inout_names)
-            .into_iter()
-            .find(|(name, _)| self.lookup(name).is_some())
-        {
-            self.cx.error_spanned_by(
-                closure,
-                format!(
-                    "a `from_fn` closure cannot change `{name}` in a #[differentiate] function; compute the \
-                     elements with a `for` loop that updates `{name}` instead"
-                ),
-            );
+        if !self.closure_becomes_loop_body(closure, "from_fn") {
             return Some(placeholder);
         }
         let value = Ident::new(&self.names.fresh("chainrule_from_fn").to_string(), span);
@@ -1170,6 +1146,128 @@ impl Lowerer<'_> {
         );
         self.lower_stmt(&write, out);
         Some(self.lower_expr(&syn::parse_quote!(#value), out))
+    }
+
+    /// Whether `closure`, given to `what`, can become the body of a loop:
+    /// it does not `return`, and changes no variable of the function (the
+    /// loops around it do not look into closures for the variables they
+    /// carry). Reports why not.
+    fn closure_becomes_loop_body(&mut self, closure: &syn::ExprClosure, what: &str) -> bool {
+        let mut returns = ReturnFinder::default();
+        returns.visit_expr(&closure.body);
+        if returns.0 {
+            self.cx.error_spanned_by(
+                closure,
+                format!(
+                    "a `{what}` closure cannot `return` in a #[differentiate] function: it becomes the body of \
+                     a loop; make the value the closure's last expression"
+                ),
+            );
+            return false;
+        }
+        let body = syn::Stmt::Expr((*closure.body).clone(), None);
+        if let Some((name, _)) = assigned_names_in_stmt(&body, &self.inout_names)
+            .into_iter()
+            .find(|(name, _)| self.lookup(name).is_some())
+        {
+            self.cx.error_spanned_by(
+                closure,
+                format!(
+                    "a `{what}` closure cannot change `{name}` in a #[differentiate] function; write a `for` \
+                     loop that updates `{name}` instead"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// `iterator.sum::<f64>()`, `iterator.map(|x| e).sum()`, `.product()`
+    /// alike, and `iterator.fold(init, |acc, x| e)`, over what a `for` loop
+    /// iterates (`xs.iter()`, `xs.iter().enumerate()`, `0..n`): that loop,
+    /// accumulating in a variable of its own, so that `e` is differentiated
+    /// as a loop body is. `None` for other calls, and for reductions without
+    /// a closure or `::<f64>`, which may add integers.
+    fn lower_iterator_reduction(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        let method = call.method.to_string();
+        let span = call.span();
+        let turbofish_f64 = match &call.turbofish {
+            None => Some(false),
+            Some(generics) => {
+                let argument = generics.args.first();
+                let is_f64 = generics.args.len() == 1
+                    && matches!(argument, Some(syn::GenericArgument::Type(syn::Type::Path(path))) if path.path.is_ident("f64"));
+                is_f64.then_some(true)
+            }
+        }?;
+        let (source, element_pat, element, closure): (&Expr, syn::Pat, Expr, Option<&syn::ExprClosure>) =
+            match (method.as_str(), call.args.len()) {
+                ("sum" | "product", 0) => match strip_parens(&call.receiver) {
+                    Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                        let Expr::Closure(closure) = strip_parens(&map.args[0]) else {
+                            return None;
+                        };
+                        if closure.inputs.len() != 1 {
+                            return None;
+                        }
+                        let pat = untyped(&closure.inputs[0]).clone();
+                        (&*map.receiver, pat, (*closure.body).clone(), Some(closure))
+                    }
+                    source if turbofish_f64 => {
+                        let element = Ident::new("chainrule_element", span);
+                        (source, syn::parse_quote!(#element), syn::parse_quote!(#element), None)
+                    }
+                    _ => return None,
+                },
+                ("fold", 2) => {
+                    let Expr::Closure(closure) = strip_parens(&call.args[1]) else {
+                        return None;
+                    };
+                    if closure.inputs.len() != 2 {
+                        return None;
+                    }
+                    let pat = untyped(&closure.inputs[1]).clone();
+                    (&*call.receiver, pat, (*closure.body).clone(), Some(closure))
+                }
+                _ => return None,
+            };
+        let adapter = if method == "fold" { "fold" } else { "map" };
+        if let Some(closure) = closure
+            && !self.closure_becomes_loop_body(closure, adapter)
+        {
+            return Some(Operand::Const(syn::parse_quote!(())));
+        }
+        // The block below scopes the total: nested reductions may reuse its name.
+        let total = Ident::new(&format!("chainrule_{method}"), span);
+        let block: Expr = match (method.as_str(), closure) {
+            ("fold", Some(closure)) => {
+                let init = &call.args[0];
+                let acc_pat = untyped(&closure.inputs[0]);
+                syn::parse_quote_spanned!(span=> {
+                    let mut #total = #init;
+                    for #element_pat in #source {
+                        let #acc_pat = #total;
+                        #total = #element;
+                    }
+                    #total
+                })
+            }
+            ("product", _) => syn::parse_quote_spanned!(span=> {
+                let mut #total = 1.0_f64;
+                for #element_pat in #source {
+                    #total *= #element;
+                }
+                #total
+            }),
+            _ => syn::parse_quote_spanned!(span=> {
+                let mut #total = 0.0_f64;
+                for #element_pat in #source {
+                    #total += #element;
+                }
+                #total
+            }),
+        };
+        Some(self.lower_expr(&block, out))
     }
 
     /// An argument `&mut x` (or a `&mut f64` parameter passed on): the call
@@ -1719,7 +1817,7 @@ impl Lowerer<'_> {
                 "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of a slice, \
                  `Vec`, array or faer vector (`for &x in xs`, `for x in xs.iter()`, \
                  `for (i, x) in xs.iter().enumerate()`); iterator adapters other than `rev` and `enumerate` \
-                 have no rule",
+                 have no rule: to pair two sequences, index both (`(0..x.len()).map(|i| x[i] * y[i])`)",
             );
             return None;
         };
@@ -2165,6 +2263,14 @@ fn strip_parens(expr: &Expr) -> &Expr {
         Expr::Paren(paren) => strip_parens(&paren.expr),
         Expr::Group(group) => strip_parens(&group.expr),
         expr => expr,
+    }
+}
+
+/// A closure's parameter without its type: `x` of `x: &f64`.
+fn untyped(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(typed) => &typed.pat,
+        pat => pat,
     }
 }
 

@@ -245,6 +245,11 @@
 //! assert!((gradient[1] - 4.0 * 5.0 * 2.0).abs() < 1e-12);
 //! ```
 //!
+//! Sums, products and folds over what a `for` loop iterates are written as
+//! that loop: `x.iter().map(|v| v * v).sum::<f64>()`,
+//! `(0..n).map(|i| x[i] * y[i]).sum::<f64>()`, `.product()`,
+//! `x.iter().fold(init, |acc, &v| …)`.
+//!
 //! Anything else is a compile error at the expression, saying what to write
 //! instead: `&mut` faer values, other closures and macros other than `vec!`
 //! among others.

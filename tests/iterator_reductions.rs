@@ -1,0 +1,136 @@
+//! Sums, products and folds over iterators, the way Rust code often writes
+//! them: `x.iter().map(|v| v * v).sum::<f64>()`, `(0..n).map(|i| …).sum()`,
+//! `.product()`, `x.iter().fold(init, |acc, &v| …)`. The macro writes each as
+//! the `for` loop it stands for, so the closure is differentiated as a loop
+//! body is.
+//!
+//! Gradients are checked against closed forms and central differences at
+//! random points; forward mode and the Hessian of one function against the
+//! gradient's differences.
+
+#[macro_use]
+mod common;
+
+use chainrule::fd;
+use chainrule::prelude::*;
+use common::{EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, uniform_point};
+
+/// ‖x‖², as an iterator sum: its gradient is 2x.
+#[differentiate]
+fn squared_norm(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn an_iterator_sum_of_squares_has_gradient_two_x() {
+    let mut rng = Rng::for_test("squared_norm");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 5, -2.0, 2.0);
+        let (value, gradient) = squared_norm_grad(&x);
+        assert_eq!(value, squared_norm(&x));
+        let twice: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+        assert_all_close(&gradient, &twice, EXACT_TOLERANCE);
+    }
+}
+
+/// Every form at once, over a slice and a scalar weight.
+#[differentiate(forward, hessian)]
+fn every_form(x: &[f64], w: f64) -> f64 {
+    let weighted: f64 = x.iter().map(|&v| (v * w).sin()).sum();
+    let plain = x.iter().sum::<f64>();
+    let by_index = (0..x.len()).map(|i| x[i] * (i as f64 + w)).sum::<f64>();
+    let shifted = x.iter().enumerate().map(|(i, &v)| v + i as f64).product::<f64>();
+    let folded = x.iter().fold(w, |acc, &v| acc * 0.5 + v.exp());
+    weighted + plain * plain + by_index + shifted + folded
+}
+
+fn every_form_at(point: &[f64]) -> f64 {
+    let (x, w) = point.split_at(point.len() - 1);
+    every_form(x, w[0])
+}
+
+#[test]
+fn sums_products_and_folds_have_exact_derivatives_in_every_mode() {
+    let mut rng = Rng::for_test("every_form");
+    for _ in 0..POINTS {
+        let point = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (x, w) = (&point[..3], point[3]);
+        let (value, adj_x, adj_w) = every_form_grad(x, w);
+        assert_eq!(value, every_form(x, w));
+        // By hand, for the value: the loops each form stands for.
+        let mut folded = w;
+        for v in x {
+            folded = folded * 0.5 + v.exp();
+        }
+        let by_hand = x.iter().map(|v| (v * w).sin()).sum::<f64>()
+            + x.iter().sum::<f64>().powi(2)
+            + (0..3).map(|i| x[i] * (i as f64 + w)).sum::<f64>()
+            + (x[0]) * (x[1] + 1.0) * (x[2] + 2.0)
+            + folded;
+        assert_all_close(&[value], &[by_hand], EXACT_TOLERANCE);
+        let mut gradient = adj_x.clone();
+        gradient.push(adj_w);
+        fd::check_gradient(every_form_at, &point, &gradient).assert_within(FD_TOLERANCE);
+
+        let direction = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (_, tangent) = every_form_jvp(x, w, &direction[..3], direction[3]);
+        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_all_close(&[tangent], &[expected], EXACT_TOLERANCE);
+
+        let (_, hessian) = every_form_hessian(x, w);
+        let numeric = fd::central_jacobian(
+            |p| {
+                let (_, mut g, gw) = every_form_grad(&p[..3], p[3]);
+                g.push(gw);
+                g
+            },
+            &point,
+        );
+        for i in 0..4 {
+            let row: Vec<f64> = (0..4).map(|j| hessian[(i, j)]).collect();
+            let expected: Vec<f64> = (0..4).map(|j| numeric[(i, j)]).collect();
+            assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
+    }
+}
+
+/// Σᵢⱼ (aᵢ − aⱼ)², a sum inside a sum: ∂/∂a_k = 4 (n a_k − Σ a).
+#[differentiate]
+fn pairwise_spread(a: &[f64]) -> f64 {
+    a.iter()
+        .map(|&p| a.iter().map(|&q| (p - q) * (p - q)).sum::<f64>())
+        .sum::<f64>()
+}
+
+#[test]
+fn a_nested_sum_has_its_closed_form_gradient() {
+    let mut rng = Rng::for_test("pairwise_spread");
+    for _ in 0..POINTS {
+        let a = uniform_point(&mut rng, 4, -2.0, 2.0);
+        let (_, gradient) = pairwise_spread_grad(&a);
+        let total: f64 = a.iter().sum();
+        let expected: Vec<f64> = a.iter().map(|ak| 4.0 * (4.0 * ak - total)).collect();
+        assert_all_close(&gradient, &expected, 1e-12);
+    }
+}
+
+/// A reduction inside a loop, reading the value the loop carries.
+#[differentiate]
+fn iterated_mean(x: &[f64], steps: usize) -> f64 {
+    let mut shift = 0.0;
+    for _ in 0..steps {
+        shift = x.iter().map(|v| (v - shift).tanh()).sum::<f64>() / x.len() as f64;
+    }
+    shift
+}
+
+#[test]
+fn a_reduction_in_a_loop_follows_the_carried_value() {
+    let mut rng = Rng::for_test("iterated_mean");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 4, -1.5, 1.5);
+        let (value, gradient) = iterated_mean_grad(&x, 3);
+        assert_eq!(value, iterated_mean(&x, 3));
+        fd::check_gradient(|p| iterated_mean(p, 3), &x, &gradient).assert_within(FD_TOLERANCE);
+    }
+}
