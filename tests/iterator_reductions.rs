@@ -1,8 +1,9 @@
-//! Sums, products and folds over iterators, the way Rust code often writes
-//! them: `x.iter().map(|v| v * v).sum::<f64>()`, `(0..n).map(|i| …).sum()`,
-//! `.product()`, `x.iter().fold(init, |acc, &v| …)`. The macro writes each as
-//! the `for` loop it stands for, so the closure is differentiated as a loop
-//! body is.
+//! Sums, products, folds and collected maps over iterators, the way Rust
+//! code often writes them: `x.iter().map(|v| v * v).sum::<f64>()`,
+//! `(0..n).map(|i| …).sum()`, `.product()`, `x.iter().fold(init, |acc, &v| …)`,
+//! `x.iter().map(|v| …).collect::<Vec<f64>>()`. The macro writes each as the
+//! `for` loop it stands for, so the closure is differentiated as a loop body
+//! is.
 //!
 //! Gradients are checked against closed forms and central differences at
 //! random points; forward mode and the Hessian of one function against the
@@ -132,5 +133,55 @@ fn a_reduction_in_a_loop_follows_the_carried_value() {
         let (value, gradient) = iterated_mean_grad(&x, 3);
         assert_eq!(value, iterated_mean(&x, 3));
         fd::check_gradient(|p| iterated_mean(p, 3), &x, &gradient).assert_within(FD_TOLERANCE);
+    }
+}
+
+/// Softmax over a slice, with its maximum from a fold and two collected maps.
+#[differentiate(forward)]
+fn softmax(x: &[f64]) -> Vec<f64> {
+    let top = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let exps: Vec<f64> = x.iter().map(|v| (v - top).exp()).collect();
+    let total = exps.iter().sum::<f64>();
+    (0..exps.len()).map(|i| exps[i] / total).collect::<Vec<f64>>()
+}
+
+#[test]
+fn collected_maps_have_the_jacobian_of_softmax() {
+    let mut rng = Rng::for_test("softmax");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 4, -2.0, 2.0);
+        let s = softmax(&x);
+        // ∂sᵢ/∂xⱼ = sᵢ (δᵢⱼ − sⱼ)
+        let jacobian = |i: usize, j: usize| s[i] * (if i == j { 1.0 } else { 0.0 } - s[j]);
+        let seed: Vec<f64> = (0..4).map(|_| rng.seed()).collect();
+        let (value, pulled) = softmax_vjp(&x, &seed);
+        assert_eq!(value, s);
+        let expected: Vec<f64> = (0..4).map(|j| (0..4).map(|i| seed[i] * jacobian(i, j)).sum()).collect();
+        assert_all_close(&pulled, &expected, 1e-12);
+        let direction = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (_, tangent) = softmax_jvp(&x, &direction);
+        let expected: Vec<f64> = (0..4)
+            .map(|i| (0..4).map(|j| jacobian(i, j) * direction[j]).sum())
+            .collect();
+        assert_all_close(&tangent, &expected, 1e-12);
+    }
+}
+
+/// A collected map over a range that does not start at 0.
+#[differentiate]
+fn neighbour_products(x: &[f64]) -> f64 {
+    let products = (2..x.len()).map(|i| x[i] * x[i - 1]).collect::<Vec<_>>();
+    products.iter().map(|p| p.sin()).sum::<f64>()
+}
+
+#[test]
+fn a_collected_map_over_a_range_keeps_its_offset() {
+    let mut rng = Rng::for_test("neighbour_products");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 5, -1.5, 1.5);
+        let (value, gradient) = neighbour_products_grad(&x);
+        assert_eq!(value, neighbour_products(&x));
+        fd::check_gradient(neighbour_products, &x, &gradient).assert_within(FD_TOLERANCE);
+        assert_eq!(gradient[0], 0.0, "x₀ is not read");
     }
 }

@@ -886,7 +886,10 @@ impl Lowerer<'_> {
     }
 
     fn lower_method_call(&mut self, call: &syn::ExprMethodCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
-        if let Some(value) = self.lower_iterator_reduction(call, out) {
+        if let Some(value) = self
+            .lower_iterator_reduction(call, out)
+            .or_else(|| self.lower_collected_map(call, out))
+        {
             return value;
         }
         let name = call.method.to_string();
@@ -1267,6 +1270,72 @@ impl Lowerer<'_> {
                 #total
             }),
         };
+        Some(self.lower_expr(&block, out))
+    }
+
+    /// `xs.iter().map(|x| e).collect::<Vec<f64>>()` (or `.collect()` where
+    /// the type is known) and `(a..b).map(|i| e).collect()`: a `vec!` of
+    /// zeros of that length written element by element in the loop the
+    /// iterator stands for, so that `e` is differentiated as a loop body is.
+    /// `None` for other calls.
+    fn lower_collected_map(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        if call.method != "collect" || !call.args.is_empty() {
+            return None;
+        }
+        if let Some(generics) = &call.turbofish {
+            let into_vec = generics.args.len() == 1
+                && matches!(generics.args.first(), Some(syn::GenericArgument::Type(syn::Type::Path(path)))
+                    if path.path.segments.last().is_some_and(|last| last.ident == "Vec"));
+            if !into_vec {
+                return None;
+            }
+        }
+        let Expr::MethodCall(map) = strip_parens(&call.receiver) else {
+            return None;
+        };
+        let (Some(Expr::Closure(closure)), 1) = (map.args.first().map(strip_parens), map.args.len()) else {
+            return None;
+        };
+        if map.method != "map" || closure.inputs.len() != 1 {
+            return None;
+        }
+        let span = call.span();
+        let pat = untyped(&closure.inputs[0]);
+        let body = &closure.body;
+        let values = Ident::new("chainrule_collect", span);
+        let block: Expr = match strip_parens(&map.receiver) {
+            Expr::Range(range) if matches!(range.limits, syn::RangeLimits::HalfOpen(_)) => {
+                let (Some(start), Some(end), syn::Pat::Ident(index)) = (&range.start, &range.end, pat) else {
+                    return None;
+                };
+                let first = Ident::new("chainrule_start", span);
+                let index = &index.ident;
+                syn::parse_quote_spanned!(span=> {
+                    let #first = #start;
+                    let mut #values = vec![0.0_f64; #end - #first];
+                    for #index in #first..#end {
+                        #values[#index - #first] = #body;
+                    }
+                    #values
+                })
+            }
+            source => {
+                let (Some(sequence), false) = sequence_of(source) else {
+                    return None;
+                };
+                let position = Ident::new("chainrule_position", span);
+                syn::parse_quote_spanned!(span=> {
+                    let mut #values = vec![0.0_f64; ::chainrule::rules::length(&#sequence)];
+                    for (#position, #pat) in #source.enumerate() {
+                        #values[#position] = #body;
+                    }
+                    #values
+                })
+            }
+        };
+        if !self.closure_becomes_loop_body(closure, "map") {
+            return Some(Operand::Const(syn::parse_quote!(())));
+        }
         Some(self.lower_expr(&block, out))
     }
 

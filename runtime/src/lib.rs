@@ -248,7 +248,8 @@
 //! Sums, products and folds over what a `for` loop iterates are written as
 //! that loop: `x.iter().map(|v| v * v).sum::<f64>()`,
 //! `(0..n).map(|i| x[i] * y[i]).sum::<f64>()`, `.product()`,
-//! `x.iter().fold(init, |acc, &v| …)`.
+//! `x.iter().fold(init, |acc, &v| …)`, and maps collected into a `Vec<f64>`,
+//! `x.iter().map(|v| v.exp()).collect::<Vec<f64>>()`.
 //!
 //! Anything else is a compile error at the expression, saying what to write
 //! instead: `&mut` faer values, other closures and macros other than `vec!`
