@@ -1,0 +1,312 @@
+//! Closures the lowering accepts: faer's `from_fn` constructors and
+//! iterator reductions (`sum`, `product`, `fold`, a `map` collected into a
+//! `Vec`) over what a `for` loop iterates.
+//!
+//! None of them is differentiated as a closure. Each call is rewritten, as
+//! `syn`, into the loop it stands for: a zero value or an accumulator
+//! declared first, the closure's parameters as the loop's pattern and its
+//! body as the loop's body, writing an element or updating the accumulator.
+//! That loop is then lowered like one the user wrote, so the closure's body
+//! is differentiated as a loop body is, in every mode. A closure that
+//! returns or changes a variable of the function cannot be such a body and
+//! is a spanned error.
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Ident};
+
+use super::{Lowerer, ReturnFinder, assigned_names_in_stmt, sequence_of, strip_parens};
+use crate::ir::{Operand, Stmt};
+
+impl Lowerer<'_> {
+    /// `Col::from_fn(n, |i| e)`, `Row::from_fn(n, |j| e)` or
+    /// `Mat::from_fn(r, c, |i, j| e)` with the closure written in place: a
+    /// zero value of that size written element by element in loops over the
+    /// closure's indices, so that `e` is differentiated as any loop body is.
+    /// `None` when the call is not one of these.
+    pub(super) fn lower_from_fn(
+        &mut self,
+        func: &syn::ExprPath,
+        call: &syn::ExprCall,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Operand> {
+        let segments = &func.path.segments;
+        if segments.len() < 2 || segments.last()?.ident != "from_fn" {
+            return None;
+        }
+        let kind = segments[segments.len() - 2].ident.to_string();
+        let dimensions = match kind.as_str() {
+            "Col" | "Row" => 1,
+            "Mat" => 2,
+            _ => return None,
+        };
+        let Some(Expr::Closure(closure)) = call.args.last().map(strip_parens) else {
+            return None;
+        };
+        let span = closure.span();
+        let placeholder = Operand::Const(syn::parse_quote!(()));
+        if call.args.len() != dimensions + 1 || closure.inputs.len() != dimensions {
+            let usage = if dimensions == 1 {
+                format!("`{kind}::from_fn(n, |i| …)`")
+            } else {
+                "`Mat::from_fn(rows, columns, |i, j| …)`".to_owned()
+            };
+            self.cx
+                .error_spanned_by(call, format!("#[differentiate] reads this call as {usage}"));
+            return Some(placeholder);
+        }
+        let mut indices = Vec::new();
+        for (input, unnamed) in closure.inputs.iter().zip(["chainrule_row", "chainrule_column"]) {
+            match untyped(input) {
+                syn::Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                    indices.push(ident.ident.clone());
+                }
+                syn::Pat::Wild(_) => indices.push(Ident::new(unnamed, span)),
+                pat => {
+                    self.cx
+                        .error_spanned_by(pat, "name each index of a `from_fn` closure, or write `_`");
+                    return Some(placeholder);
+                }
+            }
+        }
+        if !self.closure_becomes_loop_body(closure, "from_fn") {
+            return Some(placeholder);
+        }
+        let value = Ident::new(&self.names.fresh("chainrule_from_fn").to_string(), span);
+        let mut zeros = func.clone();
+        if let Some(last) = zeros.path.segments.last_mut() {
+            last.ident = Ident::new("zeros", last.ident.span());
+        }
+        // The sizes are bound first: the closure's indices may shadow names
+        // they read.
+        let sizes: Vec<Ident> = ["chainrule_rows", "chainrule_columns"][..dimensions]
+            .iter()
+            .map(|hint| Ident::new(&self.names.fresh(hint).to_string(), span))
+            .collect();
+        for (size, dimension) in sizes.iter().zip(&call.args) {
+            self.lower_stmt(&syn::parse_quote_spanned!(span=> let #size = #dimension;), out);
+        }
+        let body = &closure.body;
+        let write: syn::Stmt = match (&indices[..], &sizes[..]) {
+            ([i, j], [rows, columns]) => syn::parse_quote_spanned!(span=>
+                for #j in 0..#columns {
+                    for #i in 0..#rows {
+                        #value[(#i, #j)] = #body;
+                    }
+                }
+            ),
+            ([i], [size]) => syn::parse_quote_spanned!(span=>
+                for #i in 0..#size {
+                    #value[#i] = #body;
+                }
+            ),
+            _ => return Some(placeholder),
+        };
+        self.lower_stmt(
+            &syn::parse_quote_spanned!(span=> let mut #value = #zeros(#(#sizes),*);),
+            out,
+        );
+        self.lower_stmt(&write, out);
+        Some(self.lower_expr(&syn::parse_quote!(#value), out))
+    }
+
+    /// Whether `closure`, given to `what`, can become the body of a loop:
+    /// it does not `return`, and changes no variable of the function (the
+    /// loops around it do not look into closures for the variables they
+    /// carry). Reports why not.
+    fn closure_becomes_loop_body(&mut self, closure: &syn::ExprClosure, what: &str) -> bool {
+        let mut returns = ReturnFinder::default();
+        returns.visit_expr(&closure.body);
+        if returns.0 {
+            self.cx.error_spanned_by(
+                closure,
+                format!(
+                    "a `{what}` closure cannot `return` in a #[differentiate] function: it becomes the body of \
+                     a loop; make the value the closure's last expression"
+                ),
+            );
+            return false;
+        }
+        let body = syn::Stmt::Expr((*closure.body).clone(), None);
+        if let Some((name, _)) = assigned_names_in_stmt(&body, &self.inout_names)
+            .into_iter()
+            .find(|(name, _)| self.lookup(name).is_some())
+        {
+            self.cx.error_spanned_by(
+                closure,
+                format!(
+                    "a `{what}` closure cannot change `{name}` in a #[differentiate] function; write a `for` \
+                     loop that updates `{name}` instead"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// `iterator.sum::<f64>()`, `iterator.map(|x| e).sum()`, `.product()`
+    /// alike, and `iterator.fold(init, |acc, x| e)`, over what a `for` loop
+    /// iterates (`xs.iter()`, `xs.iter().enumerate()`, `0..n`): that loop,
+    /// accumulating in a variable of its own, so that `e` is differentiated
+    /// as a loop body is. `None` for other calls, and for reductions without
+    /// a closure or `::<f64>`, which may add integers.
+    pub(super) fn lower_iterator_reduction(
+        &mut self,
+        call: &syn::ExprMethodCall,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Operand> {
+        let method = call.method.to_string();
+        let span = call.span();
+        let turbofish_f64 = match &call.turbofish {
+            None => Some(false),
+            Some(generics) => {
+                let argument = generics.args.first();
+                let is_f64 = generics.args.len() == 1
+                    && matches!(argument, Some(syn::GenericArgument::Type(syn::Type::Path(path))) if path.path.is_ident("f64"));
+                is_f64.then_some(true)
+            }
+        }?;
+        let (source, element_pat, element, closure): (&Expr, syn::Pat, Expr, Option<&syn::ExprClosure>) =
+            match (method.as_str(), call.args.len()) {
+                ("sum" | "product", 0) => match strip_parens(&call.receiver) {
+                    Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                        let Expr::Closure(closure) = strip_parens(&map.args[0]) else {
+                            return None;
+                        };
+                        if closure.inputs.len() != 1 {
+                            return None;
+                        }
+                        let pat = untyped(&closure.inputs[0]).clone();
+                        (&*map.receiver, pat, (*closure.body).clone(), Some(closure))
+                    }
+                    source if turbofish_f64 => {
+                        let element = Ident::new("chainrule_element", span);
+                        (source, syn::parse_quote!(#element), syn::parse_quote!(#element), None)
+                    }
+                    _ => return None,
+                },
+                ("fold", 2) => {
+                    let Expr::Closure(closure) = strip_parens(&call.args[1]) else {
+                        return None;
+                    };
+                    if closure.inputs.len() != 2 {
+                        return None;
+                    }
+                    let pat = untyped(&closure.inputs[1]).clone();
+                    (&*call.receiver, pat, (*closure.body).clone(), Some(closure))
+                }
+                _ => return None,
+            };
+        let adapter = if method == "fold" { "fold" } else { "map" };
+        if let Some(closure) = closure
+            && !self.closure_becomes_loop_body(closure, adapter)
+        {
+            return Some(Operand::Const(syn::parse_quote!(())));
+        }
+        // The block below scopes the total: nested reductions may reuse its name.
+        let total = Ident::new(&format!("chainrule_{method}"), span);
+        let block: Expr = match (method.as_str(), closure) {
+            ("fold", Some(closure)) => {
+                let init = &call.args[0];
+                let acc_pat = untyped(&closure.inputs[0]);
+                syn::parse_quote_spanned!(span=> {
+                    let mut #total = #init;
+                    for #element_pat in #source {
+                        let #acc_pat = #total;
+                        #total = #element;
+                    }
+                    #total
+                })
+            }
+            ("product", _) => syn::parse_quote_spanned!(span=> {
+                let mut #total = 1.0_f64;
+                for #element_pat in #source {
+                    #total *= #element;
+                }
+                #total
+            }),
+            _ => syn::parse_quote_spanned!(span=> {
+                let mut #total = 0.0_f64;
+                for #element_pat in #source {
+                    #total += #element;
+                }
+                #total
+            }),
+        };
+        Some(self.lower_expr(&block, out))
+    }
+
+    /// `xs.iter().map(|x| e).collect::<Vec<f64>>()` (or `.collect()` where
+    /// the type is known) and `(a..b).map(|i| e).collect()`: a `vec!` of
+    /// zeros of that length written element by element in the loop the
+    /// iterator stands for, so that `e` is differentiated as a loop body is.
+    /// `None` for other calls.
+    pub(super) fn lower_collected_map(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        if call.method != "collect" || !call.args.is_empty() {
+            return None;
+        }
+        if let Some(generics) = &call.turbofish {
+            let into_vec = generics.args.len() == 1
+                && matches!(generics.args.first(), Some(syn::GenericArgument::Type(syn::Type::Path(path)))
+                    if path.path.segments.last().is_some_and(|last| last.ident == "Vec"));
+            if !into_vec {
+                return None;
+            }
+        }
+        let Expr::MethodCall(map) = strip_parens(&call.receiver) else {
+            return None;
+        };
+        let (Some(Expr::Closure(closure)), 1) = (map.args.first().map(strip_parens), map.args.len()) else {
+            return None;
+        };
+        if map.method != "map" || closure.inputs.len() != 1 {
+            return None;
+        }
+        let span = call.span();
+        let pat = untyped(&closure.inputs[0]);
+        let body = &closure.body;
+        let values = Ident::new("chainrule_collect", span);
+        let block: Expr = match strip_parens(&map.receiver) {
+            Expr::Range(range) if matches!(range.limits, syn::RangeLimits::HalfOpen(_)) => {
+                let (Some(start), Some(end), syn::Pat::Ident(index)) = (&range.start, &range.end, pat) else {
+                    return None;
+                };
+                let first = Ident::new("chainrule_start", span);
+                let index = &index.ident;
+                syn::parse_quote_spanned!(span=> {
+                    let #first = #start;
+                    let mut #values = vec![0.0_f64; #end - #first];
+                    for #index in #first..#end {
+                        #values[#index - #first] = #body;
+                    }
+                    #values
+                })
+            }
+            source => {
+                let (Some(sequence), false) = sequence_of(source) else {
+                    return None;
+                };
+                let position = Ident::new("chainrule_position", span);
+                syn::parse_quote_spanned!(span=> {
+                    let mut #values = vec![0.0_f64; ::chainrule::rules::length(&#sequence)];
+                    for (#position, #pat) in #source.enumerate() {
+                        #values[#position] = #body;
+                    }
+                    #values
+                })
+            }
+        };
+        if !self.closure_becomes_loop_body(closure, "map") {
+            return Some(Operand::Const(syn::parse_quote!(())));
+        }
+        Some(self.lower_expr(&block, out))
+    }
+}
+
+/// A closure's parameter without its type: `x` of `x: &f64`.
+fn untyped(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(typed) => &typed.pat,
+        pat => pat,
+    }
+}
