@@ -158,32 +158,23 @@ impl Lowerer<'_> {
         let method = call.method.to_string();
         let span = call.span();
         let turbofish_f64 = match &call.turbofish {
-            None => Some(false),
-            Some(generics) => {
-                let argument = generics.args.first();
-                let is_f64 = generics.args.len() == 1
-                    && matches!(argument, Some(syn::GenericArgument::Type(syn::Type::Path(path))) if path.path.is_ident("f64"));
-                is_f64.then_some(true)
-            }
-        }?;
+            None => false,
+            Some(_) if turbofish_type(call).is_some_and(|path| path.is_ident("f64")) => true,
+            Some(_) => return None,
+        };
         let (source, element_pat, element, closure): (&Expr, syn::Pat, Expr, Option<&syn::ExprClosure>) =
             match (method.as_str(), call.args.len()) {
-                ("sum" | "product", 0) => match strip_parens(&call.receiver) {
-                    Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
-                        let Expr::Closure(closure) = strip_parens(&map.args[0]) else {
-                            return None;
-                        };
-                        if closure.inputs.len() != 1 {
-                            return None;
-                        }
+                ("sum" | "product", 0) => match mapped(&call.receiver) {
+                    Some((source, closure)) => {
                         let pat = untyped(&closure.inputs[0]).clone();
-                        (&*map.receiver, pat, (*closure.body).clone(), Some(closure))
+                        (source, pat, (*closure.body).clone(), Some(closure))
                     }
-                    source if turbofish_f64 => {
+                    None if turbofish_f64 => {
                         let element = Ident::new("chainrule_element", span);
+                        let source = strip_parens(&call.receiver);
                         (source, syn::parse_quote!(#element), syn::parse_quote!(#element), None)
                     }
-                    _ => return None,
+                    None => return None,
                 },
                 ("fold", 2) => {
                     let Expr::Closure(closure) = strip_parens(&call.args[1]) else {
@@ -218,20 +209,20 @@ impl Lowerer<'_> {
                     #total
                 })
             }
-            ("product", _) => syn::parse_quote_spanned!(span=> {
-                let mut #total = 1.0_f64;
-                for #element_pat in #source {
-                    #total *= #element;
-                }
-                #total
-            }),
-            _ => syn::parse_quote_spanned!(span=> {
-                let mut #total = 0.0_f64;
-                for #element_pat in #source {
-                    #total += #element;
-                }
-                #total
-            }),
+            _ => {
+                let (start, update) = if method == "product" {
+                    (quote::quote!(1.0_f64), quote::quote!(*=))
+                } else {
+                    (quote::quote!(0.0_f64), quote::quote!(+=))
+                };
+                syn::parse_quote_spanned!(span=> {
+                    let mut #total = #start;
+                    for #element_pat in #source {
+                        #total #update #element;
+                    }
+                    #total
+                })
+            }
         };
         Some(self.lower_expr(&block, out))
     }
@@ -245,28 +236,17 @@ impl Lowerer<'_> {
         if call.method != "collect" || !call.args.is_empty() {
             return None;
         }
-        if let Some(generics) = &call.turbofish {
-            let into_vec = generics.args.len() == 1
-                && matches!(generics.args.first(), Some(syn::GenericArgument::Type(syn::Type::Path(path)))
-                    if path.path.segments.last().is_some_and(|last| last.ident == "Vec"));
-            if !into_vec {
-                return None;
-            }
+        match (&call.turbofish, turbofish_type(call)) {
+            (None, _) => {}
+            (Some(_), Some(path)) if path.segments.last().is_some_and(|last| last.ident == "Vec") => {}
+            _ => return None,
         }
-        let Expr::MethodCall(map) = strip_parens(&call.receiver) else {
-            return None;
-        };
-        let (Some(Expr::Closure(closure)), 1) = (map.args.first().map(strip_parens), map.args.len()) else {
-            return None;
-        };
-        if map.method != "map" || closure.inputs.len() != 1 {
-            return None;
-        }
+        let (source, closure) = mapped(&call.receiver)?;
         let span = call.span();
         let pat = untyped(&closure.inputs[0]);
         let body = &closure.body;
         let values = Ident::new("chainrule_collect", span);
-        let block: Expr = match strip_parens(&map.receiver) {
+        let block: Expr = match source {
             Expr::Range(range) if matches!(range.limits, syn::RangeLimits::HalfOpen(_)) => {
                 let (Some(start), Some(end), syn::Pat::Ident(index)) = (&range.start, &range.end, pat) else {
                     return None;
@@ -308,5 +288,26 @@ fn untyped(pat: &syn::Pat) -> &syn::Pat {
     match pat {
         syn::Pat::Type(typed) => &typed.pat,
         pat => pat,
+    }
+}
+
+/// `source.map(|x| …)` with a closure of one parameter written in place:
+/// the source and the closure.
+fn mapped(expr: &Expr) -> Option<(&Expr, &syn::ExprClosure)> {
+    let Expr::MethodCall(map) = strip_parens(expr) else {
+        return None;
+    };
+    let (Some(Expr::Closure(closure)), 1) = (map.args.first().map(strip_parens), map.args.len()) else {
+        return None;
+    };
+    (map.method == "map" && closure.inputs.len() == 1).then(|| (strip_parens(&map.receiver), closure))
+}
+
+/// The one type a method call names in its turbofish: `f64` of `sum::<f64>()`.
+fn turbofish_type(call: &syn::ExprMethodCall) -> Option<&syn::Path> {
+    let generics = call.turbofish.as_ref()?;
+    match (generics.args.first(), generics.args.len()) {
+        (Some(syn::GenericArgument::Type(syn::Type::Path(path))), 1) => Some(&path.path),
+        _ => None,
     }
 }
