@@ -992,6 +992,56 @@ fn view_parameters() {
     assert_close(&grad_y, &expected_y, EXACT);
 }
 
+/// One sample per row of a constant data matrix: Σᵢ tanh(xᵢ·w), `x.row(i)`
+/// a view of `x` that the adjoint sweep needs for the product.
+#[differentiate(wrt(w))]
+fn per_sample_rows(w: &Col<f64>, x: &Mat<f64>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.nrows() {
+        total += (x.row(i) * w).tanh();
+    }
+    total + x.row(0) * w
+}
+
+#[differentiate(wrt(w))]
+fn column_response(w: &Col<f64>, sample: ColRef<'_, f64>) -> f64 {
+    (w.transpose() * sample).tanh()
+}
+
+/// The same with the columns of `x` as samples, each passed on as a view.
+#[differentiate(wrt(w))]
+fn per_sample_columns(w: &Col<f64>, x: &Mat<f64>) -> f64 {
+    let mut total = 0.0;
+    for j in 0..x.ncols() {
+        total += column_response(w, x.col(j));
+    }
+    total * x.get(0, 0)
+}
+
+#[test]
+fn rows_and_columns_of_a_constant_matrix() {
+    let mut rng = Rng::new(62);
+    for (m, n) in SHAPES {
+        let (w, x) = (rng.col(n), rng.mat(m, n));
+        // ∇ = Σᵢ (1 − tanh²(xᵢ·w)) xᵢᵀ + x₀ᵀ
+        let mut expected = x.row(0).transpose().to_owned();
+        for i in 0..m {
+            let t = (x.row(i) * &w).tanh();
+            expected += (1.0 - t * t) * x.row(i).transpose();
+        }
+        let (value, grad) = per_sample_rows_grad(&w, &x);
+        assert_close(&value, &per_sample_rows(&w, &x), EXACT);
+        assert_close(&grad, &expected, EXACT);
+        check_fd(&w, |w| per_sample_rows(w, &x), &grad);
+
+        let samples = x.transpose().to_owned();
+        let (value, grad) = per_sample_columns_grad(&w, &samples);
+        assert_close(&value, &per_sample_columns(&w, &samples), EXACT);
+        assert_close(&grad, &(x[(0, 0)] * (&expected - x.row(0).transpose())), EXACT);
+        check_fd(&w, |w| per_sample_columns(w, &samples), &grad);
+    }
+}
+
 // ----- vector- and matrix-valued functions ---------------------------------------------
 
 /// One dense layer, tanh(Wx + b).

@@ -245,7 +245,8 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             uses_seed = true;
         }
     }
-    let (mut top, _) = builder.block(&function.body, seed);
+    let (mut top, top_reads) = builder.block(&function.body, seed);
+    builder.recompute_borrows(&function.body, &mut top, top_reads);
     // Scratch buffers of eager loops have their adjoints in the forward sweep.
     let unused: Vec<Var> = builder
         .scratch_adjoints
@@ -656,6 +657,28 @@ impl Builder<'_> {
         );
     }
 
+    /// Views of the parameters (`x.row(i)`, `x.col(j)`, `&xs[1..]`) borrow
+    /// them, and the pullback closure may not: it computes such values
+    /// again at its start, from the arguments it is handed, instead of
+    /// capturing them. Only values that may borrow (not certainly numbers)
+    /// and that read nothing the body writes.
+    fn recompute_borrows(&self, function_body: &Block, top: &mut Vec<AdjStmt>, reads: BTreeSet<Var>) {
+        let local = defined_in(function_body);
+        let borrowing: Vec<Var> = reads
+            .iter()
+            .copied()
+            .filter(|var| local.contains(var) && !self.activity.is_number(*var))
+            .filter(|var| {
+                matches!(
+                    self.definitions.get(var),
+                    Some((_, Op::Opaque { .. } | Op::Method { .. }))
+                )
+            })
+            .collect();
+        let (recomputed, _) = self.rematerialize(&borrowing, &local, &BTreeSet::new());
+        self.prepend_recomputations(top, &recomputed, reads);
+    }
+
     /// Whether a loop inside `block` keeps anything on its tape.
     fn inner_loops_tape(&self, block: &Block) -> bool {
         block.stmts.iter().any(|stmt| match stmt {
@@ -732,6 +755,14 @@ impl Builder<'_> {
                 base: Operand::Var(base),
                 index,
             } if self.params.contains(base) => Some([Some(*base), index.var()].into_iter().flatten().collect()),
+            // An accessor with no derivative rule (`x.row(i)`, `m.col(j)`,
+            // `x.get(i, j)`) on values nothing writes: a view, cheap to take.
+            Op::Method {
+                method, receiver, args, ..
+            } if crate::rules::method_rule(&method.to_string()).is_none() => {
+                let reads: Vec<Var> = std::iter::once(receiver).chain(args).filter_map(Operand::var).collect();
+                reads.iter().all(|read| !self.written.contains(read)).then_some(reads)
+            }
             _ => None,
         }
     }
