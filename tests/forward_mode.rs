@@ -95,6 +95,46 @@ fn exponentials_and_logarithms_match_central_differences() {
     );
 }
 
+/// Unsuffixed literals as the other operand (`x.log(2.5)`, `f64::powf(2.0, y)`):
+/// the tangents call `ln` on them, which needs their type spelled out.
+#[differentiate(forward, hessian)]
+fn literal_bases_and_exponents(x: f64, y: f64) -> f64 {
+    x.log(2.5) + f64::powf(2.0, y) + f64::log(x * y, 10.0) + (2.0 * x).log(3.0) + 1.5_f64.powf(x * y)
+}
+
+#[test]
+fn literal_bases_and_exponents_match_central_differences() {
+    check_scalar_function(
+        "literal_bases_and_exponents",
+        &[(0.3, 2.0), (0.2, 1.5)],
+        |p| literal_bases_and_exponents(p[0], p[1]),
+        |p, v| literal_bases_and_exponents_jvp(p[0], p[1], v[0], v[1]),
+        |p| {
+            let (_, gx, gy) = literal_bases_and_exponents_grad(p[0], p[1]);
+            vec![gx, gy]
+        },
+    );
+    let mut rng = Rng::for_test("literal_bases_and_exponents_hessian");
+    for _ in 0..POINTS {
+        let point = rng.point(&[(0.3, 2.0), (0.2, 1.5)]);
+        let (value, hessian) = literal_bases_and_exponents_hessian(point[0], point[1]);
+        assert_value(value, literal_bases_and_exponents(point[0], point[1]));
+        let numeric = fd::central_jacobian(
+            |p| {
+                let (_, gx, gy) = literal_bases_and_exponents_grad(p[0], p[1]);
+                vec![gx, gy]
+            },
+            &point,
+        );
+        for i in 0..2 {
+            for j in 0..2 {
+                let error = relative_error_with_floor(hessian[(i, j)], numeric[(i, j)], 1e-8);
+                assert!(error < 1e-6, "H[{i}][{j}] = {} vs {}", hessian[(i, j)], numeric[(i, j)]);
+            }
+        }
+    }
+}
+
 #[differentiate(forward)]
 fn powers_and_roots(x: f64, y: f64, n: i32) -> f64 {
     x.powi(3) + y.powi(-2) + x.powi(n) + x.powf(y) + 2.5_f64.powf(y) + y.powf(1.5) + x.sqrt() * y.cbrt() + x.recip()

@@ -788,10 +788,15 @@ impl Emitter<'_> {
                 args,
                 path,
             } => {
+                // A literal receiver (`2.5` in the tangent `2.5.ln()` of
+                // `x.log(2.5)`) has no type of its own: name the method on `f64`.
+                let literal_receiver = matches!(receiver, Operand::Const(_))
+                    && crate::rules::METHODS.iter().any(|rule| *method == rule.name);
                 let receiver = self.operand(receiver);
                 let args = args.iter().map(|arg| self.operand(arg));
                 match path {
                     Some(path) => quote!(#path(#receiver, #(#args),*)),
+                    None if literal_receiver => quote!(::core::primitive::f64::#method(#receiver, #(#args),*)),
                     None => quote!(#receiver.#method(#(#args),*)),
                 }
             }
