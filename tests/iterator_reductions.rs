@@ -185,3 +185,55 @@ fn a_collected_map_over_a_range_keeps_its_offset() {
         assert_eq!(gradient[0], 0.0, "x₀ is not read");
     }
 }
+
+/// Sums whose type the function states elsewhere (a typed `let`, the `f64`
+/// result), a fold with a function path (`f64::max`), a fold over a `map`,
+/// and `into_iter`.
+#[differentiate]
+fn typed_and_path_folds(x: &[f64], w: f64) -> f64 {
+    let total: f64 = x.iter().sum();
+    let largest = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let peak = x.iter().map(|&v| (v * w).sin()).fold(-1.0, f64::max);
+    let squares = x.into_iter().map(|v| v * v).sum::<f64>();
+    let products: f64 = x.iter().map(|v| (v - w).cos()).product();
+    if total > 100.0 {
+        return x.iter().product();
+    }
+    total * w + largest * largest + peak + squares + products + plain_total(x)
+}
+
+/// `.sum()` with no turbofish as the result of a function returning `f64`.
+#[differentiate]
+fn plain_total(x: &[f64]) -> f64 {
+    x.iter().sum()
+}
+
+#[test]
+fn typed_sums_and_folds_with_function_paths_match_central_differences() {
+    let mut rng = Rng::for_test("typed_and_path_folds");
+    let mut checked = 0;
+    while checked < POINTS {
+        let point = uniform_point(&mut rng, 4, -1.5, 1.5);
+        let (x, w) = (&point[..3], point[3]);
+        // Away from ties of the maxima, where the derivative jumps.
+        let mut sorted = x.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let mut sines: Vec<f64> = x.iter().map(|v| (v * w).sin()).collect();
+        sines.sort_by(f64::total_cmp);
+        if sorted[2] - sorted[1] < 0.05 || sines[2] - sines[1] < 0.05 || sines[2] < -0.95 {
+            continue;
+        }
+        checked += 1;
+        let (value, adj_x, adj_w) = typed_and_path_folds_grad(x, w);
+        let by_hand = x.iter().sum::<f64>() * w
+            + sorted[2] * sorted[2]
+            + sines[2]
+            + x.iter().map(|v| v * v).sum::<f64>()
+            + x.iter().map(|v| (v - w).cos()).product::<f64>()
+            + x.iter().sum::<f64>();
+        assert_all_close(&[value], &[by_hand], EXACT_TOLERANCE);
+        let mut gradient = adj_x;
+        gradient.push(adj_w);
+        fd::check_gradient(|p| typed_and_path_folds(&p[..3], p[3]), &point, &gradient).assert_within(FD_TOLERANCE);
+    }
+}

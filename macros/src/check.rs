@@ -614,6 +614,10 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
              the differentiated parameters (use `x - (x / m).trunc() * m` for a differentiable remainder)",
         ),
         Op::Method { method, args, .. } => match rules::method_rule(&method.to_string()) {
+            None if let Some(hint) = unsupported_method_hint(&method.to_string()) => cx.error_at(
+                method.span(),
+                format!("chainrule cannot differentiate through `{method}`: {hint}"),
+            ),
             None => cx.error_at(
                 method.span(),
                 format!(
@@ -633,6 +637,26 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
         },
         _ => {}
     }
+}
+
+/// What to write instead of a method users reach for that has no rule.
+fn unsupported_method_hint(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "push" | "extend" | "extend_from_slice" | "insert" | "append" => {
+            "a `Vec` that grows has no fixed length to differentiate; allocate it whole with `vec![0.0; n]` and \
+             write `v[i] = …`, or build it with `xs.iter().map(|x| …).collect::<Vec<f64>>()`"
+        }
+        "copy_from_slice" | "clone_from_slice" => {
+            "copy the elements in a loop (`for i in 0..n { v[i] = xs[i]; }`), or start from a copy with \
+             `let mut v = xs.to_vec();`"
+        }
+        "iter" | "into_iter" | "iter_mut" | "zip" | "chain" | "skip" | "take" | "step_by" | "chunks" | "windows" => {
+            "iterators are differentiated only as the sequence of a `for` loop and in `.map(|x| …).sum()`, \
+             `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()` or a range; index the elements \
+             in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
+        }
+        _ => return None,
+    })
 }
 
 /// `jacobian` needs a returned value: its numbers are the Jacobian's rows.

@@ -156,74 +156,100 @@ impl Lowerer<'_> {
         out: &mut Vec<Stmt>,
     ) -> Option<Operand> {
         let method = call.method.to_string();
+        if method == "fold" {
+            return self.lower_fold(call, out);
+        }
         let span = call.span();
         let turbofish_f64 = match &call.turbofish {
             None => false,
             Some(_) if turbofish_type(call).is_some_and(|path| path.is_ident("f64")) => true,
             Some(_) => return None,
         };
-        let (source, element_pat, element, closure): (&Expr, syn::Pat, Expr, Option<&syn::ExprClosure>) =
-            match (method.as_str(), call.args.len()) {
-                ("sum" | "product", 0) => match mapped(&call.receiver) {
-                    Some((source, closure)) => {
-                        let pat = untyped(&closure.inputs[0]).clone();
-                        (source, pat, (*closure.body).clone(), Some(closure))
-                    }
-                    None if turbofish_f64 => {
-                        let element = Ident::new("chainrule_element", span);
-                        let source = strip_parens(&call.receiver);
-                        (source, syn::parse_quote!(#element), syn::parse_quote!(#element), None)
-                    }
-                    None => return None,
-                },
-                ("fold", 2) => {
-                    let Expr::Closure(closure) = strip_parens(&call.args[1]) else {
-                        return None;
-                    };
-                    if closure.inputs.len() != 2 {
-                        return None;
-                    }
-                    let pat = untyped(&closure.inputs[1]).clone();
-                    (&*call.receiver, pat, (*closure.body).clone(), Some(closure))
-                }
-                _ => return None,
-            };
-        let adapter = if method == "fold" { "fold" } else { "map" };
-        if let Some(closure) = closure
-            && !self.closure_becomes_loop_body(closure, adapter)
-        {
-            return Some(Operand::Const(syn::parse_quote!(())));
+        if !matches!(method.as_str(), "sum" | "product") || !call.args.is_empty() {
+            return None;
         }
-        // The block below scopes the total: nested reductions may reuse its name.
-        let total = Ident::new(&format!("chainrule_{method}"), span);
-        let block: Expr = match (method.as_str(), closure) {
-            ("fold", Some(closure)) => {
-                let init = &call.args[0];
-                let acc_pat = untyped(&closure.inputs[0]);
-                syn::parse_quote_spanned!(span=> {
-                    let mut #total = #init;
-                    for #element_pat in #source {
-                        let #acc_pat = #total;
-                        #total = #element;
-                    }
-                    #total
-                })
+        let (source, element_pat, element): (&Expr, syn::Pat, Expr) = match mapped(&call.receiver) {
+            Some((source, closure)) => {
+                if !self.closure_becomes_loop_body(closure, "map") {
+                    return Some(Operand::Const(syn::parse_quote!(())));
+                }
+                (source, untyped(&closure.inputs[0]).clone(), (*closure.body).clone())
             }
-            _ => {
-                let (start, update) = if method == "product" {
-                    (quote::quote!(1.0_f64), quote::quote!(*=))
-                } else {
-                    (quote::quote!(0.0_f64), quote::quote!(+=))
-                };
-                syn::parse_quote_spanned!(span=> {
-                    let mut #total = #start;
-                    for #element_pat in #source {
-                        #total #update #element;
-                    }
-                    #total
-                })
+            None if turbofish_f64 => {
+                let element = Ident::new("chainrule_element", span);
+                let source = strip_parens(&call.receiver);
+                (source, syn::parse_quote!(#element), syn::parse_quote!(#element))
             }
+            None => return None,
         };
+        let (start, update) = if method == "product" {
+            (quote::quote!(1.0_f64), quote::quote!(*=))
+        } else {
+            (quote::quote!(0.0_f64), quote::quote!(+=))
+        };
+        // The block scopes the total: nested reductions may reuse its name.
+        let total = Ident::new(&format!("chainrule_{method}"), span);
+        let block = syn::parse_quote_spanned!(span=> {
+            let mut #total = #start;
+            for #element_pat in #source {
+                #total #update #element;
+            }
+            #total
+        });
+        Some(self.lower_expr(&block, out))
+    }
+
+    /// `iterator.fold(init, |acc, x| e)`, or `fold(init, f64::max)` with a
+    /// function of two arguments, over a loop's sequence or a `map` of one:
+    /// the loop, binding the mapped value to `x`, then `acc` to the total so
+    /// far, and setting the total to `e`.
+    fn lower_fold(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        let span = call.span();
+        if call.args.len() != 2 || call.turbofish.is_some() {
+            return None;
+        }
+        let written_closure: syn::ExprClosure;
+        let closure = match strip_parens(&call.args[1]) {
+            Expr::Closure(closure) if closure.inputs.len() == 2 => {
+                if !self.closure_becomes_loop_body(closure, "fold") {
+                    return Some(Operand::Const(syn::parse_quote!(())));
+                }
+                closure
+            }
+            Expr::Path(function) => {
+                written_closure = syn::parse_quote_spanned!(span=>
+                    |chainrule_acc, chainrule_element| #function(chainrule_acc, chainrule_element)
+                );
+                &written_closure
+            }
+            _ => return None,
+        };
+        let (acc_pat, element_pat, element) = (untyped(&closure.inputs[0]), untyped(&closure.inputs[1]), &closure.body);
+        let (source, loop_pat, mapping) = match mapped(&call.receiver) {
+            Some((source, map)) => {
+                if !self.closure_becomes_loop_body(map, "map") {
+                    return Some(Operand::Const(syn::parse_quote!(())));
+                }
+                let map_body = &map.body;
+                (
+                    source,
+                    untyped(&map.inputs[0]),
+                    Some(quote::quote!(let #element_pat = #map_body;)),
+                )
+            }
+            None => (strip_parens(&call.receiver), element_pat, None),
+        };
+        let init = &call.args[0];
+        let total = Ident::new("chainrule_fold", span);
+        let block = syn::parse_quote_spanned!(span=> {
+            let mut #total = #init;
+            for #loop_pat in #source {
+                #mapping
+                let #acc_pat = #total;
+                #total = #element;
+            }
+            #total
+        });
         Some(self.lower_expr(&block, out))
     }
 
@@ -281,6 +307,81 @@ impl Lowerer<'_> {
         }
         Some(self.lower_expr(&block, out))
     }
+}
+
+/// The body with `::<f64>` written on the sums and products whose type the
+/// function states elsewhere: `let s: f64 = xs.iter().sum();`, and, in a
+/// function returning `f64`, `xs.iter().sum()` as its last expression or
+/// `return`ed. [`Lowerer::lower_iterator_reduction`] then knows they add
+/// `f64`s, as rustc does.
+pub(super) fn typed_reductions(stmts: &[syn::Stmt], returns_f64: bool) -> Vec<syn::Stmt> {
+    struct Annotate {
+        returns_f64: bool,
+    }
+    impl syn::visit_mut::VisitMut for Annotate {
+        fn visit_local_mut(&mut self, local: &mut syn::Local) {
+            if let syn::Pat::Type(typed) = &local.pat
+                && is_f64(&typed.ty)
+                && let Some(init) = &mut local.init
+            {
+                annotate_f64(&mut init.expr);
+            }
+            syn::visit_mut::visit_local_mut(self, local);
+        }
+        fn visit_expr_return_mut(&mut self, ret: &mut syn::ExprReturn) {
+            if self.returns_f64
+                && let Some(value) = &mut ret.expr
+            {
+                annotate_f64(value);
+            }
+            syn::visit_mut::visit_expr_return_mut(self, ret);
+        }
+        // A closure's `return` returns from the closure.
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    }
+    let mut stmts = stmts.to_vec();
+    if returns_f64 && let Some(syn::Stmt::Expr(tail, None)) = stmts.last_mut() {
+        annotate_f64(tail);
+    }
+    let mut annotate = Annotate { returns_f64 };
+    for stmt in &mut stmts {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut annotate, stmt);
+    }
+    stmts
+}
+
+/// `.sum()` or `.product()` of an iterator, without a turbofish, becomes
+/// `.sum::<f64>()`. (faer's own `.sum()` of a vector or matrix stays.)
+fn annotate_f64(expr: &mut Expr) {
+    let mut expr = expr;
+    while let Expr::Paren(paren) = expr {
+        expr = &mut paren.expr;
+    }
+    if let Expr::MethodCall(call) = expr
+        && (call.method == "sum" || call.method == "product")
+        && call.args.is_empty()
+        && call.turbofish.is_none()
+        && is_iterator(&call.receiver)
+    {
+        call.turbofish = Some(syn::parse_quote!(::<f64>));
+    }
+}
+
+/// An iterator by its last step: `xs.iter()`, `.map(…)`, `.enumerate()`,
+/// a range.
+fn is_iterator(expr: &Expr) -> bool {
+    match strip_parens(expr) {
+        Expr::MethodCall(call) => matches!(
+            call.method.to_string().as_str(),
+            "iter" | "into_iter" | "copied" | "cloned" | "map" | "enumerate" | "rev"
+        ),
+        Expr::Range(_) => true,
+        _ => false,
+    }
+}
+
+fn is_f64(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(path) if path.qself.is_none() && path.path.is_ident("f64"))
 }
 
 /// A closure's parameter without its type: `x` of `x: &f64`.

@@ -32,8 +32,8 @@ use crate::ctxt::Ctxt;
 use crate::early_exit;
 use crate::hoist;
 use crate::ir::{
-    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Stmt, Var,
-    VarInfo,
+    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Shape, Stmt,
+    Var, VarInfo,
 };
 use crate::rules;
 use crate::signature::Signature;
@@ -94,7 +94,8 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         buffers: std::collections::HashSet::new(),
     };
     let params = lowerer.bind_params(signature);
-    let body = early_exit::returns_to_breaks(&item.block.stmts, signature.output);
+    let stmts = closures::typed_reductions(&item.block.stmts, signature.output == Shape::Scalar);
+    let body = early_exit::returns_to_breaks(&stmts, signature.output);
     let frames = vec![Frame::new(&body)];
     lowerer.scopes.push(HashMap::new());
     let mut stmts = Vec::new();
@@ -2046,7 +2047,12 @@ fn sequence_of(iterable: &Expr) -> (Option<&Expr>, bool) {
         Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
             (sequence_of(&call.receiver).0, true)
         }
-        Expr::MethodCall(call) if matches!(call.method.to_string().as_str(), "iter" | "copied" | "cloned") => {
+        Expr::MethodCall(call)
+            if matches!(
+                call.method.to_string().as_str(),
+                "iter" | "into_iter" | "copied" | "cloned"
+            ) =>
+        {
             (sequence_of(&call.receiver).0.or(Some(&call.receiver)), false)
         }
         Expr::Reference(reference) if reference.mutability.is_none() => (Some(&reference.expr), false),
