@@ -27,6 +27,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 mod closures;
+mod subslices;
 
 use crate::ctxt::Ctxt;
 use crate::early_exit;
@@ -564,6 +565,9 @@ impl Lowerer<'_> {
             {
                 self.opaque(&syn::parse_quote!(&#index), out)
             }
+            Expr::Index(index) if matches!(strip_parens(&index.index), Expr::Range(_)) => self
+                .lower_subslice(index, out)
+                .unwrap_or_else(|| self.placeholder(expr)),
             Expr::Index(index) => {
                 let base = self.lower_expr(&index.expr, out);
                 let position = self.opaque(&index.index, out);
