@@ -187,7 +187,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_mut, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, unused_mut, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #pushforward_name #generics (#(#primal_params,)* #(#slots),*) -> (#output, #output) {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
@@ -219,7 +219,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #jvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (#output, #output) {
                 #call
             }
@@ -267,7 +267,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #hvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (f64, #(#output_types),*) {
                 #directional
                 #directional_pullback
@@ -339,7 +339,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #hessian_name #generics (#(#primal_params),*) -> (f64, ::chainrule::faer::Mat<f64>) {
                 let #value = #name(#(#value_args),*);
                 #layout
@@ -426,7 +426,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #pushforward_name #generics (#(#params,)* #(#slots),*) -> (f64, f64) {
                 let (#value, #pullback) = #pullback_name(#(#forward_args),*);
                 let (#(#patterns,)*) = #pullback(&1.0, (#(#args,)*));
@@ -437,7 +437,7 @@ impl Emitter<'_> {
 
             #[doc = #jvp_doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #jvp_name #generics (#(#params,)* #(#tangent_decls),*) -> (f64, f64) {
                 #pushforward_name(#(#idents,)* #(#tangent_args),*)
             }

@@ -500,7 +500,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #pullback_name #generics (#(#params),*) -> (#output, #pullback_type) {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
@@ -570,7 +570,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #pullback_name #generics (#(#params),*)
                 -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
                     + use<#(#lifetimes),*>)
@@ -613,7 +613,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #vjp_name #generics (#(#params,)* #seed: #seed_type) -> (#output, #(#output_types),*) {
                 let (#value, #pullback) = #pullback_name(#(#forward_args),*);
                 let (#(#patterns,)*) = #pullback(#seed_ref, (#(#args,)*));
@@ -640,7 +640,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #grad_name #generics (#(#params),*) -> (f64, #(#output_types),*) {
                 #vjp_name(#(#args,)* 1.0)
             }
@@ -703,7 +703,7 @@ impl Emitter<'_> {
         quote! {
             #[doc = #doc]
             #(#lints)*
-            #[allow(dead_code, non_snake_case, clippy::too_many_arguments, clippy::type_complexity)]
+            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
             #vis fn #jacobian_name #generics (#(#params),*) -> (#output, ::chainrule::faer::Mat<f64>) {
                 let (#value, _) = #pullback_name(#(#args),*);
                 #layout
