@@ -142,6 +142,34 @@ fn powers_and_roots(x: f64, y: f64, n: i32) -> f64 {
         + x.powi(1)
 }
 
+/// An exponent computed from integers by calls the macro cannot see into.
+#[differentiate(forward, hessian)]
+fn computed_power(x: f64, n: u32) -> f64 {
+    let k = 2_i32.pow(n) - 1;
+    x.powi(k) + x.powi(i32::max(k, 2))
+}
+
+#[test]
+fn computed_integer_exponents_match_central_differences() {
+    for n in [0, 1, 2] {
+        check_scalar_function(
+            &format!("computed_power {n}"),
+            &[(0.3, 2.0)],
+            |p| computed_power(p[0], n),
+            |p, v| computed_power_jvp(p[0], n, v[0]),
+            |p| vec![computed_power_grad(p[0], n).1],
+        );
+        let (_, hessian) = computed_power_hessian(1.5, n);
+        let k = 2_i32.pow(n) - 1;
+        let second = |k: i32| f64::from(k * (k - 1)) * 1.5_f64.powi(k - 2);
+        let expected = second(k) + second(k.max(2));
+        assert!(
+            (hessian[(0, 0)] - expected).abs() <= 1e-12 * expected.abs(),
+            "{hessian:?} vs {expected}"
+        );
+    }
+}
+
 #[test]
 fn powers_and_roots_match_central_differences() {
     for n in [0, 1, 2, -3] {
@@ -446,6 +474,50 @@ fn calls_of_forward_functions_push_forward_through_the_callee() {
         assert_value(value, primal(&point));
         let (_, gx, gy) = outer_grad(point[0], &y);
         let gradient = flat(&[&[gx], &fd::to_vec(&gy)]);
+        check_tangent(primal, &point, &direction, tangent, &gradient);
+    }
+}
+
+#[differentiate(forward)]
+fn squared_map(a: &Mat<f64>, b: &Mat<f64>) -> Mat<f64> {
+    a * b
+}
+
+#[differentiate(forward)]
+fn as_row(a: &Mat<f64>, x: &Col<f64>) -> Row<f64> {
+    (a * x).transpose().to_owned()
+}
+
+/// Owned matrices and rows returned by calls, used in products afterwards.
+#[differentiate(forward)]
+fn uses_owned_results(a: &Mat<f64>, x: &Col<f64>) -> f64 {
+    let square = squared_map(a, a);
+    let row = as_row(a, x);
+    (&square * x).sum() + row * x + (&square * &square).sum()
+}
+
+#[test]
+fn owned_results_of_calls_are_borrowed_by_later_products() {
+    let mut rng = Rng::for_test("uses_owned_results");
+    let n = 3;
+    for _ in 0..POINTS {
+        let point: Vec<f64> = (0..n * n + n).map(|_| rng.signed(0.1, 1.5)).collect();
+        let direction: Vec<f64> = point.iter().map(|_| rng.signed(0.25, 2.0)).collect();
+        let split = |p: &[f64]| {
+            (
+                Mat::from_fn(n, n, |i, j| p[j * n + i]),
+                Col::from_fn(n, |i| p[n * n + i]),
+            )
+        };
+        let primal = |p: &[f64]| {
+            let (a, x) = split(p);
+            uses_owned_results(&a, &x)
+        };
+        let ((a, x), (da, dx)) = (split(&point), split(&direction));
+        let (value, tangent) = uses_owned_results_jvp(&a, &x, &da, &dx);
+        assert_value(value, primal(&point));
+        let (_, ga, gx) = uses_owned_results_grad(&a, &x);
+        let gradient = flat(&[&fd::to_vec(&ga), &fd::to_vec(&gx)]);
         check_tangent(primal, &point, &direction, tangent, &gradient);
     }
 }

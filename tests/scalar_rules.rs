@@ -14,7 +14,7 @@ mod common;
 
 use chainrule::differentiate;
 use common::{Rng, check_box, check_box_exact, check_sampled_exact};
-use std::f64::consts::{LN_2, LN_10};
+use std::f64::consts::{LN_2, LN_10, PI};
 
 /// A value at least 0.1 away from every integer and half-integer, so that
 /// `floor`, `ceil`, `round`, `trunc` and `fract` are smooth around it.
@@ -186,6 +186,25 @@ fn exp2() {
     check_box_exact(&g, &mut Rng::for_test("exp2"), &[(-3.0, 3.0)], |p| {
         vec![p[0].exp2() * LN_2]
     });
+}
+
+/// Angle conversions, scalings by 180/π and π/180.
+#[differentiate(forward)]
+fn f_angles(x: f64, y: f64) -> f64 {
+    x.to_degrees() * y.to_radians().sin()
+}
+
+#[test]
+fn angle_conversions() {
+    let g = generated!(f_angles, f_angles_grad, f_angles_vjp, f_angles_pullback; x, y);
+    check_box_exact(&g, &mut Rng::for_test("angles"), &[(-3.0, 3.0), (-200.0, 200.0)], |p| {
+        let (degrees, radians) = (p[0].to_degrees(), p[1].to_radians());
+        vec![180.0 / PI * radians.sin(), degrees * radians.cos() * PI / 180.0]
+    });
+    let (value, tangent) = f_angles_jvp(1.0, 90.0, 0.5, 2.0);
+    assert_eq!(value, f_angles(1.0, 90.0));
+    let (_, dx, dy) = f_angles_grad(1.0, 90.0);
+    assert!((tangent - (0.5 * dx + 2.0 * dy)).abs() <= 1e-12 * tangent.abs());
 }
 
 #[differentiate]

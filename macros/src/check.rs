@@ -526,8 +526,24 @@ fn op_gives_primitive(activity: &Activity, op: &Op) -> bool {
             .operands()
             .into_iter()
             .all(|operand| activity.operand_is_primitive(operand)),
-        Op::Opaque { .. } | Op::Index { .. } => true,
-        Op::Method { method, .. } => rules::method_gives_scalar(&method.to_string()),
+        Op::Index { .. } => true,
+        // What the user wrote as it is (a comparison, `n / 2`, `v.len()`),
+        // or a part of what a call returned, which is a number when what
+        // it reads is.
+        Op::Opaque { reads, .. } => reads
+            .iter()
+            .all(|read| activity.primitive[read.0] || activity.scalar[read.0]),
+        // A method with no rule on numbers (`2_i32.pow(n)`, `k.max(2)`)
+        // computes a number.
+        Op::Method { method, .. } => {
+            let method = method.to_string();
+            rules::method_gives_scalar(&method)
+                || rules::method_rule(&method).is_none()
+                    && op
+                        .operands()
+                        .into_iter()
+                        .all(|operand| activity.operand_is_primitive(operand))
+        }
         Op::Call { .. } | Op::Array { .. } | Op::Fill { .. } => false,
     }
 }

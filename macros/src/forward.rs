@@ -303,6 +303,13 @@ impl Forward<'_> {
 
     /// A value derived from primal values that carries no derivative of its
     /// own (the sign of `a`, a comparison).
+    /// `n - 1` for the integer exponent of `powi`: integer arithmetic,
+    /// written as it is (the runtime's `sub` takes only `f64`s and faer values).
+    fn exponent_minus_one(&mut self, n: &Operand, out: &mut Vec<Stmt>) -> Operand {
+        let rendered = self.render(n);
+        self.opaque(parse_quote!(#rendered - 1), n.var().into_iter().collect(), out)
+    }
+
     fn opaque(&mut self, expr: syn::Expr, reads: Vec<Var>, out: &mut Vec<Stmt>) -> Operand {
         self.push(
             out,
@@ -568,12 +575,13 @@ impl Forward<'_> {
         let Some(both) = both.var() else {
             return;
         };
+        let both_var = both;
         let both = self.ident(both).clone();
         out.push(Stmt::Let {
             var,
             op: Op::Opaque {
                 expr: parse_quote!(#both.0),
-                reads: Vec::new(),
+                reads: vec![both_var],
                 shapes: Vec::new(),
                 changes: Vec::new(),
             },
@@ -585,7 +593,7 @@ impl Forward<'_> {
             var: tangent,
             op: Op::Opaque {
                 expr: parse_quote!(#both.1),
-                reads: Vec::new(),
+                reads: vec![both_var],
                 shapes: Vec::new(),
                 changes: Vec::new(),
             },
@@ -747,6 +755,11 @@ impl Forward<'_> {
             }
             // ẏ = ȧ / a
             "ln" => over(self, a, out),
+            // ẏ = ȧ·180/π, ȧ·π/180: the same conversion of the tangent
+            "to_degrees" | "to_radians" => {
+                let ta = ta?;
+                Some(self.method(name, ta, Vec::new(), out))
+            }
             // ẏ = ȧ / (a ln 2), ȧ / (a ln 10)
             "log2" | "log10" => {
                 ta.as_ref()?;
@@ -818,7 +831,7 @@ impl Forward<'_> {
                         self.zero_where(
                             guard,
                             |this, out| {
-                                let lowered = this.binary(BinaryOp::Sub, n.clone(), constant("1"), out);
+                                let lowered = this.exponent_minus_one(&n, out);
                                 let power = this.method("powi", a, vec![lowered], out);
                                 let n_float = this.push(out, "n", Op::Cast(n.clone(), parse_quote!(f64)));
                                 this.mul(n_float, power, out)
@@ -1146,7 +1159,7 @@ impl Forward<'_> {
                         Some(self.mul(constant(&format!("{n}.0")), product, out))
                     }
                     None => {
-                        let lowered = self.binary(BinaryOp::Sub, n.clone(), constant("1"), out);
+                        let lowered = self.exponent_minus_one(&n, out);
                         let power = self.ops_call("powi", vec![a, lowered], out);
                         let product = self.ops_call("hadamard", vec![ta, power], out);
                         let n_float = self.push(out, "n", Op::Cast(n.clone(), parse_quote!(f64)));

@@ -174,6 +174,18 @@ pub static METHODS: &[Rule] = &[
         arity: 1,
         pullbacks: &[pb(0, "recip_pb", &[Out])],
     },
+    // y = a·180/π: ā += ȳ·180/π
+    Rule {
+        name: "to_degrees",
+        arity: 1,
+        pullbacks: &[pb(0, "to_degrees_pb", &[])],
+    },
+    // y = a·π/180: ā += ȳ·π/180
+    Rule {
+        name: "to_radians",
+        arity: 1,
+        pullbacks: &[pb(0, "to_radians_pb", &[])],
+    },
     // y = |a|: ā += ȳ·sign(a), with |·|'(0) = 0
     Rule {
         name: "abs",

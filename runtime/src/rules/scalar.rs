@@ -64,6 +64,18 @@ pub fn recip_pb(adj_a: &mut f64, adj_y: &f64, y: &f64) {
     *adj_a += -(adj_y * y * y);
 }
 
+/// y = a·180/π: ā += ȳ·180/π (the same rounding as `to_degrees`)
+#[inline]
+pub fn to_degrees_pb(adj_a: &mut f64, adj_y: &f64) {
+    *adj_a += adj_y.to_degrees();
+}
+
+/// y = a·π/180: ā += ȳ·π/180 (the same rounding as `to_radians`)
+#[inline]
+pub fn to_radians_pb(adj_a: &mut f64, adj_y: &f64) {
+    *adj_a += adj_y.to_radians();
+}
+
 /// The sign of `a` as the derivative of `|a|`: −1, 0 or 1, with `|·|'(0) = 0`
 /// (where `f64::signum` gives ±1). Forward mode multiplies tangents by it.
 #[inline]
