@@ -308,3 +308,96 @@ fn return_a_column_from_a_loop() {
         );
     }
 }
+
+/// Two `return`s of a matrix product from a loop, one from a nested loop:
+/// the returned value starts as an empty placeholder, whose adjoint must
+/// take the shape of what flows into it.
+#[differentiate(jacobian)]
+fn returns_a_power(a: &Mat<f64>, x: &Col<f64>) -> Col<f64> {
+    let mut m = x.to_owned();
+    for _ in 0..3 {
+        if m[0] > 50.0 {
+            return 0.5 * &m;
+        }
+        m = a * &m;
+        for i in 0..m.nrows() {
+            if m[i] < -3.0 {
+                return 3.0 * &m;
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn a_matrix_returned_from_a_nested_loop_has_the_jacobian_of_the_exit_taken() {
+    let mut rng = Rng::for_test("returns_a_power");
+    let n = 3;
+    // −2I from 2·1 returns 3·A·x from the inner loop, 8I returns 0.5·A²x from
+    // the outer one, and 0.2I runs to the end.
+    for diagonal in [-2.0, 0.2, 8.0] {
+        for _ in 0..POINTS {
+            let a = Mat::from_fn(n, n, |i, j| if i == j { diagonal } else { rng.signed(0.0, 0.05) });
+            let x = Col::from_fn(n, |_| 2.0 + rng.signed(0.0, 0.1));
+            let at = |p: &[f64]| {
+                let x = Col::from_fn(n, |i| p[i]);
+                fd::to_vec(&returns_a_power(&a, &x))
+            };
+            let point = fd::to_vec(&x);
+            let (value, jacobian) = returns_a_power_jacobian(&a, &x);
+            assert_all_close(&fd::to_vec(&value), &at(&point), EXACT_TOLERANCE);
+            let numeric = fd::central_jacobian(at, &point);
+            for i in 0..n {
+                let row: Vec<f64> = (0..n).map(|j| jacobian[(i, n * n + j)]).collect();
+                let expected: Vec<f64> = (0..n).map(|j| numeric[(i, j)]).collect();
+                assert_all_close(&row, &expected, 1e-6);
+            }
+        }
+    }
+}
+
+/// `return` from a loop in functions returning an array and a `Vec`.
+#[differentiate(jacobian)]
+fn first_large_pair(x: &[f64]) -> [f64; 2] {
+    for i in 0..x.len() {
+        if x[i] > 1.0 {
+            return [x[i] * x[i], x[0]];
+        }
+    }
+    [x[0], x[1] * x[2]]
+}
+
+#[differentiate(jacobian)]
+fn first_large_list(x: &[f64]) -> Vec<f64> {
+    for i in 0..x.len() {
+        if x[i] > 1.0 {
+            return vec![x[i] * x[i], x[0]];
+        }
+    }
+    vec![x[0], x[1] * x[2]]
+}
+
+#[test]
+fn arrays_and_vecs_returned_from_a_loop_have_the_jacobian_of_the_exit_taken() {
+    let mut rng = Rng::for_test("first_large_pair");
+    for _ in 0..POINTS {
+        for large in [None, Some(1), Some(2)] {
+            let mut x: Vec<f64> = (0..3).map(|_| rng.signed(0.1, 0.9)).collect();
+            if let Some(i) = large {
+                x[i] = 1.5 + rng.uniform(0.0, 1.0);
+            }
+            let (pair, pair_jacobian) = first_large_pair_jacobian(&x);
+            let (list, list_jacobian) = first_large_list_jacobian(&x);
+            assert_eq!(pair.to_vec(), first_large_pair(&x).to_vec());
+            assert_eq!(list, first_large_list(&x));
+            let numeric = fd::central_jacobian(first_large_list, &x);
+            for jacobian in [&pair_jacobian, &list_jacobian] {
+                for i in 0..2 {
+                    let row: Vec<f64> = (0..3).map(|j| jacobian[(i, j)]).collect();
+                    let expected: Vec<f64> = (0..3).map(|j| numeric[(i, j)]).collect();
+                    assert_all_close(&row, &expected, 1e-6);
+                }
+            }
+        }
+    }
+}

@@ -34,11 +34,11 @@ use crate::lower;
 
 /// The body `stmts` of a function returning `output`, with every `return`
 /// inside a loop rewritten into a `break` and a `return` after the loop.
-pub fn returns_to_breaks(stmts: &[Stmt], output: Shape) -> Vec<Stmt> {
+pub fn returns_to_breaks(stmts: &[Stmt], output: Shape, return_type: &syn::ReturnType) -> Vec<Stmt> {
     let names = ExitNames {
         returned: Ident::new("__chainrule_returned", Span::mixed_site()),
         value: Ident::new("__chainrule_return_value", Span::mixed_site()),
-        initial: initial_value(output),
+        initial: initial_value(output, return_type),
     };
     names.outside_loops(stmts)
 }
@@ -164,14 +164,27 @@ fn loop_body_mut(expr: &mut Expr) -> Option<&mut syn::Block> {
     }
 }
 
-/// The value a returned-value variable starts with: zero of the result's
-/// shape (never read unless a `return` replaced it).
-fn initial_value(output: Shape) -> Expr {
+/// The value a returned-value variable starts with, never read unless a
+/// `return` replaced it: a zero of the result's type, empty where its size
+/// is not in the type (an empty value's adjoint takes the shape of the
+/// first adjoint added to it, see `chainrule::rules::accumulate`).
+fn initial_value(output: Shape, return_type: &syn::ReturnType) -> Expr {
     match output {
         Shape::Column => syn::parse_quote!(::chainrule::faer::Col::<f64>::zeros(0)),
         Shape::Row => syn::parse_quote!(::chainrule::faer::Row::<f64>::zeros(0)),
         Shape::Matrix => syn::parse_quote!(::chainrule::faer::Mat::<f64>::zeros(0, 0)),
-        _ => syn::parse_quote!(0.0_f64),
+        Shape::Slice => syn::parse_quote!(::std::vec::Vec::<f64>::new()),
+        Shape::Array => match return_type {
+            syn::ReturnType::Type(_, ty) => match &**ty {
+                syn::Type::Array(array) => {
+                    let len = &array.len;
+                    syn::parse_quote!([0.0_f64; #len])
+                }
+                _ => syn::parse_quote!(0.0_f64),
+            },
+            syn::ReturnType::Default => syn::parse_quote!(0.0_f64),
+        },
+        Shape::Scalar | Shape::Unit => syn::parse_quote!(0.0_f64),
     }
 }
 

@@ -96,7 +96,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
     };
     let params = lowerer.bind_params(signature);
     let stmts = closures::typed_reductions(&item.block.stmts, signature.output == Shape::Scalar);
-    let body = early_exit::returns_to_breaks(&stmts, signature.output);
+    let body = early_exit::returns_to_breaks(&stmts, signature.output, &item.sig.output);
     let frames = vec![Frame::new(&body)];
     lowerer.scopes.push(HashMap::new());
     let mut stmts = Vec::new();
@@ -776,7 +776,8 @@ impl Lowerer<'_> {
                     &target.expr,
                     format!(
                         "`{name}` is a parameter, which #[differentiate] does not write into; \
-                         copy it into a local buffer first (`let mut {name}_copy = {name}.to_vec();`)"
+                         copy it into a local buffer first (`let mut {name}_copy = {name}.to_vec();` for a slice or `Vec`, \
+                         `{name}.to_owned()` for a faer value)"
                     ),
                 );
                 return;

@@ -12,14 +12,23 @@ pub fn zero_like<V: Operand + ?Sized>(value: &V) -> <V::Kind as Kind>::Owned {
 
 /// `adjoint += contribution`.
 ///
+/// An empty value stands for a zero of a shape not known yet (see
+/// [`Target::fill_if_empty`]): an empty contribution adds nothing, and an
+/// empty owned adjoint takes the contribution's shape.
+///
 /// # Panics
-/// If the shapes differ.
+/// If the shapes differ otherwise.
 #[inline]
 pub fn accumulate<T, G>(adjoint: &mut T, contribution: &G)
 where
     T: Target + ?Sized,
     G: Operand<Kind = T::Kind> + ?Sized,
 {
+    let (nrows, ncols) = T::Kind::shape(contribution.view());
+    if nrows * ncols == 0 {
+        return;
+    }
+    adjoint.fill_if_empty(nrows, ncols);
     T::Kind::axpy(adjoint.view_mut(), 1.0, contribution.view());
 }
 

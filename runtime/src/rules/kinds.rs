@@ -272,6 +272,13 @@ pub trait Operand {
 pub trait Target {
     type Kind: Kind;
     fn view_mut(&mut self) -> <Self::Kind as Kind>::ViewMut<'_>;
+
+    /// An owned value with no elements becomes a zero of the given shape;
+    /// anything else stays as it is. The value a function returns from
+    /// inside a loop starts as such an empty placeholder, whose shape is
+    /// not known until a `return` replaces it, and so does its adjoint.
+    #[inline]
+    fn fill_if_empty(&mut self, _nrows: usize, _ncols: usize) {}
 }
 
 impl Operand for f64 {
@@ -320,6 +327,13 @@ macro_rules! faer_kind {
             fn view_mut(&mut self) -> $view_mut<'_, f64> {
                 self.as_mut()
             }
+            #[inline]
+            fn fill_if_empty(&mut self, nrows: usize, ncols: usize) {
+                let (rows, cols) = <$kind as Kind>::shape(self.as_ref());
+                if rows * cols == 0 {
+                    *self = <$kind as Kind>::zeros(nrows, ncols);
+                }
+            }
         }
         impl Target for $view_mut<'_, f64> {
             type Kind = $kind;
@@ -360,6 +374,12 @@ impl Target for Vec<f64> {
     #[inline]
     fn view_mut(&mut self) -> &mut [f64] {
         self
+    }
+    #[inline]
+    fn fill_if_empty(&mut self, nrows: usize, _: usize) {
+        if self.is_empty() {
+            self.resize(nrows, 0.0);
+        }
     }
 }
 
