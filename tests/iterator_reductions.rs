@@ -190,6 +190,8 @@ fn a_collected_map_over_a_range_keeps_its_offset() {
 /// result), a fold with a function path (`f64::max`), a fold over a `map`,
 /// and `into_iter`.
 #[differentiate]
+// `into_iter` of a slice on purpose: it is read as `iter`.
+#[allow(clippy::into_iter_on_ref)]
 fn typed_and_path_folds(x: &[f64], w: f64) -> f64 {
     let total: f64 = x.iter().sum();
     let largest = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
