@@ -630,18 +630,20 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
              the differentiated parameters (use `x - (x / m).trunc() * m` for a differentiable remainder)",
         ),
         Op::Method { method, args, .. } => match rules::method_rule(&method.to_string()) {
-            None if let Some(hint) = unsupported_method_hint(&method.to_string()) => cx.error_at(
-                method.span(),
-                format!("chainrule cannot differentiate through `{method}`: {hint}"),
-            ),
-            None => cx.error_at(
+            None => match unsupported_method_hint(&method.to_string()) {
+                Some(hint) => cx.error_at(
+                    method.span(),
+                    format!("chainrule cannot differentiate through `{method}`: {hint}"),
+                ),
+                None => cx.error_at(
                 method.span(),
                 format!(
                     "chainrule has no derivative rule for the method `{method}`; the supported `f64` methods are: {}. \
                      Put the computation in a function with its own #[differentiate], or apply `{method}` only to constants",
                     rules::method_names()
                 ),
-            ),
+                ),
+            },
             Some(rule) if rule.arity != args.len() + 1 => cx.error_at(
                 method.span(),
                 format!(

@@ -174,16 +174,16 @@ fn initial_value(output: Shape, return_type: &syn::ReturnType) -> Expr {
         Shape::Row => syn::parse_quote!(::chainrule::faer::Row::<f64>::zeros(0)),
         Shape::Matrix => syn::parse_quote!(::chainrule::faer::Mat::<f64>::zeros(0, 0)),
         Shape::Slice => syn::parse_quote!(::std::vec::Vec::<f64>::new()),
-        Shape::Array => match return_type {
-            syn::ReturnType::Type(_, ty) => match &**ty {
-                syn::Type::Array(array) => {
-                    let len = &array.len;
-                    syn::parse_quote!([0.0_f64; #len])
-                }
-                _ => syn::parse_quote!(0.0_f64),
-            },
-            syn::ReturnType::Default => syn::parse_quote!(0.0_f64),
-        },
+        Shape::Array => {
+            if let syn::ReturnType::Type(_, ty) = return_type
+                && let syn::Type::Array(array) = &**ty
+            {
+                let len = &array.len;
+                syn::parse_quote!([0.0_f64; #len])
+            } else {
+                syn::parse_quote!(0.0_f64)
+            }
+        }
         Shape::Scalar | Shape::Unit => syn::parse_quote!(0.0_f64),
     }
 }

@@ -301,8 +301,6 @@ impl Forward<'_> {
         )
     }
 
-    /// A value derived from primal values that carries no derivative of its
-    /// own (the sign of `a`, a comparison).
     /// `n - 1` for the integer exponent of `powi`: integer arithmetic,
     /// written as it is (the runtime's `sub` takes only `f64`s and faer values).
     fn exponent_minus_one(&mut self, n: &Operand, out: &mut Vec<Stmt>) -> Operand {
@@ -310,6 +308,8 @@ impl Forward<'_> {
         self.opaque(parse_quote!(#rendered - 1), n.var().into_iter().collect(), out)
     }
 
+    /// A value derived from primal values that carries no derivative of its
+    /// own (the sign of `a`, a comparison).
     fn opaque(&mut self, expr: syn::Expr, reads: Vec<Var>, out: &mut Vec<Stmt>) -> Operand {
         self.push(
             out,

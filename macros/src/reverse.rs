@@ -657,7 +657,7 @@ impl Builder<'_> {
         );
     }
 
-    /// Views of the parameters (`x.row(i)`, `x.col(j)`, `&xs[1..]`) borrow
+    /// Views of the parameters (`x.row(i)`, `x.col(j)`, `x.get(i, j)`) borrow
     /// them, and the pullback closure may not: it computes such values
     /// again at its start, from the arguments it is handed, instead of
     /// capturing them. Only values that may borrow (not certainly numbers)

@@ -159,9 +159,9 @@
 //! `let` (with shadowing), `let mut` with `=`, `+=`, `-=`, `*=`, `/=`;
 //! `+ - * /` and unary `-`; literals and constants (`std::f64::consts::PI`,
 //! `n as f64`); the `f64` methods `exp, exp2, exp_m1, ln, log, log2, log10,
-//! ln_1p, sqrt, cbrt, powi, powf, recip, to_degrees, to_radians, abs, signum, sin, cos, tan, asin,
-//! acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, max, min,
-//! mul_add, clamp` (also as `f64::exp(x)`); `if`/`else` as statements and
+//! ln_1p, sqrt, cbrt, powi, powf, recip, to_degrees, to_radians, abs, signum,
+//! sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh,
+//! atanh, hypot, max, min, mul_add, clamp` (also as `f64::exp(x)`); `if`/`else` as statements and
 //! expressions, with `return` from their branches; `match` on values without
 //! bindings; calls of other `#[differentiate]` functions, recursive ones
 //! included.

@@ -186,8 +186,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, unused_mut, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #pushforward_name #generics (#(#primal_params,)* #(#slots),*) -> (#output, #output) {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
@@ -218,8 +217,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #jvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (#output, #output) {
                 #call
             }
@@ -266,8 +264,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #hvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (f64, #(#output_types),*) {
                 #directional
                 #directional_pullback
@@ -338,8 +335,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #hessian_name #generics (#(#primal_params),*) -> (f64, ::chainrule::faer::Mat<f64>) {
                 let #value = #name(#(#value_args),*);
                 #layout
@@ -425,8 +421,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #pushforward_name #generics (#(#params,)* #(#slots),*) -> (f64, f64) {
                 let (#value, #pullback) = #pullback_name(#(#forward_args),*);
                 let (#(#patterns,)*) = #pullback(&1.0, (#(#args,)*));
@@ -436,8 +431,7 @@ impl Emitter<'_> {
             }
 
             #[doc = #jvp_doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #jvp_name #generics (#(#params,)* #(#tangent_decls),*) -> (f64, f64) {
                 #pushforward_name(#(#idents,)* #(#tangent_args),*)
             }

@@ -232,18 +232,28 @@ impl Emitter<'_> {
         self.function.adjoint(var)
     }
 
-    /// The user's lint attributes (`#[allow(..)]`, `#[expect(..)]`, …), which
-    /// apply to the generated functions too.
-    fn lint_attributes(&self) -> Vec<&syn::Attribute> {
-        self.item
-            .attrs
-            .iter()
-            .filter(|attr| {
-                ["allow", "warn", "deny", "expect"]
-                    .iter()
-                    .any(|name| attr.path().is_ident(name))
-            })
-            .collect()
+    /// The lint attributes of a generated function: the user's (`#[allow(..)]`,
+    /// `#[expect(..)]`, …), then what generated code allows. It mirrors the
+    /// user's signature (names, argument counts), need not use every
+    /// parameter or `mut`, and compares floats exactly at kinks.
+    fn lint_attributes(&self) -> TokenStream {
+        let user = self.item.attrs.iter().filter(|attr| {
+            ["allow", "warn", "deny", "expect"]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+        });
+        quote! {
+            #(#user)*
+            #[allow(
+                dead_code,
+                non_snake_case,
+                unused_variables,
+                unused_mut,
+                clippy::too_many_arguments,
+                clippy::type_complexity,
+                clippy::float_cmp
+            )]
+        }
     }
 
     /// The identifier of the parameter whose body variable is `var`.
@@ -499,8 +509,7 @@ impl Emitter<'_> {
         };
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #pullback_name #generics (#(#params),*) -> (#output, #pullback_type) {
                 // `#name` itself is not called: its computation is written out below.
                 let _ = #name;
@@ -569,8 +578,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #pullback_name #generics (#(#params),*)
                 -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
                     + use<#(#lifetimes),*>)
@@ -612,8 +620,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #vjp_name #generics (#(#params,)* #seed: #seed_type) -> (#output, #(#output_types),*) {
                 let (#value, #pullback) = #pullback_name(#(#forward_args),*);
                 let (#(#patterns,)*) = #pullback(#seed_ref, (#(#args,)*));
@@ -639,8 +646,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #grad_name #generics (#(#params),*) -> (f64, #(#output_types),*) {
                 #vjp_name(#(#args,)* 1.0)
             }
@@ -702,8 +708,7 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc]
-            #(#lints)*
-            #[allow(dead_code, non_snake_case, unused_variables, clippy::too_many_arguments, clippy::type_complexity, clippy::float_cmp)]
+            #lints
             #vis fn #jacobian_name #generics (#(#params),*) -> (#output, ::chainrule::faer::Mat<f64>) {
                 let (#value, _) = #pullback_name(#(#args),*);
                 #layout
