@@ -40,6 +40,7 @@ use quote::ToTokens;
 
 use crate::check::Activity;
 use crate::ir::{Block, Function, LoopStmt, Op, Operand, Stmt, Var, stored_buffers};
+use crate::lower::is_effect;
 
 /// `f64` methods cheap enough to compute twice.
 const CHEAP_METHODS: &[&str] = &["abs", "max", "min", "mul_add", "clamp", "signum"];
@@ -169,13 +170,16 @@ impl<'a> Analysis<'a> {
 
     /// Whether computing `block` twice costs little next to taping it: scalar
     /// arithmetic, element reads and writes, comparisons and the methods of
-    /// [`CHEAP_METHODS`]; no `exp` or `sin`, no matrix products, no calls.
+    /// [`CHEAP_METHODS`]; no `exp` or `sin`, no matrix products, no calls, no
+    /// effects (`println!`).
     fn cheap(&self, block: &Block) -> bool {
         block.stmts.iter().all(|stmt| match stmt {
             Stmt::Let { var, op, .. } => match op {
                 Op::Binary(..) | Op::Neg(_) => !self.activity.is_active(*var) || self.activity.is_scalar(*var),
                 Op::Method { method, .. } => CHEAP_METHODS.contains(&method.to_string().as_str()),
-                Op::Cast(..) | Op::Index { .. } | Op::Opaque { .. } | Op::Array { .. } | Op::Fill { .. } => true,
+                // A `println!` would print twice.
+                Op::Opaque { expr, .. } => !is_effect(expr),
+                Op::Cast(..) | Op::Index { .. } | Op::Array { .. } | Op::Fill { .. } => true,
                 Op::Call { .. } => false,
             },
             Stmt::If(branch) => self.cheap(&branch.then_block) && self.cheap(&branch.else_block),

@@ -235,7 +235,8 @@ impl Emitter<'_> {
     /// The lint attributes of a generated function: the user's (`#[allow(..)]`,
     /// `#[expect(..)]`, …), then what generated code allows. It mirrors the
     /// user's signature (names, argument counts), need not use every
-    /// parameter or `mut`, and compares floats exactly at kinks.
+    /// parameter or `mut`, compares floats exactly at kinks, and binds the
+    /// `()` of an `assert!` (or the `!` of a `panic!`) like any value.
     fn lint_attributes(&self) -> TokenStream {
         let user = self.item.attrs.iter().filter(|attr| {
             ["allow", "warn", "deny", "expect"]
@@ -249,9 +250,12 @@ impl Emitter<'_> {
                 non_snake_case,
                 unused_variables,
                 unused_mut,
+                unreachable_code,
                 clippy::too_many_arguments,
                 clippy::type_complexity,
-                clippy::float_cmp
+                clippy::float_cmp,
+                clippy::let_unit_value,
+                clippy::diverging_sub_expression
             )]
         }
     }

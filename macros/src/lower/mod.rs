@@ -27,7 +27,10 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 mod closures;
+mod effects;
 mod subslices;
+
+pub use effects::is_effect;
 
 use crate::ctxt::Ctxt;
 use crate::early_exit;
@@ -448,7 +451,12 @@ impl Lowerer<'_> {
                 item,
                 "items inside a #[differentiate] function are not supported; move this item out of the function",
             ),
-            syn::Stmt::Macro(mac) => self.unsupported_macro(&mac.mac),
+            syn::Stmt::Macro(mac) => match effects::effect_macro(&mac.mac) {
+                Some(format_at) => {
+                    self.lower_effect(&mac.mac, format_at, out);
+                }
+                None => self.unsupported_macro(&mac.mac),
+            },
             syn::Stmt::Expr(expr, _) => {
                 let first_new = out.len();
                 self.lower_expr(expr, out);
@@ -529,7 +537,9 @@ impl Lowerer<'_> {
             mac,
             format!(
                 "macro calls are not supported in a #[differentiate] function: chainrule cannot see inside `{name}!`; \
-                 compute the value with ordinary expressions, or call a function that has its own #[differentiate]"
+                 compute the value with ordinary expressions, or call a function that has its own #[differentiate] \
+                 (the macros it accepts are `vec!`, and those it runs as written: the `assert!`, `println!` and \
+                 `panic!` families)"
             ),
         );
     }
@@ -861,8 +871,12 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `vec![a, b]` and `vec![value; len]`; any other macro is an error.
+    /// `vec![a, b]`, `vec![value; len]` and the macros run for their effect
+    /// (`assert!`, `println!`, see `effects.rs`); any other macro is an error.
     fn lower_macro(&mut self, mac: &syn::ExprMacro, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if let Some(format_at) = effects::effect_macro(&mac.mac) {
+            return self.lower_effect(&mac.mac, format_at, out);
+        }
         if !mac.mac.path.is_ident("vec") {
             self.unsupported_macro(&mac.mac);
             return self.placeholder(expr);
