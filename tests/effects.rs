@@ -7,6 +7,8 @@
 //! of that point (which they would not if a captured `{s}` read another
 //! version of `s`).
 
+#![allow(clippy::needless_range_loop)]
+
 #[macro_use]
 mod common;
 
