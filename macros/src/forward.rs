@@ -376,6 +376,20 @@ impl Forward<'_> {
         self.merge(guard, else_stmts, zero(), value, out)
     }
 
+    /// `if ṫ == 0 { 0 } else { build }`, for the term `∂·ṫ` of a partial
+    /// derivative `∂` that may be infinite or undefined where the function
+    /// is finite (√a at a = 0, ln a of aᵇ at a < 0): a tangent that is exactly
+    /// zero contributes zero there, not ∞·0 = NaN.
+    fn unless_still(
+        &mut self,
+        tangent: &Operand,
+        build: impl FnOnce(&mut Self, &mut Vec<Stmt>) -> Operand,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let guard = self.equals(tangent, &constant("0.0"), out);
+        self.zero_where(guard, build, out)
+    }
+
     /// The sum of the terms that are present.
     fn sum(&mut self, terms: Vec<Operand>, out: &mut Vec<Stmt>) -> Option<Operand> {
         terms.into_iter().reduce(|sum, term| self.add(sum, term, out))
@@ -802,18 +816,30 @@ impl Forward<'_> {
                 };
                 self.sum(value_term.into_iter().chain(base_term).collect(), out)
             }
-            // ẏ = ȧ / (2y)
+            // ẏ = ȧ / (2y), 0 where ȧ = 0
             "sqrt" => {
-                ta.as_ref()?;
-                let divisor = self.mul(constant("2.0"), y, out);
-                over(self, divisor, out)
+                let ta = ta?;
+                Some(self.unless_still(
+                    &ta.clone(),
+                    |this, out| {
+                        let divisor = this.mul(constant("2.0"), y, out);
+                        this.div(ta, divisor, out)
+                    },
+                    out,
+                ))
             }
-            // ẏ = ȧ / (3y²)
+            // ẏ = ȧ / (3y²), 0 where ȧ = 0
             "cbrt" => {
-                ta.as_ref()?;
-                let square = self.mul(y.clone(), y, out);
-                let divisor = self.mul(constant("3.0"), square, out);
-                over(self, divisor, out)
+                let ta = ta?;
+                Some(self.unless_still(
+                    &ta.clone(),
+                    |this, out| {
+                        let square = this.mul(y.clone(), y, out);
+                        let divisor = this.mul(constant("3.0"), square, out);
+                        this.div(ta, divisor, out)
+                    },
+                    out,
+                ))
             }
             // y = aⁿ: ẏ = n·aⁿ⁻¹·ȧ, and 0 for n = 0
             "powi" => {
@@ -842,40 +868,47 @@ impl Forward<'_> {
                 };
                 scale(self, factor, out)
             }
-            // y = aᵇ: ẏ = b·aᵇ⁻¹·ȧ (0 for b = 0) + y·ln a·ḃ (0 where y = 0)
+            // y = aᵇ: ẏ = b·aᵇ⁻¹·ȧ (0 for b = 0) + y·ln a·ḃ (0 where y = 0),
+            // each term 0 where its tangent is
             "powf" => {
                 let b = b?;
-                let base_term = match &ta {
-                    Some(ta) => {
-                        let guard = self.equals(&b, &constant("0.0"), out);
-                        let factor = self.zero_where(
-                            guard,
-                            |this, out| {
-                                let lowered = this.sub(b.clone(), constant("1.0"), out);
-                                let power = this.method("powf", a.clone(), vec![lowered], out);
-                                this.mul(b.clone(), power, out)
-                            },
-                            out,
-                        );
-                        Some(self.mul(factor, ta.clone(), out))
-                    }
-                    None => None,
-                };
-                let exponent_term = match tb {
-                    Some(tb) => {
-                        let guard = self.equals(&y, &constant("0.0"), out);
-                        let factor = self.zero_where(
-                            guard,
-                            |this, out| {
-                                let ln_a = this.method("ln", a, Vec::new(), out);
-                                this.mul(y.clone(), ln_a, out)
-                            },
-                            out,
-                        );
-                        Some(self.mul(factor, tb, out))
-                    }
-                    None => None,
-                };
+                let base_term = ta.as_ref().map(|ta| {
+                    self.unless_still(
+                        ta,
+                        |this, out| {
+                            let guard = this.equals(&b, &constant("0.0"), out);
+                            let factor = this.zero_where(
+                                guard,
+                                |this, out| {
+                                    let lowered = this.sub(b.clone(), constant("1.0"), out);
+                                    let power = this.method("powf", a.clone(), vec![lowered], out);
+                                    this.mul(b.clone(), power, out)
+                                },
+                                out,
+                            );
+                            this.mul(factor, ta.clone(), out)
+                        },
+                        out,
+                    )
+                });
+                let exponent_term = tb.map(|tb| {
+                    self.unless_still(
+                        &tb.clone(),
+                        |this, out| {
+                            let guard = this.equals(&y, &constant("0.0"), out);
+                            let factor = this.zero_where(
+                                guard,
+                                |this, out| {
+                                    let ln_a = this.method("ln", a, Vec::new(), out);
+                                    this.mul(y.clone(), ln_a, out)
+                                },
+                                out,
+                            );
+                            this.mul(factor, tb, out)
+                        },
+                        out,
+                    )
+                });
                 self.sum(base_term.into_iter().chain(exponent_term).collect(), out)
             }
             // y = 1/a: ẏ = −y²·ȧ
@@ -920,14 +953,20 @@ impl Forward<'_> {
                 let factor = self.add(constant("1.0"), square, out);
                 scale(self, factor, out)
             }
-            // ẏ = ±ȧ / √(1 − a²)
+            // ẏ = ±ȧ / √(1 − a²), 0 where ȧ = 0
             "asin" | "acos" => {
-                ta.as_ref()?;
-                let square = self.mul(a.clone(), a, out);
-                let difference = self.sub(constant("1.0"), square, out);
-                let root = self.method("sqrt", difference, Vec::new(), out);
-                let term = over(self, root, out)?;
-                Some(if name == "acos" { self.neg(term, out) } else { term })
+                let ta = ta?;
+                Some(self.unless_still(
+                    &ta.clone(),
+                    |this, out| {
+                        let square = this.mul(a.clone(), a, out);
+                        let difference = this.sub(constant("1.0"), square, out);
+                        let root = this.method("sqrt", difference, Vec::new(), out);
+                        let term = this.div(ta, root, out);
+                        if name == "acos" { this.neg(term, out) } else { term }
+                    },
+                    out,
+                ))
             }
             // ẏ = ȧ / (1 + a²)
             "atan" => {
@@ -965,17 +1004,27 @@ impl Forward<'_> {
                 let factor = self.sub(constant("1.0"), square, out);
                 scale(self, factor, out)
             }
-            // ẏ = ȧ / √(a² ± 1)
-            "asinh" | "acosh" => {
+            // ẏ = ȧ / √(a² + 1)
+            "asinh" => {
                 ta.as_ref()?;
                 let square = self.mul(a.clone(), a, out);
-                let shifted = if name == "asinh" {
-                    self.add(square, constant("1.0"), out)
-                } else {
-                    self.sub(square, constant("1.0"), out)
-                };
+                let shifted = self.add(square, constant("1.0"), out);
                 let root = self.method("sqrt", shifted, Vec::new(), out);
                 over(self, root, out)
+            }
+            // ẏ = ȧ / √(a² − 1), 0 where ȧ = 0
+            "acosh" => {
+                let ta = ta?;
+                Some(self.unless_still(
+                    &ta.clone(),
+                    |this, out| {
+                        let square = this.mul(a.clone(), a, out);
+                        let shifted = this.sub(square, constant("1.0"), out);
+                        let root = this.method("sqrt", shifted, Vec::new(), out);
+                        this.div(ta, root, out)
+                    },
+                    out,
+                ))
             }
             // ẏ = ȧ / (1 − a²)
             "atanh" => {

@@ -55,8 +55,8 @@ elementwise_pullback!(
     ew_ln_pb(a) => |g, a| g / a
 );
 elementwise_pullback!(
-    /// y = √a: ā += ȳ ⊘ (2y)
-    ew_sqrt_pb(y) => |g, y| g / (2.0 * y)
+    /// y = √a: ā += ȳ ⊘ (2y), nothing where ȳ is 0 (∞·0 at a = 0 would be NaN)
+    ew_sqrt_pb(y) => |g, y| if g != 0.0 { g / (2.0 * y) } else { 0.0 }
 );
 elementwise_pullback!(
     /// y = tanh(a): ā += ȳ ⊙ (1 − y²)

@@ -3,6 +3,13 @@
 //! result's adjoint. `y` is the result, `ȳ` its adjoint, `a` the receiver and
 //! `b`, `c` the following arguments. Kinks follow the documented conventions:
 //! `|·|'(0) = 0`, ties of `max`/`min`/`clamp` go to the first operand.
+//!
+//! Where a partial derivative is infinite or undefined at a point where the
+//! function itself is finite (√a and ∛a at 0, asin and acos at ±1, acosh at
+//! 1, aᵇ at a = 0 or a < 0), the kernel adds nothing when ȳ = 0: a value
+//! nothing depends on contributes nothing, where ∞·0 would make the whole
+//! gradient NaN. `let r = x.sqrt(); if r > 0.0 { … r … } else { … }` at
+//! x = 0 sends r the adjoint 0 and must leave x̄ as the other branch has it.
 
 /// y = eᵃ: ā += ȳ·y
 #[inline]
@@ -46,16 +53,20 @@ pub fn ln_1p_pb(adj_a: &mut f64, adj_y: &f64, a: &f64) {
     *adj_a += adj_y / (1.0 + a);
 }
 
-/// y = √a: ā += ȳ / (2y) (+∞ at a = 0)
+/// y = √a: ā += ȳ / (2y) (+∞ at a = 0; nothing where ȳ = 0)
 #[inline]
 pub fn sqrt_pb(adj_a: &mut f64, adj_y: &f64, y: &f64) {
-    *adj_a += adj_y / (2.0 * y);
+    if *adj_y != 0.0 {
+        *adj_a += adj_y / (2.0 * y);
+    }
 }
 
-/// y = ∛a: ā += ȳ / (3y²)
+/// y = ∛a: ā += ȳ / (3y²) (nothing where ȳ = 0)
 #[inline]
 pub fn cbrt_pb(adj_a: &mut f64, adj_y: &f64, y: &f64) {
-    *adj_a += adj_y / (3.0 * y * y);
+    if *adj_y != 0.0 {
+        *adj_a += adj_y / (3.0 * y * y);
+    }
 }
 
 /// y = 1 / a: ā −= ȳ·y²
@@ -119,16 +130,20 @@ pub fn tan_pb(adj_a: &mut f64, adj_y: &f64, y: &f64) {
     *adj_a += adj_y * (1.0 + y * y);
 }
 
-/// y = asin a: ā += ȳ / √(1 − a²)
+/// y = asin a: ā += ȳ / √(1 − a²) (nothing where ȳ = 0)
 #[inline]
 pub fn asin_pb(adj_a: &mut f64, adj_y: &f64, a: &f64) {
-    *adj_a += adj_y / (1.0 - a * a).sqrt();
+    if *adj_y != 0.0 {
+        *adj_a += adj_y / (1.0 - a * a).sqrt();
+    }
 }
 
-/// y = acos a: ā −= ȳ / √(1 − a²)
+/// y = acos a: ā −= ȳ / √(1 − a²) (nothing where ȳ = 0)
 #[inline]
 pub fn acos_pb(adj_a: &mut f64, adj_y: &f64, a: &f64) {
-    *adj_a += -(adj_y / (1.0 - a * a).sqrt());
+    if *adj_y != 0.0 {
+        *adj_a += -(adj_y / (1.0 - a * a).sqrt());
+    }
 }
 
 /// y = atan a: ā += ȳ / (1 + a²)
@@ -161,10 +176,12 @@ pub fn asinh_pb(adj_a: &mut f64, adj_y: &f64, a: &f64) {
     *adj_a += adj_y / (a * a + 1.0).sqrt();
 }
 
-/// y = acosh a: ā += ȳ / √(a² − 1)
+/// y = acosh a: ā += ȳ / √(a² − 1) (nothing where ȳ = 0)
 #[inline]
 pub fn acosh_pb(adj_a: &mut f64, adj_y: &f64, a: &f64) {
-    *adj_a += adj_y / (a * a - 1.0).sqrt();
+    if *adj_y != 0.0 {
+        *adj_a += adj_y / (a * a - 1.0).sqrt();
+    }
 }
 
 /// y = atanh a: ā += ȳ / (1 − a²)
@@ -194,18 +211,21 @@ pub fn powi_pb(adj_a: &mut f64, adj_y: &f64, a: &f64, n: &i32) {
     }
 }
 
-/// y = aᵇ: ā += ȳ·b·aᵇ⁻¹; for b = 0, y ≡ 1 and ā is unchanged.
+/// y = aᵇ: ā += ȳ·b·aᵇ⁻¹; for b = 0, y ≡ 1 and ā is unchanged (nothing
+/// where ȳ = 0 either: aᵇ⁻¹ is infinite at a = 0 for b < 1).
 #[inline]
 pub fn powf_pb_base(adj_a: &mut f64, adj_y: &f64, a: &f64, b: &f64) {
-    if *b != 0.0 {
+    if *b != 0.0 && *adj_y != 0.0 {
         *adj_a += adj_y * b * a.powf(b - 1.0);
     }
 }
 
-/// y = aᵇ: b̄ += ȳ·y·ln a, taken as 0 where y = 0 (so 0ᵇ contributes nothing)
+/// y = aᵇ: b̄ += ȳ·y·ln a, taken as 0 where y = 0 (so 0ᵇ contributes
+/// nothing) and where ȳ = 0 (ln a is NaN for a < 0, where integer b give
+/// finite y).
 #[inline]
 pub fn powf_pb_exponent(adj_b: &mut f64, adj_y: &f64, y: &f64, a: &f64) {
-    if *y != 0.0 {
+    if *y != 0.0 && *adj_y != 0.0 {
         *adj_b += adj_y * y * a.ln();
     }
 }

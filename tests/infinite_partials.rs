@@ -1,0 +1,155 @@
+//! Points where a function is finite but one of its partial derivatives is
+//! infinite or undefined: √x and ∛x at 0, asin, acos at 1 and acosh at 1,
+//! xʸ at x = 0 or x < 0. A derivative that does not go through that partial
+//! (a direction that leaves x alone, a branch that does not use √x) is finite
+//! there and must come out finite: neither ∞·0 nor NaN·0 may leak into it.
+//! Each case was NaN before the rules skipped a term whose seed or tangent
+//! is exactly zero.
+
+mod common;
+
+use chainrule::fd;
+use chainrule::prelude::*;
+use common::{POINTS, Rng, assert_all_close, assert_value};
+
+/// √(x² + y²) away from the origin, 0 within 10⁻¹² of it: the guard written
+/// to keep the derivative finite.
+#[differentiate]
+fn guarded_norm(x: f64, y: f64) -> f64 {
+    let r = (x * x + y * y).sqrt();
+    if r > 1e-12 { r } else { 0.0 }
+}
+
+#[test]
+fn a_branch_that_skips_a_square_root_has_the_derivative_of_the_other_branch() {
+    assert_eq!(guarded_norm_grad(0.0, 0.0), (0.0, 0.0, 0.0));
+    let mut rng = Rng::for_test("guarded_norm");
+    for _ in 0..POINTS {
+        let (x, y) = (rng.signed(0.1, 2.0), rng.signed(0.1, 2.0));
+        let (value, dx, dy) = guarded_norm_grad(x, y);
+        let r = x.hypot(y);
+        assert_value(value, guarded_norm(x, y));
+        assert_all_close(&[dx, dy], &[x / r, y / r], 1e-12);
+        let numeric = fd::central_gradient(|p| guarded_norm(p[0], p[1]), &[x, y]);
+        assert_all_close(&[dx, dy], &numeric, 1e-6);
+    }
+}
+
+/// max(√x, y): at x = 0 < y, y is the maximum near the point, and √x, whose
+/// adjoint is 0 there, must send x nothing.
+#[differentiate]
+fn root_or_floor(x: f64, y: f64) -> f64 {
+    x.sqrt().max(y)
+}
+
+/// c·∛x + x: at c = 0, ∂/∂x = 1 (f is x along the x axis).
+#[differentiate]
+fn scaled_root(x: f64, c: f64) -> f64 {
+    c * x.cbrt() + x
+}
+
+#[test]
+fn a_root_whose_adjoint_is_zero_sends_nothing_back() {
+    assert_eq!(root_or_floor_grad(0.0, 1.0), (1.0, 0.0, 1.0));
+    assert_eq!(scaled_root_grad(0.0, 0.0), (0.0, 1.0, 0.0));
+    let mut rng = Rng::for_test("root_or_floor");
+    for _ in 0..POINTS {
+        let (x, y) = (rng.uniform(0.1, 4.0), rng.uniform(0.0, 2.0));
+        if (x.sqrt() - y).abs() < 1e-3 {
+            continue;
+        }
+        let (_, dx, dy) = root_or_floor_grad(x, y);
+        let numeric = fd::central_gradient(|p| root_or_floor(p[0], p[1]), &[x, y]);
+        assert_all_close(&[dx, dy], &numeric, 1e-6);
+        let (_, dx, dc) = scaled_root_grad(x, y);
+        let numeric = fd::central_gradient(|p| scaled_root(p[0], p[1]), &[x, y]);
+        assert_all_close(&[dx, dc], &numeric, 1e-6);
+    }
+}
+
+/// √x and ∛x beside y: at x = 0 the derivative along y is 1.
+#[differentiate(hessian)]
+fn roots_beside(x: f64, y: f64) -> f64 {
+    x.sqrt() + x.cbrt() + y
+}
+
+/// asin, acos and acosh at 1, beside y²: along y the derivative is 2y.
+#[differentiate(forward)]
+fn inverse_trigonometry_beside(x: f64, y: f64) -> f64 {
+    x.asin() + x.acos() + x.acosh() + y * y
+}
+
+/// xʸ: defined for x < 0 at integer y, and at x = 0 for y > 0.
+#[differentiate(forward)]
+fn power(x: f64, y: f64) -> f64 {
+    x.powf(y)
+}
+
+#[test]
+fn a_direction_that_leaves_the_kink_alone_has_a_finite_tangent() {
+    assert_eq!(roots_beside_jvp(0.0, 2.0, 0.0, 1.0), (2.0, 1.0));
+    assert_eq!(roots_beside_hvp(0.0, 2.0, 0.0, 1.0), (2.0, 0.0, 0.0));
+    assert_eq!(
+        inverse_trigonometry_beside_jvp(1.0, 3.0, 0.0, 1.0),
+        (std::f64::consts::FRAC_PI_2 + 9.0, 6.0)
+    );
+    // d/dx (−2)³ = 3·(−2)² = 12, although ∂/∂y = (−2)³·ln(−2) is undefined.
+    assert_eq!(power_jvp(-2.0, 3.0, 1.0, 0.0), (-8.0, 12.0));
+    // 0ʸ = 0 for every y > 0, although ∂/∂x = y·0^(y−1) is infinite for y < 1.
+    assert_eq!(power_jvp(0.0, 0.5, 0.0, 1.0), (0.0, 0.0));
+    let (_, dx, _) = power_grad(-2.0, 3.0);
+    assert_eq!(dx, 12.0);
+}
+
+/// Checks `jvp` against central differences of `primal` along `direction`.
+#[track_caller]
+fn check_tangent(primal: impl Fn(&[f64]) -> f64, jvp: (f64, f64), point: &[f64], direction: &[f64]) {
+    let (value, tangent) = jvp;
+    assert_value(value, primal(point));
+    let along = fd::central_gradient(
+        |t: &[f64]| {
+            let moved: Vec<f64> = point.iter().zip(direction).map(|(p, v)| p + t[0] * v).collect();
+            primal(&moved)
+        },
+        &[0.0],
+    )[0];
+    assert_all_close(&[tangent], &[along], 1e-6);
+}
+
+#[test]
+fn the_guarded_tangents_match_central_differences() {
+    let mut rng = Rng::for_test("infinite_partials");
+    for _ in 0..POINTS {
+        let (x, y) = (rng.uniform(0.1, 0.9), rng.signed(0.1, 2.0));
+        let (vx, vy) = (rng.signed(0.25, 2.0), rng.signed(0.25, 2.0));
+        let roots = |p: &[f64]| roots_beside(p[0], p[1]);
+        check_tangent(roots, roots_beside_jvp(x, y, vx, vy), &[x, y], &[vx, vy]);
+        let powers = |p: &[f64]| power(p[0], p[1]);
+        check_tangent(powers, power_jvp(x, y, vx, vy), &[x, y], &[vx, vy]);
+        // asin and acos need x ≤ 1, acosh x ≥ 1: at their kink x = 1, along
+        // y only.
+        let trigonometry = |p: &[f64]| inverse_trigonometry_beside(p[0], p[1]);
+        check_tangent(
+            trigonometry,
+            inverse_trigonometry_beside_jvp(1.0, y, 0.0, vy),
+            &[1.0, y],
+            &[0.0, vy],
+        );
+    }
+}
+
+/// ⟨√v, w⟩ over the elements of v, whose first element is 0 with weight 0.
+#[differentiate(wrt(v))]
+fn weighted_roots(v: &Col<f64>, w: &Col<f64>) -> f64 {
+    let roots = sqrt(v);
+    roots.transpose() * w
+}
+
+#[test]
+fn an_element_with_no_weight_gets_no_derivative_from_its_square_root() {
+    let v = Col::from_fn(3, |i| i as f64);
+    let w = Col::from_fn(3, |i| if i == 0 { 0.0 } else { 1.0 / (i as f64) });
+    let (_, gradient) = weighted_roots_grad(&v, &w);
+    let expected = [0.0, 0.5, 0.5 / 2.0 / 2.0_f64.sqrt()];
+    assert_all_close(&fd::to_vec(&gradient), &expected, 1e-12);
+}
