@@ -1042,6 +1042,53 @@ fn rows_and_columns_of_a_constant_matrix() {
     }
 }
 
+/// Σᵢ (wᵢ·x)² + ‖w₀‖²·x₀ over the rows wᵢ and the first column w₀ of a
+/// differentiated matrix.
+#[differentiate(hessian)]
+fn rows_of_weights(w: &Mat<f64>, x: &Col<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.nrows() {
+        let r = w.row(i) * x;
+        s += r * r;
+    }
+    s + w.col(0).squared_norm_l2() * x[0]
+}
+
+#[test]
+fn rows_and_columns_of_a_differentiated_matrix() {
+    let mut rng = Rng::new(63);
+    for (m, n) in SHAPES {
+        let (w, x) = (rng.mat(m, n), rng.col(n));
+        // ∇_W = 2(Wx)xᵀ + 2x₀·w₀e₀ᵀ, ∇_x = 2WᵀWx + ‖w₀‖²e₀
+        let wx = &w * &x;
+        let mut expected_w = 2.0 * &wx * x.transpose();
+        let mut expected_x = 2.0 * w.transpose() * &wx;
+        for i in 0..m {
+            expected_w[(i, 0)] += 2.0 * x[0] * w[(i, 0)];
+        }
+        expected_x[0] += w.col(0).squared_norm_l2();
+        let (value, grad_w, grad_x) = rows_of_weights_grad(&w, &x);
+        assert_close(&value, &rows_of_weights(&w, &x), EXACT);
+        assert_close(&grad_w, &expected_w, EXACT);
+        assert_close(&grad_x, &expected_x, EXACT);
+        check_fd(&w, |w| rows_of_weights(w, &x), &grad_w);
+        check_fd(&x, |x| rows_of_weights(&w, x), &grad_x);
+
+        let (dw, dx) = (rng.mat(m, n), rng.col(n));
+        let (value, tangent) = rows_of_weights_jvp(&w, &x, &dw, &dx);
+        assert_close(&value, &rows_of_weights(&w, &x), EXACT);
+        assert_close(&tangent, &(inner(&grad_w, &dw) + inner(&grad_x, &dx)), EXACT);
+
+        // H·d against central differences of the gradient along d.
+        let (_, hw, hx) = rows_of_weights_hvp(&w, &x, &dw, &dx);
+        let h = 1e-5;
+        let (_, plus_w, plus_x) = rows_of_weights_grad(&(&w + h * &dw), &(&x + h * &dx));
+        let (_, minus_w, minus_x) = rows_of_weights_grad(&(&w - h * &dw), &(&x - h * &dx));
+        assert_close(&hw, &((plus_w - minus_w) / (2.0 * h)), 1e-6);
+        assert_close(&hx, &((plus_x - minus_x) / (2.0 * h)), 1e-6);
+    }
+}
+
 // ----- vector- and matrix-valued functions ---------------------------------------------
 
 /// One dense layer, tanh(Wx + b).

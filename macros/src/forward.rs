@@ -1111,6 +1111,11 @@ impl Forward<'_> {
                     out,
                 ))
             }
+            // y = a.row(i), a.col(j): ẏ is the same part of ȧ
+            "row" | "col" => {
+                let ta = ta?;
+                Some(self.method(name, ta, args.to_vec(), out))
+            }
             // A copy or a view of a: ẏ is the same of ȧ
             "to_owned" | "clone" | "to_vec" | "as_ref" => {
                 let ta = ta?;

@@ -755,11 +755,14 @@ impl Builder<'_> {
                 base: Operand::Var(base),
                 index,
             } if self.params.contains(base) => Some([Some(*base), index.var()].into_iter().flatten().collect()),
-            // An accessor with no derivative rule (`x.row(i)`, `m.col(j)`,
-            // `x.get(i, j)`) on values nothing writes: a view, cheap to take.
+            // A view (`x.row(i)`, `m.col(j)`) or an accessor with no
+            // derivative rule (`x.get(i, j)`) of values nothing writes:
+            // cheap to take again, and a closure may not keep a borrow.
             Op::Method {
                 method, receiver, args, ..
-            } if crate::rules::method_rule(&method.to_string()).is_none() => {
+            } if crate::rules::method_rule(&method.to_string()).is_none()
+                || crate::rules::VIEWS.contains(&method.to_string().as_str()) =>
+            {
                 let reads: Vec<Var> = std::iter::once(receiver).chain(args).filter_map(Operand::var).collect();
                 reads.iter().all(|read| !self.written.contains(read)).then_some(reads)
             }

@@ -418,6 +418,10 @@ pub static OPS_FUNCTIONS: &[&str] = &[
     "sum",
 ];
 
+/// Methods of faer values that return a view of a part of their receiver,
+/// which borrows it.
+pub static VIEWS: &[&str] = &["row", "col"];
+
 /// Methods that return a view of their receiver as it is: the same value.
 pub static ALIASES: &[&str] = &["as_ref"];
 
@@ -440,6 +444,18 @@ pub static ARRAY_METHODS: &[Rule] = &[
         name: "norm_l2",
         arity: 1,
         pullbacks: &[pb(0, "norm_pb", &[Out, Arg(0)])],
+    },
+    // y = a.row(i): ā.row(i) += ȳ
+    Rule {
+        name: "row",
+        arity: 2,
+        pullbacks: &[pb(0, "row_pb", &[Arg(1)])],
+    },
+    // y = a.col(j): ā.col(j) += ȳ
+    Rule {
+        name: "col",
+        arity: 2,
+        pullbacks: &[pb(0, "col_pb", &[Arg(1)])],
     },
     // y = a, a copy (`x.transpose().to_owned()`, `m.clone()`, `xs.to_vec()`): ā += ȳ
     Rule {

@@ -1,7 +1,8 @@
-//! Reductions to a scalar and element reads: `.sum()`, `.squared_norm_l2()`,
-//! `.norm_l2()`, `x[i]`, `a[(i, j)]`, and the function forms `sum(a)` and
-//! `dot(x, y)` of `chainrule::ops`. `y` is the (scalar) result, `ȳ` its
-//! adjoint, `a` the vector or matrix, `ā` its adjoint.
+//! Reductions to a scalar and reads of parts: `.sum()`, `.squared_norm_l2()`,
+//! `.norm_l2()`, `x[i]`, `a[(i, j)]`, `a.row(i)`, `a.col(j)`, and the
+//! function forms `sum(a)` and `dot(x, y)` of `chainrule::ops`. `y` is the
+//! result (a scalar but for rows and columns), `ȳ` its adjoint, `a` the
+//! vector or matrix, `ā` its adjoint.
 
 use faer::{unzip, zip};
 
@@ -126,6 +127,36 @@ where
     I: Copy,
 {
     *T::Kind::element_at(adj_a.view_mut(), *index) += adj_y;
+}
+
+/// y = a.row(i): ā.row(i) += ȳ
+///
+/// # Panics
+/// If `i` is out of bounds (as the forward read would have).
+#[inline]
+pub fn row_pb<T, Y>(adj_a: &mut T, adj_y: &Y, i: &usize)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+{
+    let adj_y = Y::Kind::as_2d(adj_y.view());
+    let row = T::Kind::as_2d_mut(adj_a.view_mut()).subrows_mut(*i, 1);
+    zip!(row, adj_y).for_each(|unzip!(a, y)| *a += *y);
+}
+
+/// y = a.col(j): ā.col(j) += ȳ
+///
+/// # Panics
+/// If `j` is out of bounds (as the forward read would have).
+#[inline]
+pub fn col_pb<T, Y>(adj_a: &mut T, adj_y: &Y, j: &usize)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+{
+    let adj_y = Y::Kind::as_2d(adj_y.view());
+    let col = T::Kind::as_2d_mut(adj_a.view_mut()).subcols_mut(*j, 1);
+    zip!(col, adj_y).for_each(|unzip!(a, y)| *a += *y);
 }
 
 /// Sequences a `#[differentiate]` loop can iterate over by index: slices,
