@@ -212,3 +212,29 @@ fn a_loop_that_prints_is_taped_and_differentiated() {
         4, 3, -1.0, 1.0
     );
 }
+
+/// `dbg!` passes its value on, derivative included, and prints it.
+#[differentiate(hessian)]
+fn traced(x: f64, y: f64) -> f64 {
+    let z = dbg!(x * y);
+    dbg!(z + 1.0);
+    let w = dbg!(2.0);
+    dbg!(z * z + w * x.sin())
+}
+
+#[test]
+fn dbg_passes_its_value_and_derivative_on() {
+    let g = generated!(traced, traced_grad, traced_vjp, traced_pullback; x, y);
+    let mut rng = Rng::for_test("traced");
+    check_box(&g, &mut rng, &[(-2.0, 2.0), (-2.0, 2.0)]);
+    for _ in 0..POINTS {
+        let (x, y) = (rng.signed(0.1, 2.0), rng.signed(0.1, 2.0));
+        let (_, dx, dy) = traced_grad(x, y);
+        assert_all_close(&[dx, dy], &[2.0 * x * y * y + 2.0 * x.cos(), 2.0 * x * x * y], 1e-12);
+        let (_, hessian) = traced_hessian(x, y);
+        let expected = [[2.0 * y * y - 2.0 * x.sin(), 4.0 * x * y], [4.0 * x * y, 2.0 * x * x]];
+        for i in 0..2 {
+            assert_all_close(&[hessian[(i, 0)], hessian[(i, 1)]], &expected[i], 1e-12);
+        }
+    }
+}

@@ -7,7 +7,7 @@ fn f(x: f64) -> f64 {
     y = double(y);
     let z = x.rem_euclid(2.0);
     let w = y % 3.0;
-    dbg!(w);
+    format!("{w}");
     z + w
 }
 

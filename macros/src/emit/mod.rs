@@ -235,8 +235,9 @@ impl Emitter<'_> {
     /// The lint attributes of a generated function: the user's (`#[allow(..)]`,
     /// `#[expect(..)]`, …), then what generated code allows. It mirrors the
     /// user's signature (names, argument counts), need not use every
-    /// parameter or `mut`, compares floats exactly at kinks, and binds the
-    /// `()` of an `assert!` (or the `!` of a `panic!`) like any value.
+    /// parameter or `mut`, compares floats exactly at kinks, binds the `()`
+    /// of an `assert!` (or the `!` of a `panic!`) like any value, and copies
+    /// the value of a `dbg!` with `clone`.
     fn lint_attributes(&self) -> TokenStream {
         let user = self.item.attrs.iter().filter(|attr| {
             ["allow", "warn", "deny", "expect"]
@@ -255,7 +256,8 @@ impl Emitter<'_> {
                 clippy::type_complexity,
                 clippy::float_cmp,
                 clippy::let_unit_value,
-                clippy::diverging_sub_expression
+                clippy::diverging_sub_expression,
+                clippy::clone_on_copy
             )]
         }
     }

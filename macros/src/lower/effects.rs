@@ -1,5 +1,5 @@
 //! Macros run for their effect: `assert!`, `assert_eq!`, `println!`,
-//! `panic!` and their relatives.
+//! `panic!` and their relatives, and `dbg!`, which also passes its value on.
 //!
 //! They compute nothing a derivative depends on, so each becomes an opaque
 //! statement that every generated function runs where the user wrote it,
@@ -16,6 +16,7 @@
 
 use quote::{ToTokens, quote};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Token};
 
@@ -58,6 +59,68 @@ pub fn is_effect(expr: &Expr) -> bool {
 }
 
 impl Lowerer<'_> {
+    /// `dbg!(value)`: the value, lowered like any expression so that its
+    /// derivative flows on, and an effect that prints it as `dbg!` does
+    /// (`[src/lib.rs:7:13] x * 2.0 = 3.0` on stderr) with the user's own text.
+    pub(super) fn lower_dbg(&mut self, mac: &syn::Macro, out: &mut Vec<Stmt>) -> Operand {
+        let placeholder = Operand::Const(syn::parse_quote!(()));
+        let args = match mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+            Ok(args) if args.len() == 1 => args,
+            _ => {
+                self.cx
+                    .error_spanned_by(mac, "write `dbg!(value)` with one value in a #[differentiate] function");
+                return placeholder;
+            }
+        };
+        let value = self.lower_expr(&args[0], out);
+        let printed = match &value {
+            Operand::Var(var) => self.vars[var.0].ident.to_token_stream(),
+            Operand::Transposed(var) => {
+                let ident = &self.vars[var.0].ident;
+                quote!(#ident.transpose())
+            }
+            Operand::Const(constant) => quote!((#constant)),
+        };
+        let text = &mac.tokens;
+        let span = mac.path.span();
+        let eprintln = syn::Ident::new("eprintln", span);
+        let expr: Expr = syn::parse_quote_spanned!(span=>
+            #eprintln!(
+                "[{}:{}:{}] {} = {:#?}",
+                ::core::file!(),
+                ::core::line!(),
+                ::core::column!(),
+                ::core::stringify!(#text),
+                &#printed
+            )
+        );
+        let origin = Origin::of(mac);
+        self.emit(
+            out,
+            "effect",
+            origin,
+            Op::Opaque {
+                expr,
+                reads: value.var().into_iter().collect(),
+                shapes: Vec::new(),
+                changes: Vec::new(),
+            },
+        );
+        // A copy, which `let y = dbg!(…)` may name `y`: the print has
+        // `value`'s identifier written into it.
+        self.emit(
+            out,
+            "dbg",
+            origin,
+            Op::Method {
+                method: syn::Ident::new("clone", span),
+                receiver: value,
+                args: Vec::new(),
+                path: None,
+            },
+        )
+    }
+
     /// `assert!(x > 0.0, "{x}")` and its relatives: an opaque statement with
     /// its reads renamed. Its value is `()` (or `!`).
     pub(super) fn lower_effect(&mut self, mac: &syn::Macro, format_at: usize, out: &mut Vec<Stmt>) -> Operand {
