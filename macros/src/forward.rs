@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::parse_quote;
 
 use crate::check::Activity;
@@ -221,14 +221,7 @@ impl Forward<'_> {
 
     /// The operand as emitted code writes it, for opaque expressions.
     fn render(&self, operand: &Operand) -> TokenStream {
-        match operand {
-            Operand::Var(var) => self.ident(*var).to_token_stream(),
-            Operand::Transposed(var) => {
-                let ident = self.ident(*var);
-                quote!(#ident.transpose())
-            }
-            Operand::Const(expr) => quote!((#expr)),
-        }
+        operand.to_code(&self.vars)
     }
 
     // ----- building blocks --------------------------------------------------

@@ -128,6 +128,19 @@ impl Operand {
             Operand::Const(_) => None,
         }
     }
+
+    /// The operand as emitted code writes it (`x_2`, `w.transpose()`,
+    /// `(2.0)`), for expressions built as tokens.
+    pub fn to_code(&self, vars: &[VarInfo]) -> proc_macro2::TokenStream {
+        match self {
+            Operand::Var(var) => quote::ToTokens::to_token_stream(&vars[var.0].ident),
+            Operand::Transposed(var) => {
+                let ident = &vars[var.0].ident;
+                quote::quote!(#ident.transpose())
+            }
+            Operand::Const(expr) => quote::quote!((#expr)),
+        }
+    }
 }
 
 /// An argument of a call, with whether the user passed it by reference.

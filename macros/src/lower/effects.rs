@@ -21,7 +21,7 @@ use syn::visit::Visit;
 use syn::{Expr, Token};
 
 use super::{Lowerer, OpaqueChecker, Renamed};
-use crate::ir::{Op, Operand, Origin, Stmt};
+use crate::ir::{Op, Operand, Origin, Stmt, Var};
 
 /// The macros run for their effect, with the position of their format string
 /// among their arguments.
@@ -73,14 +73,7 @@ impl Lowerer<'_> {
             }
         };
         let value = self.lower_expr(&args[0], out);
-        let printed = match &value {
-            Operand::Var(var) => self.vars[var.0].ident.to_token_stream(),
-            Operand::Transposed(var) => {
-                let ident = &self.vars[var.0].ident;
-                quote!(#ident.transpose())
-            }
-            Operand::Const(constant) => quote!((#constant)),
-        };
+        let printed = value.to_code(&self.vars);
         let text = &mac.tokens;
         let span = mac.path.span();
         let eprintln = syn::Ident::new("eprintln", span);
@@ -95,17 +88,7 @@ impl Lowerer<'_> {
             )
         );
         let origin = Origin::of(mac);
-        self.emit(
-            out,
-            "effect",
-            origin,
-            Op::Opaque {
-                expr,
-                reads: value.var().into_iter().collect(),
-                shapes: Vec::new(),
-                changes: Vec::new(),
-            },
-        );
+        self.emit_effect(expr, value.var().into_iter().collect(), Vec::new(), origin, out);
         // A copy, which `let y = dbg!(…)` may name `y`: the print has
         // `value`'s identifier written into it.
         self.emit(
@@ -185,18 +168,16 @@ impl Lowerer<'_> {
         })) = args.iter().nth(format_at)
         {
             for capture in format_captures(&format.value()) {
-                if named.contains(&capture) {
+                // Constants and statics named by the string need nothing.
+                if named.contains(&capture) || self.lookup(&capture).is_none() {
                     continue;
                 }
-                let Some(read) = self.capture_read(&capture, format.span()) else {
-                    continue;
-                };
+                let name = syn::Ident::new(&capture, format.span());
                 let Renamed {
                     expr, reads, shapes, ..
-                } = read;
+                } = self.rename_reads(&syn::parse_quote!(#name));
                 all_reads.extend(reads);
                 all_shapes.extend(shapes);
-                let name = syn::Ident::new(&capture, format.span());
                 renamed_args.push(quote!(#name = #expr));
                 named.push(capture);
             }
@@ -212,25 +193,26 @@ impl Lowerer<'_> {
                 ..mac.clone()
             },
         });
-        self.emit(
-            out,
-            "effect",
-            origin,
-            Op::Opaque {
-                expr,
-                reads: all_reads,
-                shapes: all_shapes,
-                changes: Vec::new(),
-            },
-        )
+        self.emit_effect(expr, all_reads, all_shapes, origin, out)
     }
 
-    /// The read of a local variable named by a format string, renamed; `None`
-    /// when `name` is no local (a constant, a static).
-    fn capture_read(&self, name: &str, span: proc_macro2::Span) -> Option<Renamed> {
-        self.lookup(name)?;
-        let ident = syn::Ident::new(name, span);
-        Some(self.rename_reads(&syn::parse_quote!(#ident)))
+    /// An opaque statement run for its effect, reading `reads` and the
+    /// shapes of `shapes`.
+    fn emit_effect(
+        &mut self,
+        expr: Expr,
+        reads: Vec<Var>,
+        shapes: Vec<Var>,
+        origin: Origin,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let op = Op::Opaque {
+            expr,
+            reads,
+            shapes,
+            changes: Vec::new(),
+        };
+        self.emit(out, "effect", origin, op)
     }
 }
 

@@ -1913,19 +1913,9 @@ impl VisitMut for Renamer<'_, '_> {
             && path.qself.is_none()
             && let Some(Binding { value: Some(value), .. }) = self.lowerer.lookup(&ident.to_string())
         {
-            match value {
-                Operand::Var(var) => {
-                    self.reads.push(*var);
-                    let ident = &self.lowerer.vars[var.0].ident;
-                    *expr = syn::parse_quote!(#ident);
-                }
-                Operand::Transposed(var) => {
-                    self.reads.push(*var);
-                    let ident = &self.lowerer.vars[var.0].ident;
-                    *expr = syn::parse_quote!(#ident.transpose());
-                }
-                Operand::Const(constant) => *expr = syn::parse_quote!((#constant)),
-            }
+            self.reads.extend(value.var());
+            let code = value.to_code(&self.lowerer.vars);
+            *expr = syn::parse_quote!(#code);
             return;
         }
         syn::visit_mut::visit_expr_mut(self, expr);
