@@ -1399,3 +1399,34 @@ fn buffers_replaced_in_branches_and_loops_then_written() {
             reassigned_in_a_loop_pullback; n, n, -1.0, 1.0);
     }
 }
+
+// ----- buffers read after their last write ---------------------------------------------
+
+/// `squares` is written in the first loop only, so the second loop's reads
+/// of it are read again in the adjoint sweep instead of being taped
+/// (`ir::frozen_element_reads`); `scratch` is written before it is read in
+/// the same loop, whose next iteration writes it again, so its reads are
+/// taped.
+#[differentiate(wrt(x))]
+fn read_after_the_last_write(x: &[f64], n: usize) -> f64 {
+    let mut squares = vec![0.0; n];
+    for i in 0..n {
+        squares[i] = x[i] * x[i];
+    }
+    let mut scratch = vec![0.0; 1];
+    let mut s = 0.0;
+    for i in 0..n {
+        scratch[0] = squares[i].sin() * x[(i + 1) % n];
+        let written_before = scratch[0];
+        s += written_before * written_before + squares[i] * squares[(i + 2) % n];
+    }
+    s + squares[0].exp()
+}
+
+#[test]
+fn buffers_read_after_their_last_write() {
+    for n in [1, 3, 5] {
+        check_slice_function!(read_after_the_last_write, read_after_the_last_write_grad,
+            read_after_the_last_write_vjp, read_after_the_last_write_pullback; n, n, -1.0, 1.0);
+    }
+}

@@ -461,32 +461,108 @@ impl Function {
 /// by `&mut` to calls, and changed by methods such as `p.swap(i, j)`.
 pub fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
     for stmt in &block.stmts {
+        stored.extend(buffers_stored_by(stmt));
         match stmt {
-            Stmt::Store { buffer, .. } => {
-                stored.insert(*buffer);
-            }
-            Stmt::Let {
-                op: Op::Call { args, .. },
-                ..
-            } => {
-                stored.extend(args.iter().filter(|arg| arg.buffer).filter_map(|arg| arg.operand.var()));
-            }
-            Stmt::Let {
-                op: Op::Opaque { changes, .. },
-                ..
-            } => stored.extend(changes),
-            Stmt::Let {
-                op: Op::Method { method, receiver, .. },
-                ..
-            } if crate::rules::IN_PLACE_METHODS.contains(&method.to_string().as_str()) => {
-                stored.extend(receiver.var());
-            }
             Stmt::If(stmt) => {
                 stored_buffers(&stmt.then_block, stored);
                 stored_buffers(&stmt.else_block, stored);
             }
             Stmt::Loop(stmt) => stored_buffers(&stmt.body, stored),
-            Stmt::Let { .. } => {}
+            Stmt::Let { .. } | Stmt::Store { .. } => {}
         }
     }
+}
+
+/// The buffers one statement writes into itself (not in nested blocks).
+fn buffers_stored_by(stmt: &Stmt) -> Vec<Var> {
+    match stmt {
+        Stmt::Store { buffer, .. } => vec![*buffer],
+        Stmt::Let {
+            op: Op::Call { args, .. },
+            ..
+        } => args
+            .iter()
+            .filter(|arg| arg.buffer)
+            .filter_map(|arg| arg.operand.var())
+            .collect(),
+        Stmt::Let {
+            op: Op::Opaque { changes, .. },
+            ..
+        } => changes.clone(),
+        Stmt::Let {
+            op: Op::Method { method, receiver, .. },
+            ..
+        } if crate::rules::IN_PLACE_METHODS.contains(&method.to_string().as_str()) => {
+            receiver.var().into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The element reads (`let e = v[i]`) of a local buffer that nothing writes
+/// into once the read has run: the buffer still holds the element when the
+/// adjoint sweep reaches the read, so the adjoint can read it again instead
+/// of keeping it.
+///
+/// Statements are numbered in the order they are written. A write at
+/// position `p` can follow a read at `r` when `r < p`, or when both are in a
+/// loop, whose next iteration runs the write again; so a write inside a loop
+/// counts as written at the end of its outermost loop. A read is frozen when
+/// it comes after the last such position of its buffer.
+pub fn frozen_element_reads(function: &Function) -> HashSet<Var> {
+    #[derive(Default)]
+    struct Scan {
+        position: usize,
+        last_write: HashMap<Var, usize>,
+        reads: Vec<(Var, Var, usize)>,
+    }
+    fn scan(block: &Block, state: &mut Scan, in_loop: &mut Option<Vec<Var>>) {
+        for stmt in &block.stmts {
+            state.position += 1;
+            let written = buffers_stored_by(stmt);
+            match in_loop {
+                Some(pending) => pending.extend(written),
+                None => {
+                    for buffer in written {
+                        state.last_write.insert(buffer, state.position);
+                    }
+                }
+            }
+            match stmt {
+                Stmt::Let {
+                    var,
+                    op:
+                        Op::Index {
+                            base: Operand::Var(base),
+                            ..
+                        },
+                    ..
+                } => state.reads.push((*var, *base, state.position)),
+                Stmt::If(stmt) => {
+                    scan(&stmt.then_block, state, in_loop);
+                    scan(&stmt.else_block, state, in_loop);
+                }
+                Stmt::Loop(stmt) if in_loop.is_some() => scan(&stmt.body, state, in_loop),
+                Stmt::Loop(stmt) => {
+                    let mut pending = Some(Vec::new());
+                    scan(&stmt.body, state, &mut pending);
+                    for buffer in pending.into_iter().flatten() {
+                        state.last_write.insert(buffer, state.position);
+                    }
+                }
+                Stmt::Let { .. } | Stmt::Store { .. } => {}
+            }
+        }
+    }
+    let mut state = Scan::default();
+    scan(&function.body, &mut state, &mut None);
+    let params: HashSet<Var> = function.params.iter().map(|param| param.var).collect();
+    state
+        .reads
+        .into_iter()
+        .filter(|(_, base, position)| {
+            !params.contains(base) && state.last_write.get(base).is_none_or(|written| position > written)
+        })
+        .map(|(read, _, _)| read)
+        .collect()
 }

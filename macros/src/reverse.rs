@@ -23,7 +23,9 @@
 //! rules, pullbacks of calls, records of branches) go on the loop's tape, one
 //! stack for the whole function that the adjoint drains from the end, so a
 //! loop nested in another allocates nothing per outer iteration; nothing else
-//! is stored, and cheap inactive values (indices) are computed again. The loop counter is
+//! is stored, and cheap inactive values (indices) are computed again, as are
+//! element reads of parameters and of buffers nothing writes into any more
+//! (`ir::frozen_element_reads`). The loop counter is
 //! recomputed, not taped, and a zero adjoint of a known `f64` reads nothing, so
 //! a loop summing `s += x[i] * x[i]` tapes nothing at all. The adjoint of a
 //! loop-carried variable flows from each iteration to the one before it.
@@ -45,7 +47,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::check::Activity;
 use crate::ir::{
-    BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var, stored_buffers,
+    BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var, frozen_element_reads,
+    stored_buffers,
 };
 use crate::rules::{self, Input};
 use crate::{eager, increments, replay};
@@ -211,6 +214,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             stored_buffers(&function.body, &mut written);
             written
         },
+        frozen_reads: frozen_element_reads(function),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
         replayed: replay::replayed_loops(function, activity, &eager),
@@ -288,6 +292,9 @@ struct Builder<'a> {
     /// expression reading one is not computed again, since the adjoint
     /// sweep would see the buffer's last state.
     written: HashSet<Var>,
+    /// Element reads of local buffers that nothing writes into afterwards
+    /// (`ir::frozen_element_reads`): read again, like a parameter's.
+    frozen_reads: HashSet<Var>,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
     replayed: HashSet<Var>,
@@ -725,7 +732,7 @@ impl Builder<'_> {
         let Some((_, op)) = self.definitions.get(&var) else {
             return false;
         };
-        let Some(reads) = self.recomputable_reads(op) else {
+        let Some(reads) = self.recomputable_reads(var, op) else {
             return false;
         };
         let mut candidate = recomputed.clone();
@@ -744,8 +751,8 @@ impl Builder<'_> {
     /// What an operation reads, if it is cheap and safe to compute again in
     /// the adjoint sweep: an inactive expression (an index, a bound) that
     /// reads no buffer the body writes, or an element read from a parameter,
-    /// which nothing writes.
-    fn recomputable_reads(&self, op: &Op) -> Option<Vec<Var>> {
+    /// which nothing writes, or from a buffer nothing writes any more.
+    fn recomputable_reads(&self, var: Var, op: &Op) -> Option<Vec<Var>> {
         match op {
             // Element writes leave shapes as they are, so only values count.
             Op::Opaque { reads, shapes, .. } if reads.iter().all(|read| !self.written.contains(read)) => {
@@ -754,7 +761,9 @@ impl Builder<'_> {
             Op::Index {
                 base: Operand::Var(base),
                 index,
-            } if self.params.contains(base) => Some([Some(*base), index.var()].into_iter().flatten().collect()),
+            } if self.params.contains(base) || self.frozen_reads.contains(&var) => {
+                Some([Some(*base), index.var()].into_iter().flatten().collect())
+            }
             // A view (`x.row(i)`, `m.col(j)`) or an accessor with no
             // derivative rule (`x.get(i, j)`) of values nothing writes:
             // cheap to take again, and a closure may not keep a borrow.
@@ -804,7 +813,7 @@ impl Builder<'_> {
         let inputs_of = |var: &Var| {
             self.definitions
                 .get(var)
-                .and_then(|(_, op)| self.recomputable_reads(op))
+                .and_then(|(_, op)| self.recomputable_reads(*var, op))
                 .unwrap_or_default()
         };
         for var in recomputed {
