@@ -1,12 +1,8 @@
 use chainrule::differentiate;
 
-struct Params {
-    k: f64,
-}
-
 #[differentiate]
-fn f(x: f64, p: &Params) -> f64 {
-    x * p.k
+fn f(x: f64) -> f64 {
+    x.sin_cos().0 * x
 }
 
 fn main() {}

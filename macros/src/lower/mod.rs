@@ -55,6 +55,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
         borrowed_params: std::collections::HashSet::new(),
         constant_refs: std::collections::HashSet::new(),
         borrowed_elements: std::collections::HashSet::new(),
+        constant_params: std::collections::HashSet::new(),
         copy_arrays: std::collections::HashSet::new(),
         function_name: String::new(),
         loop_depth: 0,
@@ -88,6 +89,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
         borrowed_params: std::collections::HashSet::new(),
         constant_refs: std::collections::HashSet::new(),
         borrowed_elements: std::collections::HashSet::new(),
+        constant_params: std::collections::HashSet::new(),
         copy_arrays: std::collections::HashSet::new(),
         function_name: item.sig.ident.to_string(),
         loop_depth: 0,
@@ -168,6 +170,9 @@ struct Lowerer<'a> {
     /// The parameters holding values other than `f64` by index (`&[Mat<f64>]`),
     /// whose elements are borrowed, not moved: `&ws[i]`.
     borrowed_elements: std::collections::HashSet<Var>,
+    /// The parameters never differentiated (`n: usize`, `data: &Dataset`),
+    /// whose fields the body may read (`data.xs[i]`, `data.scale`).
+    constant_params: std::collections::HashSet<Var>,
     /// The name of the function being lowered, to recognise recursion.
     function_name: String,
     /// How many loops enclose the code being lowered.
@@ -225,6 +230,9 @@ impl Lowerer<'_> {
             };
             if matches!(array, syn::Type::Array(_)) {
                 self.copy_arrays.insert(var);
+            }
+            if matches!(param.kind, crate::ir::ParamKind::Constant { .. }) {
+                self.constant_params.insert(var);
             }
             if matches!(param.ty, syn::Type::Reference(_)) {
                 self.borrowed_params.insert(var);
@@ -567,8 +575,15 @@ impl Lowerer<'_> {
                 _ => self.opaque(expr, out),
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
+            // `&data.xs`: a borrow of a constant parameter's field.
+            Expr::Reference(reference) if reference.mutability.is_none() && self.is_constant_field(&reference.expr) => {
+                self.opaque(expr, out)
+            }
             // `&a * &b`: the generated code borrows its operands anyway.
             Expr::Reference(reference) if reference.mutability.is_none() => self.lower_expr(&reference.expr, out),
+            // `data.scale`, `data.n as f64`: a field of a constant parameter,
+            // copied as the user's code copies it.
+            Expr::Field(_) if self.is_constant_field(expr) => self.opaque(expr, out),
             // `ws[i]` of a `&[Mat<f64>]` parameter: a constant element,
             // borrowed rather than moved out of the slice.
             Expr::Index(index)
@@ -581,6 +596,14 @@ impl Lowerer<'_> {
             Expr::Index(index) if matches!(strip_parens(&index.index), Expr::Range(_)) => self
                 .lower_subslice(index, out)
                 .unwrap_or_else(|| self.placeholder(expr)),
+            // `data.xs[i]`: an element of a constant parameter's field, read
+            // through a borrow of the field rather than a copy of it.
+            Expr::Index(index) if self.is_constant_field(&index.expr) => {
+                let field = &index.expr;
+                let base = self.opaque(&syn::parse_quote!(&#field), out);
+                let position = self.opaque(&index.index, out);
+                self.emit(out, "element", Origin::of(expr), Op::Index { base, index: position })
+            }
             Expr::Index(index) => {
                 let base = self.lower_expr(&index.expr, out);
                 let position = self.opaque(&index.index, out);
@@ -669,8 +692,9 @@ impl Lowerer<'_> {
 
             Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
             Expr::Field(_) => {
-                "field access (`.0`, `.name`) is not supported by #[differentiate]; compute each value separately \
-                 (for `x.sin_cos()`, write `x.sin()` and `x.cos()`) or pass the field as a parameter"
+                "#[differentiate] reads fields only of parameters it does not differentiate (`data.xs[i]`, \
+                 `config.scale`); compute each value separately (for `x.sin_cos()`, write `x.sin()` and \
+                 `x.cos()`) or pass the value as a parameter"
             }
             Expr::Reference(_) => {
                 "`&mut` is not supported in a #[differentiate] function; values are read, not mutated"
@@ -1032,6 +1056,18 @@ impl Lowerer<'_> {
                 Expr::Reference(reference) if reference.mutability.is_some() => self.mutated_arg(&reference.expr, out),
                 arg if target_name(arg).is_some_and(|name| self.inout_names.contains(&name)) => {
                     self.mutated_arg(arg, out)
+                }
+                // `&data.xs`: the borrow of a constant parameter's field, passed on.
+                Expr::Reference(reference)
+                    if reference.mutability.is_none() && self.is_constant_field(&reference.expr) =>
+                {
+                    CallArg {
+                        operand: self.opaque(arg, out),
+                        by_ref: false,
+                        mutated: None,
+                        buffer: false,
+                        view: false,
+                    }
                 }
                 Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
                     operand: self.lower_expr(&reference.expr, out),
@@ -1675,7 +1711,11 @@ impl Lowerer<'_> {
                 return None;
             }
         };
-        let sequence_operand = self.lower_expr(sequence, out);
+        let sequence_operand = if self.is_constant_field(sequence) {
+            self.opaque(&syn::parse_quote!(&#sequence), out)
+        } else {
+            self.lower_expr(sequence, out)
+        };
         // `for v in a` iterates over a copy of an array `a`, which the body may write.
         let sequence_operand = if self.yields_references(iterable, sequence) {
             sequence_operand
@@ -1756,6 +1796,21 @@ impl Lowerer<'_> {
         }
         self.named_var(sequence)
             .is_some_and(|var| self.borrowed_params.contains(&var))
+    }
+
+    /// Whether `expr` is a field (`data.xs`, `data.prior.scale`) of a
+    /// parameter that is never differentiated.
+    fn is_constant_field(&self, expr: &Expr) -> bool {
+        match strip_parens(expr) {
+            Expr::Field(field) => self.named_constant(&field.base) || self.is_constant_field(&field.base),
+            _ => false,
+        }
+    }
+
+    /// Whether `expr` names a parameter that is never differentiated.
+    fn named_constant(&self, expr: &Expr) -> bool {
+        self.named_var(expr)
+            .is_some_and(|var| self.constant_params.contains(&var))
     }
 
     /// The variable a plain name (`x`, `(x)`) holds, if it holds one.

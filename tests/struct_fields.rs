@@ -1,0 +1,170 @@
+//! Fields of parameters that are never differentiated: a dataset or a
+//! configuration passed as a struct (`data: &Dataset`) whose fields the body
+//! reads (`data.xs[i]`, `data.scale`, `data.n as f64`, `&data.a * w`,
+//! `for &x in &data.xs`, `helper(w, &data.ys)`, `outer.inner.xs[1]`, and in
+//! closures of iterator sums and `Col::from_fn`), and a
+//! tuple of constants (`pair.0`). Every generated function is checked against
+//! central finite differences at random points, and the Jacobian of an affine
+//! map against its matrix.
+
+// `data.xs` is indexed in a `for i in 0..n` loop on purpose: it is a form
+// under test.
+#![allow(clippy::needless_range_loop)]
+
+mod matrix_support;
+
+use chainrule::fd;
+use chainrule::prelude::*;
+use matrix_support::{Rng, assert_close, check_fd, check_fd_jacobian};
+
+/// A regression dataset with its settings.
+struct Dataset {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    scale: f64,
+    n: usize,
+    robust: bool,
+    a: Mat<f64>,
+    target: Col<f64>,
+}
+
+/// A struct holding another, for nested field reads.
+struct Experiment {
+    data: Dataset,
+    weight: f64,
+}
+
+fn dataset(rng: &mut Rng, n: usize, robust: bool) -> Dataset {
+    Dataset {
+        xs: (0..n).map(|_| rng.scalar()).collect(),
+        ys: (0..n).map(|_| rng.scalar()).collect(),
+        scale: rng.positive(),
+        n,
+        robust,
+        a: rng.mat(n, 3),
+        target: rng.col(n),
+    }
+}
+
+/// The mean squared (or absolute, when `robust`) error of a line `w·x + b`.
+#[differentiate(wrt(w, b), forward, hessian)]
+fn line_loss(w: f64, b: f64, data: &Dataset) -> f64 {
+    let mut s = 0.0;
+    for i in 0..data.xs.len() {
+        let e = w * data.xs[i] + b - data.ys[i];
+        s += if data.robust { e.abs() } else { e * e };
+    }
+    s * data.scale / data.n as f64
+}
+
+#[differentiate]
+fn first_times(w: f64, ys: &[f64]) -> f64 {
+    w * ys[0]
+}
+
+/// The fields iterated over, bound to a name and passed to a function.
+#[differentiate(wrt(w))]
+fn iterated_fields(w: f64, data: &Dataset) -> f64 {
+    let mut s = 0.0;
+    for (i, &x) in data.xs.iter().enumerate() {
+        let e = w * x - data.ys[i];
+        s += e * e;
+    }
+    for &x in &data.xs {
+        s += (w * x).sin();
+    }
+    let xs = &data.xs;
+    let mapped: f64 = data.ys.iter().map(|y| (w * y).cos()).sum();
+    let filled = Col::from_fn(data.n, |i| w * data.xs[i]);
+    s + w * w * xs[0] + first_times(w, &data.ys) + mapped + filled.squared_norm_l2()
+}
+
+/// `A w − t` with `A` and `t` fields: its Jacobian is `A`.
+#[differentiate(wrt(w), jacobian)]
+fn residual(w: &Col<f64>, data: &Dataset) -> Col<f64> {
+    &data.a * w - &data.target
+}
+
+#[differentiate(wrt(w))]
+fn nested_fields(w: f64, experiment: &Experiment) -> f64 {
+    experiment.weight * w * experiment.data.scale + w * w * experiment.data.xs[1]
+}
+
+#[differentiate(wrt(x))]
+fn tuple_of_constants(x: f64, pair: (f64, usize)) -> f64 {
+    x.powi(pair.1 as i32) * pair.0
+}
+
+#[test]
+fn fields_of_a_dataset_in_every_mode() {
+    let mut rng = Rng::new(2026);
+    for robust in [false, true] {
+        for _ in 0..4 {
+            let data = dataset(&mut rng, 5, robust);
+            let (w, b) = (rng.scalar(), rng.scalar());
+            let f = |p: &[f64]| line_loss(p[0], p[1], &data);
+            let (value, grad_w, grad_b) = line_loss_grad(w, b, &data);
+            assert_eq!(value, line_loss(w, b, &data));
+            fd::check_gradient(f, &[w, b], &[grad_w, grad_b]).assert_within(1e-6);
+
+            let (tangent_value, tangent) = line_loss_jvp(w, b, &data, 0.3, -0.7);
+            assert_eq!(tangent_value, value);
+            assert_close(&tangent, &(0.3 * grad_w - 0.7 * grad_b), 1e-12);
+
+            if !robust {
+                let (_, hessian) = line_loss_hessian(w, b, &data);
+                let numeric = fd::central_jacobian(
+                    |p: &[f64]| {
+                        let (_, gw, gb) = line_loss_grad(p[0], p[1], &data);
+                        vec![gw, gb]
+                    },
+                    &[w, b],
+                );
+                assert_close(&hessian, &numeric, 1e-6);
+            }
+        }
+    }
+}
+
+#[test]
+fn fields_iterated_bound_and_passed_on() {
+    let mut rng = Rng::new(7);
+    for _ in 0..4 {
+        let data = dataset(&mut rng, 4, false);
+        let w = rng.scalar();
+        let (value, gradient) = iterated_fields_grad(w, &data);
+        assert_eq!(value, iterated_fields(w, &data));
+        check_fd(&w, |w| iterated_fields(*w, &data), &gradient);
+    }
+}
+
+#[test]
+fn matrix_fields_and_the_jacobian_of_an_affine_map() {
+    let mut rng = Rng::new(11);
+    let data = dataset(&mut rng, 4, false);
+    let w = rng.col(3);
+    let (value, jacobian) = residual_jacobian(&w, &data);
+    assert_close(&value, &residual(&w, &data), 0.0);
+    assert_close(&jacobian, &data.a, 1e-15);
+    check_fd_jacobian(&w, |w| residual(w, &data), &jacobian);
+}
+
+#[test]
+fn nested_fields_and_tuples_of_constants() {
+    let mut rng = Rng::new(13);
+    for _ in 0..4 {
+        let experiment = Experiment {
+            data: dataset(&mut rng, 3, false),
+            weight: rng.scalar(),
+        };
+        let w = rng.scalar();
+        let (_, gradient) = nested_fields_grad(w, &experiment);
+        check_fd(&w, |w| nested_fields(*w, &experiment), &gradient);
+
+        let pair = (rng.scalar(), 3);
+        let (value, gradient) = tuple_of_constants_grad(w, pair);
+        assert_eq!(value, tuple_of_constants(w, pair));
+        check_fd(&w, |x| tuple_of_constants(*x, pair), &gradient);
+        assert_close(&gradient, &(3.0 * w * w * pair.0), 1e-14);
+    }
+}
