@@ -241,3 +241,31 @@ fn an_array_parameter_and_value() {
         },
     );
 }
+
+/// `x·xᵀ`, a matrix value.
+#[differentiate]
+fn outer_square(x: &Col<f64>) -> Mat<f64> {
+    x * x.transpose()
+}
+
+/// A seed of another size than the value is refused with a message naming
+/// the function and both shapes, not read out of bounds or cut short.
+#[test]
+#[should_panic(
+    expected = "the seed given to the pullback of `scaled_squares` is 2×1 but the value of \
+                           `scaled_squares` is 3×1"
+)]
+fn a_vec_seed_longer_or_shorter_than_the_value_is_refused() {
+    let _ = scaled_squares_vjp(&[1.0, 2.0, 3.0], 0.5, &vec![1.0, 1.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "the seed given to the pullback of `outer_square` is 3×2 but the value of \
+                           `outer_square` is 3×3"
+)]
+fn a_matrix_seed_of_another_shape_is_refused() {
+    let x = Col::from_fn(3, |i| i as f64);
+    let (_, pullback) = outer_square_pullback(&x);
+    let _ = pullback(&Mat::zeros(3, 2), (&x,));
+}

@@ -494,8 +494,27 @@ impl Emitter<'_> {
              differentiated. It keeps only intermediate values: calling it does not run `{name}` again.",
             self.wrt_names()
         );
+        // A seed whose size is not in its type is checked against the value's.
+        let sized_by_value = matches!(
+            self.function.output,
+            Shape::Column | Shape::Row | Shape::Matrix | Shape::Slice
+        );
+        let value_shape = mixed("value_shape");
+        let (keep_shape, check_seed) = if sized_by_value {
+            let seed = mixed("seed");
+            let name = name.to_string();
+            let value = self.operand(&self.function.result);
+            (
+                quote!(let #value_shape = ::chainrule::rules::shape_of(&#value);),
+                quote!(::chainrule::rules::check_seed(#seed, #value_shape, #name);),
+            )
+        } else {
+            (quote!(), quote!())
+        };
+        let seed = if sized_by_value { mixed("seed") } else { seed };
         let closure = quote! {
             move |#seed: &#output, (#(#closure_params,)*): (#(#param_types,)*)| {
+                #check_seed
                 #adjoint
                 (#(#gradients,)*)
             }
@@ -523,6 +542,7 @@ impl Emitter<'_> {
                                 #(#tapes)*
                 #forward
                 #(#write_backs)*
+                #keep_shape
                 (#result, #closure)
             }
         }

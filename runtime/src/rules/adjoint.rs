@@ -10,6 +10,33 @@ pub fn zero_like<V: Operand + ?Sized>(value: &V) -> <V::Kind as Kind>::Owned {
     V::Kind::zeros_like(value.view())
 }
 
+/// The 2-D shape of a value (a column or a `Vec` of n numbers is n×1, a
+/// row 1×n), which a pullback keeps to check its seed against.
+#[inline]
+pub fn shape_of<V: Operand + ?Sized>(value: &V) -> (usize, usize) {
+    V::Kind::shape(value.view())
+}
+
+/// Checks that the seed handed to `function`'s pullback (or `_vjp`) is
+/// shaped like `function`'s value, `value_shape`: a seed of another size
+/// would be read out of bounds or silently cut short.
+///
+/// # Panics
+/// With a message naming `function` and both shapes, when they differ.
+#[track_caller]
+pub fn check_seed<V: Operand + ?Sized>(seed: &V, value_shape: (usize, usize), function: &str) {
+    let seed_shape = shape_of(seed);
+    assert!(
+        seed_shape == value_shape,
+        "the seed given to the pullback of `{function}` is {}×{} but the value of `{function}` is {}×{} \
+         (rows × columns, a vector of n numbers being n×1): pass a seed shaped like the value",
+        seed_shape.0,
+        seed_shape.1,
+        value_shape.0,
+        value_shape.1
+    );
+}
+
 /// `adjoint += contribution`.
 ///
 /// An empty value stands for a zero of a shape not known yet (see

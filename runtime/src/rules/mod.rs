@@ -30,7 +30,9 @@ pub mod reductions;
 pub mod scalar;
 pub mod tape;
 
-pub use adjoint::{Branch, Pullback, accumulate, accumulate_scaled, adjoint_from, keep, pull, zero_like};
+pub use adjoint::{
+    Branch, Pullback, accumulate, accumulate_scaled, adjoint_from, check_seed, keep, pull, shape_of, zero_like,
+};
 pub use arithmetic::*;
 pub use elementwise::*;
 pub use flat::{flat_len, set_hessian_column, set_jacobian_row, unit_like};
