@@ -188,7 +188,8 @@ fn a_collected_map_over_a_range_keeps_its_offset() {
 
 /// Sums whose type the function states elsewhere (a typed `let`, the `f64`
 /// result), a fold with a function path (`f64::max`), a fold over a `map`,
-/// and `into_iter`.
+/// a fold whose accumulator's type is written in the closure (`|acc: f64,
+/// &v|`, needed by its method call), and `into_iter`.
 #[differentiate]
 // `into_iter` of a slice on purpose: it is read as `iter`.
 #[allow(clippy::into_iter_on_ref)]
@@ -198,10 +199,11 @@ fn typed_and_path_folds(x: &[f64], w: f64) -> f64 {
     let peak = x.iter().map(|&v| (v * w).sin()).fold(-1.0, f64::max);
     let squares = x.into_iter().map(|v| v * v).sum::<f64>();
     let products: f64 = x.iter().map(|v| (v - w).cos()).product();
+    let halved = x.iter().fold(0.0, |acc: f64, &v| acc.mul_add(0.5, (v * w).sin()));
     if total > 100.0 {
         return x.iter().product();
     }
-    total * w + largest * largest + peak + squares + products + plain_total(x)
+    total * w + largest * largest + peak + squares + products + plain_total(x) + halved
 }
 
 /// `.sum()` with no turbofish as the result of a function returning `f64`.
@@ -232,7 +234,8 @@ fn typed_sums_and_folds_with_function_paths_match_central_differences() {
             + sines[2]
             + x.iter().map(|v| v * v).sum::<f64>()
             + x.iter().map(|v| (v - w).cos()).product::<f64>()
-            + x.iter().sum::<f64>();
+            + x.iter().sum::<f64>()
+            + x.iter().fold(0.0, |acc, v| acc * 0.5 + (v * w).sin());
         assert_all_close(&[value], &[by_hand], EXACT_TOLERANCE);
         let mut gradient = adj_x;
         gradient.push(adj_w);

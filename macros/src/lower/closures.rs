@@ -241,8 +241,16 @@ impl Lowerer<'_> {
         };
         let init = &call.args[0];
         let total = Ident::new("chainrule_fold", span);
+        // `|acc: f64, x| …` gives the total its type, which `0.0` lacks.
+        let annotation = match &closure.inputs[0] {
+            syn::Pat::Type(typed) => {
+                let ty = &typed.ty;
+                Some(quote::quote!(: #ty))
+            }
+            _ => None,
+        };
         let block = syn::parse_quote_spanned!(span=> {
-            let mut #total = #init;
+            let mut #total #annotation = #init;
             for #loop_pat in #source {
                 #mapping
                 let #acc_pat = #total;
