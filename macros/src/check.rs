@@ -673,6 +673,16 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
              `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()` or a range; index the elements \
              in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
         }
+        "swap" => {
+            "only buffers of indices are permuted in place; swap two elements with a derivative through a \
+             local: `let t = v[i]; v[i] = v[j]; v[j] = t;`"
+        }
+        "first" | "last" => "index the element instead: `xs[0]`, `xs[xs.len() - 1]`",
+        "from" | "into" => {
+            "a value with a derivative is already an `f64`: use it as it is (`n as f64` converts a constant integer)"
+        }
+        "norm_l1" => "sum the absolute values instead: `(0..x.nrows()).map(|i| x[i].abs()).sum::<f64>()`",
+        "diagonal" => "read the diagonal's entries `a[(i, i)]` in a loop instead",
         _ => return None,
     })
 }

@@ -1,0 +1,20 @@
+use chainrule::prelude::*;
+
+#[differentiate]
+fn swapped(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.swap(0, 1);
+    v[0]
+}
+
+#[differentiate]
+fn converted(x: f64) -> f64 {
+    f64::from(x) * 2.0
+}
+
+#[differentiate]
+fn trace(a: &Mat<f64>) -> f64 {
+    a.diagonal().column_vector().sum()
+}
+
+fn main() {}
