@@ -45,26 +45,8 @@ use crate::signature::Signature;
 /// The parameters alone, for a function whose derivative is a user's rule:
 /// its body is not lowered.
 pub fn lower_signature(signature: &Signature) -> Function {
-    let mut lowerer = Lowerer {
-        cx: &mut Ctxt::default(),
-        vars: Vec::new(),
-        scopes: vec![HashMap::new()],
-        names: Names::new(),
-        param_vars: std::collections::HashSet::new(),
-        deref_copies: std::collections::HashSet::new(),
-        borrowed_params: std::collections::HashSet::new(),
-        constant_refs: std::collections::HashSet::new(),
-        borrowed_elements: std::collections::HashSet::new(),
-        constant_params: std::collections::HashSet::new(),
-        copy_arrays: std::collections::HashSet::new(),
-        function_name: String::new(),
-        loop_depth: 0,
-        carried_scopes: 0,
-        recursive: false,
-        inout_names: std::collections::HashSet::new(),
-        pending_writes: Vec::new(),
-        buffers: std::collections::HashSet::new(),
-    };
+    let mut cx = Ctxt::default();
+    let mut lowerer = Lowerer::new(&mut cx, String::new());
     let params = lowerer.bind_params(signature);
     Function {
         vars: lowerer.vars,
@@ -79,26 +61,7 @@ pub fn lower_signature(signature: &Signature) -> Function {
 
 /// Lowers the body of `item`, whose parameters were already classified.
 pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) -> Function {
-    let mut lowerer = Lowerer {
-        cx,
-        vars: Vec::new(),
-        scopes: vec![HashMap::new()],
-        names: Names::new(),
-        param_vars: std::collections::HashSet::new(),
-        deref_copies: std::collections::HashSet::new(),
-        borrowed_params: std::collections::HashSet::new(),
-        constant_refs: std::collections::HashSet::new(),
-        borrowed_elements: std::collections::HashSet::new(),
-        constant_params: std::collections::HashSet::new(),
-        copy_arrays: std::collections::HashSet::new(),
-        function_name: item.sig.ident.to_string(),
-        loop_depth: 0,
-        carried_scopes: 0,
-        recursive: false,
-        inout_names: std::collections::HashSet::new(),
-        pending_writes: Vec::new(),
-        buffers: std::collections::HashSet::new(),
-    };
+    let mut lowerer = Lowerer::new(cx, item.sig.ident.to_string());
     let params = lowerer.bind_params(signature);
     let stmts = closures::typed_reductions(&item.block.stmts, signature.output == Shape::Scalar);
     let body = early_exit::returns_to_breaks(&stmts, signature.output, &item.sig.output);
@@ -191,6 +154,32 @@ struct Lowerer<'a> {
     copy_arrays: std::collections::HashSet<Var>,
     /// Whether the function calls itself.
     recursive: bool,
+}
+
+impl<'a> Lowerer<'a> {
+    /// A lowerer with nothing bound yet, for the function `function_name`.
+    fn new(cx: &'a mut Ctxt, function_name: String) -> Self {
+        Lowerer {
+            cx,
+            vars: Vec::new(),
+            scopes: vec![HashMap::new()],
+            names: Names::new(),
+            param_vars: std::collections::HashSet::new(),
+            deref_copies: std::collections::HashSet::new(),
+            borrowed_params: std::collections::HashSet::new(),
+            constant_refs: std::collections::HashSet::new(),
+            borrowed_elements: std::collections::HashSet::new(),
+            constant_params: std::collections::HashSet::new(),
+            copy_arrays: std::collections::HashSet::new(),
+            function_name,
+            loop_depth: 0,
+            carried_scopes: 0,
+            recursive: false,
+            inout_names: std::collections::HashSet::new(),
+            pending_writes: Vec::new(),
+            buffers: std::collections::HashSet::new(),
+        }
+    }
 }
 
 impl Lowerer<'_> {
@@ -577,7 +566,7 @@ impl Lowerer<'_> {
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
             // `&data.xs`: a borrow of a constant parameter's field.
             Expr::Reference(reference) if reference.mutability.is_none() && self.is_constant_field(&reference.expr) => {
-                self.opaque(expr, out)
+                self.borrowed_field(&reference.expr, out)
             }
             // `&a * &b`: the generated code borrows its operands anyway.
             Expr::Reference(reference) if reference.mutability.is_none() => self.lower_expr(&reference.expr, out),
@@ -599,8 +588,7 @@ impl Lowerer<'_> {
             // `data.xs[i]`: an element of a constant parameter's field, read
             // through a borrow of the field rather than a copy of it.
             Expr::Index(index) if self.is_constant_field(&index.expr) => {
-                let field = &index.expr;
-                let base = self.opaque(&syn::parse_quote!(&#field), out);
+                let base = self.borrowed_field(&index.expr, out);
                 let position = self.opaque(&index.index, out);
                 self.emit(out, "element", Origin::of(expr), Op::Index { base, index: position })
             }
@@ -1062,7 +1050,7 @@ impl Lowerer<'_> {
                     if reference.mutability.is_none() && self.is_constant_field(&reference.expr) =>
                 {
                     CallArg {
-                        operand: self.opaque(arg, out),
+                        operand: self.borrowed_field(&reference.expr, out),
                         by_ref: false,
                         mutated: None,
                         buffer: false,
@@ -1712,7 +1700,7 @@ impl Lowerer<'_> {
             }
         };
         let sequence_operand = if self.is_constant_field(sequence) {
-            self.opaque(&syn::parse_quote!(&#sequence), out)
+            self.borrowed_field(sequence, out)
         } else {
             self.lower_expr(sequence, out)
         };
@@ -1805,6 +1793,12 @@ impl Lowerer<'_> {
             Expr::Field(field) => self.named_constant(&field.base) || self.is_constant_field(&field.base),
             _ => false,
         }
+    }
+
+    /// `&field` of a constant parameter's field: a borrow, so that a `Vec`
+    /// or a matrix is read where it is rather than moved or copied.
+    fn borrowed_field(&mut self, field: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        self.opaque(&syn::parse_quote!(&#field), out)
     }
 
     /// Whether `expr` names a parameter that is never differentiated.
