@@ -670,8 +670,8 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
         }
         "iter" | "into_iter" | "iter_mut" | "zip" | "chain" | "skip" | "take" | "step_by" | "chunks" | "windows" => {
             "iterators are differentiated only as the sequence of a `for` loop and in `.map(|x| …).sum()`, \
-             `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()` or a range; index the elements \
-             in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
+             `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()`, `.enumerate()`, \
+             `.zip(ys)` or a range; index the elements in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
         }
         "swap" => {
             "only buffers of indices are permuted in place; swap two elements with a derivative through a \

@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Ident};
 
-use super::{Lowerer, ReturnFinder, assigned_names_in_stmt, sequence_of, strip_parens};
+use super::{Lowerer, ReturnFinder, Walk, assigned_names_in_stmt, strip_parens};
 use crate::ir::{Operand, Stmt};
 
 impl Lowerer<'_> {
@@ -297,12 +297,10 @@ impl Lowerer<'_> {
                 })
             }
             source => {
-                let (Some(sequence), false) = sequence_of(source) else {
-                    return None;
-                };
+                let length = Walk::of(source)?.length();
                 let position = Ident::new("chainrule_position", span);
                 syn::parse_quote_spanned!(span=> {
-                    let mut #values = vec![0.0_f64; ::chainrule::rules::length(&#sequence)];
+                    let mut #values = vec![0.0_f64; #length];
                     for (#position, #pat) in #source.enumerate() {
                         #values[#position] = #body;
                     }
@@ -381,7 +379,7 @@ fn is_iterator(expr: &Expr) -> bool {
     match strip_parens(expr) {
         Expr::MethodCall(call) => matches!(
             call.method.to_string().as_str(),
-            "iter" | "into_iter" | "copied" | "cloned" | "map" | "enumerate" | "rev"
+            "iter" | "into_iter" | "copied" | "cloned" | "map" | "enumerate" | "zip" | "rev"
         ),
         Expr::Range(_) => true,
         _ => false,

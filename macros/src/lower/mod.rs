@@ -28,9 +28,12 @@ use syn::{Expr, Ident};
 
 mod closures;
 mod effects;
+mod sequences;
 mod subslices;
 
 pub use effects::is_effect;
+
+use sequences::{Walk, WalkBindings};
 
 use crate::ctxt::Ctxt;
 use crate::early_exit;
@@ -1350,9 +1353,8 @@ impl Lowerer<'_> {
             end: None,
             inclusive: false,
             reverse: false,
-            index_name: None,
-            element: None,
-            element_is_reference: false,
+            index_names: Vec::new(),
+            elements: Vec::new(),
         };
         let check: Option<syn::Stmt> = cond.map(|cond| syn::parse_quote!(if !(#cond) { break; }));
         self.lower_loop(header, check, &body.stmts, origin, out);
@@ -1412,12 +1414,17 @@ impl Lowerer<'_> {
         // but not when it stops early at a `break` or `continue`.
         let depth = self.scopes.len();
         self.scopes.push(Scope::new());
-        let index = self.new_var(header.index_name.as_deref().unwrap_or("_index"));
-        if let Some(name) = &header.index_name {
+        let index = self.new_var(header.index_names.first().map_or("_index", String::as_str));
+        for name in &header.index_names {
             self.bind(name, Operand::Var(index));
         }
         let mut body = Vec::new();
-        if let Some((name, sequence)) = &header.element {
+        for LoopElement {
+            name,
+            sequence,
+            is_reference,
+        } in &header.elements
+        {
             let op = match sequence {
                 // `for w in ws` over a `&[Mat<f64>]` parameter: each element
                 // borrowed, `&ws[i]`, a constant.
@@ -1437,9 +1444,7 @@ impl Lowerer<'_> {
                 },
             };
             let element = self.emit(&mut body, name, origin, op);
-            if header.element_is_reference
-                && let Operand::Var(var) = element
-            {
+            if *is_reference && let Operand::Var(var) = element {
                 // `x` is a `&f64` in the user's loop: `*x` reads it.
                 self.deref_copies.insert(var);
             }
@@ -1638,8 +1643,8 @@ impl Lowerer<'_> {
                     .error_spanned_by(range, "#[differentiate] needs a loop range with both ends, e.g. `0..n`");
                 return None;
             };
-            let index_name = match pattern_name(pat) {
-                Ok(name) => name,
+            let index_names = match pattern_name(pat) {
+                Ok(name) => name.into_iter().collect(),
                 Err(()) => {
                     self.cx
                         .error_spanned_by(pat, "bind the loop counter to a name, e.g. `for i in 0..n`");
@@ -1653,73 +1658,52 @@ impl Lowerer<'_> {
                 end,
                 inclusive: matches!(range.limits, syn::RangeLimits::Closed(_)),
                 reverse,
-                index_name,
-                element: None,
-                element_is_reference: false,
+                index_names,
+                elements: Vec::new(),
             });
         }
-        let (sequence, enumerate) = sequence_of(iterable);
-        let Some(sequence) = sequence else {
+        let Some(walk) = Walk::of(iterable) else {
             self.cx.error_spanned_by(
                 iterable,
-                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of a slice, \
-                 `Vec`, array or faer vector (`for &x in xs`, `for x in xs.iter()`, \
-                 `for (i, x) in xs.iter().enumerate()`); iterator adapters other than `rev` and `enumerate` \
-                 have no rule: to pair two sequences, index both (`(0..x.len()).map(|i| x[i] * y[i])`)",
+                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of slices, \
+                 `Vec`s, arrays or faer vectors (`for &x in xs`, `for x in xs.iter()`, \
+                 `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`); iterator adapters \
+                 other than `rev`, `enumerate` and `zip` have no rule: index the elements in a counted loop \
+                 instead (`for i in 1..xs.len() { … xs[i] … }`)",
             );
             return None;
         };
-        let (index_pat, element_pat) = match (enumerate, pat) {
-            (true, syn::Pat::Tuple(tuple)) if tuple.elems.len() == 2 => (Some(&tuple.elems[0]), &tuple.elems[1]),
-            (true, pat) => {
-                self.cx
-                    .error_spanned_by(pat, "with `.enumerate()`, bind the pair as `(i, x)` or `(i, &x)`");
-                return None;
-            }
-            (false, pat) => (None, pat),
-        };
-        let index_name = match index_pat.map(pattern_name) {
-            Some(Ok(name)) => name,
-            Some(Err(())) => {
-                self.cx
-                    .error_spanned_by(index_pat, "bind the index to a name, e.g. `(i, x)`");
-                return None;
-            }
-            None => None,
-        };
-        let (element_name, element_is_reference) = match element_pat {
-            syn::Pat::Reference(reference) if reference.mutability.is_none() => (pattern_name(&reference.pat), false),
-            pat => (pattern_name(pat), self.yields_references(iterable, sequence)),
-        };
-        let element_name = match element_name {
-            Ok(name) => name.unwrap_or_else(|| "element".to_owned()),
-            Err(()) => {
-                self.cx
-                    .error_spanned_by(element_pat, "bind each element to a name, e.g. `for &x in xs`");
-                return None;
-            }
-        };
-        let sequence_operand = if self.is_constant_field(sequence) {
-            self.borrowed_field(sequence, out)
-        } else {
-            self.lower_expr(sequence, out)
-        };
-        // `for v in a` iterates over a copy of an array `a`, which the body may write.
-        let sequence_operand = if self.yields_references(iterable, sequence) {
-            sequence_operand
-        } else {
-            self.bound_value(sequence, sequence_operand, out)
-        };
-        let length: Expr = syn::parse_quote!(::chainrule::rules::length(&#sequence));
-        let end = Some(self.opaque(&length, out));
+        let mut bound = WalkBindings::default();
+        self.bind_walk(&walk, pat, &mut bound)?;
+        let mut elements = Vec::new();
+        for element in bound.elements {
+            let sequence = element.sequence;
+            let operand = if self.is_constant_field(sequence) {
+                self.borrowed_field(sequence, out)
+            } else {
+                self.lower_expr(sequence, out)
+            };
+            // `for v in a` iterates over a copy of an array `a`, which the body may write.
+            let yields_references = self.yields_references(element.iterable, sequence);
+            let operand = if yields_references {
+                operand
+            } else {
+                self.bound_value(sequence, operand, out)
+            };
+            elements.push(LoopElement {
+                name: element.name,
+                sequence: operand,
+                is_reference: yields_references && !element.dereferenced,
+            });
+        }
+        let end = Some(self.opaque(&walk.length(), out));
         Some(LoopHeader {
             start: Operand::Const(syn::parse_quote!(0)),
             end,
             inclusive: false,
             reverse,
-            index_name,
-            element: Some((element_name, sequence_operand)),
-            element_is_reference,
+            index_names: bound.counters,
+            elements,
         })
     }
 
@@ -2096,34 +2080,20 @@ struct LoopHeader {
     end: Option<Operand>,
     inclusive: bool,
     reverse: bool,
-    /// The user's name for the counter, if the loop exposes it.
-    index_name: Option<String>,
-    /// For loops over elements: the element's name and the sequence.
-    element: Option<(String, Operand)>,
-    /// Whether the element is a reference (`for x in xs.iter()`), not a
-    /// value (`for &x in xs`).
-    element_is_reference: bool,
+    /// The user's names for the counter (`i` in `for i in 0..n` or
+    /// `(i, x)` of an `enumerate`), if the loop exposes it.
+    index_names: Vec<String>,
+    /// For loops over elements: the elements each step binds.
+    elements: Vec<LoopElement>,
 }
 
-/// The sequence a loop over elements reads, and whether it is enumerated:
-/// `xs`, `&xs`, `xs.iter()`, `xs.iter().copied()`, `xs.iter().enumerate()`.
-fn sequence_of(iterable: &Expr) -> (Option<&Expr>, bool) {
-    match strip_parens(iterable) {
-        Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
-            (sequence_of(&call.receiver).0, true)
-        }
-        Expr::MethodCall(call)
-            if matches!(
-                call.method.to_string().as_str(),
-                "iter" | "into_iter" | "copied" | "cloned"
-            ) =>
-        {
-            (sequence_of(&call.receiver).0.or(Some(&call.receiver)), false)
-        }
-        Expr::Reference(reference) if reference.mutability.is_none() => (Some(&reference.expr), false),
-        Expr::Path(_) => (Some(iterable), false),
-        _ => (None, false),
-    }
+/// An element a loop over sequences binds at each step: `sequence[i]`.
+struct LoopElement {
+    name: String,
+    sequence: Operand,
+    /// Whether the element is a reference (`for x in xs.iter()`), not a
+    /// value (`for &x in xs`).
+    is_reference: bool,
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {

@@ -1,0 +1,183 @@
+//! The sequences a `for` loop walks: `xs`, `&xs`, `xs.iter()`, `.copied()`,
+//! `.enumerate()` and `.zip(ys)`, nested in any order.
+//!
+//! An iterable is read as a tree, a [`Walk`]: its leaves are sequences read
+//! element by element, an `enumerate` adds a counter and a `zip` pairs two
+//! walks. The loop's pattern is matched against the tree, binding each
+//! leaf's element and each counter. All leaves advance together, so the loop
+//! is a counted loop over as many elements as the shortest leaf has (where
+//! `zip` stops), and every counter is its index: element `i` of each leaf is
+//! `leaf[i]`, read with an ordinary index, so its derivative flows back to
+//! the element it came from.
+
+use syn::Expr;
+
+use super::{Lowerer, pattern_name, strip_parens};
+
+/// How an iterable walks its sequences.
+pub(super) enum Walk<'a> {
+    /// `xs`, `&xs`, `xs.iter()`, `xs.iter().copied()`: the elements of
+    /// `sequence`, where `iterable` is the leaf as written.
+    Elements { iterable: &'a Expr, sequence: &'a Expr },
+    /// `walk.enumerate()`: pairs `(i, element)`.
+    Enumerate(Box<Walk<'a>>),
+    /// `left.zip(right)`: pairs `(left element, right element)`.
+    Zip(Box<Walk<'a>>, Box<Walk<'a>>),
+}
+
+impl<'a> Walk<'a> {
+    /// The walk `iterable` stands for; `None` for a range, or for adapters
+    /// with no rule (`skip`, `chain`, `windows`, …).
+    pub(super) fn of(iterable: &'a Expr) -> Option<Self> {
+        match strip_parens(iterable) {
+            Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
+                Some(Walk::Enumerate(Box::new(Walk::of(&call.receiver)?)))
+            }
+            Expr::MethodCall(call) if call.method == "zip" && call.args.len() == 1 => Some(Walk::Zip(
+                Box::new(Walk::of(&call.receiver)?),
+                Box::new(Walk::of(&call.args[0])?),
+            )),
+            Expr::MethodCall(call)
+                if call.args.is_empty()
+                    && matches!(
+                        call.method.to_string().as_str(),
+                        "iter" | "into_iter" | "copied" | "cloned"
+                    ) =>
+            {
+                match Walk::of(&call.receiver) {
+                    Some(Walk::Elements { sequence, .. }) => Some(Walk::Elements { iterable, sequence }),
+                    Some(walk) => Some(walk),
+                    None => Some(Walk::Elements {
+                        iterable,
+                        sequence: &call.receiver,
+                    }),
+                }
+            }
+            Expr::Reference(reference) if reference.mutability.is_none() => Some(Walk::Elements {
+                iterable,
+                sequence: &reference.expr,
+            }),
+            Expr::Path(_) => Some(Walk::Elements {
+                iterable,
+                sequence: iterable,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The number of steps: the length of the shortest leaf.
+    pub(super) fn length(&self) -> Expr {
+        let mut leaves = Vec::new();
+        self.collect_sequences(&mut leaves);
+        let mut lengths = leaves
+            .into_iter()
+            .map(|sequence| -> Expr { syn::parse_quote!(::chainrule::rules::length(&#sequence)) });
+        let first = lengths.next().expect("a walk has at least one leaf");
+        lengths.fold(first, |shortest, length| syn::parse_quote!(#shortest.min(#length)))
+    }
+
+    fn collect_sequences(&self, sequences: &mut Vec<&'a Expr>) {
+        match self {
+            Walk::Elements { sequence, .. } => sequences.push(sequence),
+            Walk::Enumerate(inner) => inner.collect_sequences(sequences),
+            Walk::Zip(left, right) => {
+                left.collect_sequences(sequences);
+                right.collect_sequences(sequences);
+            }
+        }
+    }
+}
+
+/// What a loop's pattern binds in a [`Walk`].
+#[derive(Default)]
+pub(super) struct WalkBindings<'a> {
+    /// The names of the counters of `enumerate`s, all the loop's index.
+    pub(super) counters: Vec<String>,
+    /// The elements bound to a name (not `_`).
+    pub(super) elements: Vec<BoundElement<'a>>,
+}
+
+/// One leaf's element, bound to `name`.
+pub(super) struct BoundElement<'a> {
+    pub(super) name: String,
+    pub(super) iterable: &'a Expr,
+    pub(super) sequence: &'a Expr,
+    /// Whether the pattern takes the element by value (`&x`), so that `x`
+    /// is an `f64` even where the loop yields references.
+    pub(super) dereferenced: bool,
+}
+
+impl Lowerer<'_> {
+    /// Matches `pat` against `walk`, recording what it binds in `bound`;
+    /// `None` after reporting a pattern that does not fit the walk.
+    pub(super) fn bind_walk<'a>(
+        &mut self,
+        walk: &Walk<'a>,
+        pat: &syn::Pat,
+        bound: &mut WalkBindings<'a>,
+    ) -> Option<()> {
+        let pat = match pat {
+            syn::Pat::Paren(paren) => &*paren.pat,
+            pat => pat,
+        };
+        match walk {
+            Walk::Elements { iterable, sequence } => {
+                let (name, dereferenced) = match pat {
+                    syn::Pat::Reference(reference) if reference.mutability.is_none() => {
+                        (pattern_name(&reference.pat), true)
+                    }
+                    pat => (pattern_name(pat), false),
+                };
+                match name {
+                    Ok(Some(name)) => bound.elements.push(BoundElement {
+                        name,
+                        iterable,
+                        sequence,
+                        dereferenced,
+                    }),
+                    Ok(None) => {}
+                    Err(()) => {
+                        self.cx
+                            .error_spanned_by(pat, "bind each element to a name, e.g. `for &x in xs`");
+                        return None;
+                    }
+                }
+                Some(())
+            }
+            Walk::Enumerate(inner) => {
+                let Some((index, element)) = pair(pat) else {
+                    self.cx
+                        .error_spanned_by(pat, "with `.enumerate()`, bind the pair as `(i, x)` or `(i, &x)`");
+                    return None;
+                };
+                match pattern_name(index) {
+                    Ok(Some(name)) => bound.counters.push(name),
+                    Ok(None) => {}
+                    Err(()) => {
+                        self.cx
+                            .error_spanned_by(index, "bind the index to a name, e.g. `(i, x)`");
+                        return None;
+                    }
+                }
+                self.bind_walk(inner, element, bound)
+            }
+            Walk::Zip(left, right) => {
+                let Some((left_pat, right_pat)) = pair(pat) else {
+                    self.cx
+                        .error_spanned_by(pat, "with `.zip(..)`, bind the pair as `(x, y)` or `(&x, &y)`");
+                    return None;
+                };
+                self.bind_walk(left, left_pat, bound)?;
+                self.bind_walk(right, right_pat, bound)
+            }
+        }
+    }
+}
+
+/// The two halves of a pair pattern `(a, b)`.
+fn pair(pat: &syn::Pat) -> Option<(&syn::Pat, &syn::Pat)> {
+    match pat {
+        syn::Pat::Tuple(tuple) if tuple.elems.len() == 2 => Some((&tuple.elems[0], &tuple.elems[1])),
+        _ => None,
+    }
+}

@@ -1,0 +1,151 @@
+//! Loops and iterator reductions over two or more sequences at once, with
+//! `zip`: `w.iter().zip(x).map(|(a, b)| a * b).sum()`, `for (a, &b) in
+//! w.iter().zip(x)`, `zip` inside `enumerate` and `enumerate` inside `zip`,
+//! folds and collected maps over zipped sequences. A zipped loop stops at
+//! the end of its shortest sequence, as `zip` does; elements past it get no
+//! derivative.
+//!
+//! Gradients are checked against closed forms and central differences at
+//! random points; forward mode and the Hessian against the gradient.
+
+#[macro_use]
+mod common;
+
+use chainrule::fd;
+use chainrule::prelude::*;
+use common::{EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, uniform_point};
+
+/// w · x, the way Rust code usually writes a dot product: ∇_w = x, ∇_x = w.
+#[differentiate]
+fn zipped_dot(w: &[f64], x: &[f64]) -> f64 {
+    w.iter().zip(x.iter()).map(|(a, b)| a * b).sum()
+}
+
+#[test]
+fn a_zipped_dot_product_has_the_other_vector_as_gradient() {
+    let mut rng = Rng::for_test("zipped_dot");
+    for _ in 0..POINTS {
+        let w = uniform_point(&mut rng, 4, -2.0, 2.0);
+        let x = uniform_point(&mut rng, 4, -2.0, 2.0);
+        let (value, adj_w, adj_x) = zipped_dot_grad(&w, &x);
+        assert_eq!(value, zipped_dot(&w, &x));
+        assert_all_close(&adj_w, &x, EXACT_TOLERANCE);
+        assert_all_close(&adj_x, &w, EXACT_TOLERANCE);
+    }
+}
+
+/// Mean squared error of a prediction against targets, in a `for` loop over
+/// zipped references: ∂/∂pᵢ = 2 (pᵢ − tᵢ) / n.
+#[differentiate(wrt(predictions))]
+fn zipped_mse(predictions: &[f64], targets: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for (p, &t) in predictions.iter().zip(targets) {
+        let error = *p - t;
+        total += error * error;
+    }
+    total / predictions.len() as f64
+}
+
+#[test]
+fn a_mean_squared_error_over_zipped_sequences_has_its_closed_form_gradient() {
+    let mut rng = Rng::for_test("zipped_mse");
+    for _ in 0..POINTS {
+        let predictions = uniform_point(&mut rng, 5, -2.0, 2.0);
+        let targets = uniform_point(&mut rng, 5, -2.0, 2.0);
+        let (value, gradient) = zipped_mse_grad(&predictions, &targets);
+        assert_eq!(value, zipped_mse(&predictions, &targets));
+        let expected: Vec<f64> = predictions
+            .iter()
+            .zip(&targets)
+            .map(|(p, t)| 2.0 * (p - t) / 5.0)
+            .collect();
+        assert_all_close(&gradient, &expected, EXACT_TOLERANCE);
+    }
+}
+
+/// Three sequences and a counter, nested both ways, with a fold and a
+/// collected map, differentiated in every mode.
+#[differentiate(forward, hessian)]
+fn every_zipped_form(a: &[f64], b: &[f64], c: &[f64]) -> f64 {
+    let mut weighted = 0.0;
+    for (i, ((&x, y), z)) in a.iter().zip(b).zip(c.iter()).enumerate() {
+        weighted += (i as f64 + 1.0) * x * y.sin() + z * z * x;
+    }
+    let mut counted = 0.0;
+    for ((i, x), &y) in a.iter().enumerate().zip(b.iter()) {
+        counted += x.exp() * (y - i as f64);
+    }
+    let largest_gap = a
+        .iter()
+        .zip(c)
+        .fold(f64::NEG_INFINITY, |acc: f64, (x, z)| acc.max(x - z));
+    let products: Vec<f64> = b.iter().zip(c).map(|(&y, &z)| y * z.cos()).collect();
+    weighted + counted + largest_gap * products[0] + products[1] * products[2]
+}
+
+fn every_zipped_form_at(point: &[f64]) -> f64 {
+    every_zipped_form(&point[..3], &point[3..6], &point[6..])
+}
+
+fn every_zipped_form_gradient(point: &[f64]) -> Vec<f64> {
+    let (_, adj_a, adj_b, adj_c) = every_zipped_form_grad(&point[..3], &point[3..6], &point[6..]);
+    [adj_a, adj_b, adj_c].concat()
+}
+
+#[test]
+fn zipped_and_enumerated_loops_have_exact_derivatives_in_every_mode() {
+    let mut rng = Rng::for_test("every_zipped_form");
+    for _ in 0..POINTS {
+        let point = uniform_point(&mut rng, 9, -1.5, 1.5);
+        let (a, b, c) = (&point[..3], &point[3..6], &point[6..]);
+        let (value, ..) = every_zipped_form_grad(a, b, c);
+        assert_eq!(value, every_zipped_form(a, b, c));
+        let mut by_hand = 0.0;
+        for i in 0..3 {
+            by_hand += (i as f64 + 1.0) * a[i] * b[i].sin() + c[i] * c[i] * a[i];
+            by_hand += a[i].exp() * (b[i] - i as f64);
+        }
+        let gap = (0..3).map(|i| a[i] - c[i]).fold(f64::NEG_INFINITY, f64::max);
+        let products: Vec<f64> = (0..3).map(|i| b[i] * c[i].cos()).collect();
+        by_hand += gap * products[0] + products[1] * products[2];
+        assert_all_close(&[value], &[by_hand], EXACT_TOLERANCE);
+
+        let gradient = every_zipped_form_gradient(&point);
+        fd::check_gradient(every_zipped_form_at, &point, &gradient).assert_within(FD_TOLERANCE);
+
+        let direction = uniform_point(&mut rng, 9, -1.0, 1.0);
+        let (_, tangent) = every_zipped_form_jvp(a, b, c, &direction[..3], &direction[3..6], &direction[6..]);
+        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_all_close(&[tangent], &[expected], EXACT_TOLERANCE);
+
+        let (_, hessian) = every_zipped_form_hessian(a, b, c);
+        let numeric = fd::central_jacobian(every_zipped_form_gradient, &point);
+        for i in 0..9 {
+            let row: Vec<f64> = (0..9).map(|j| hessian[(i, j)]).collect();
+            let expected: Vec<f64> = (0..9).map(|j| numeric[(i, j)]).collect();
+            assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
+    }
+}
+
+/// Σ wᵢ xᵢ over the shorter of the two: `zip` stops there.
+#[differentiate(wrt(w))]
+fn zipped_to_the_shorter(w: &[f64], x: &[f64]) -> f64 {
+    w.iter().zip(x).map(|(a, b)| (a * b).tanh()).sum::<f64>()
+}
+
+#[test]
+fn a_zipped_loop_stops_at_the_shorter_sequence() {
+    let mut rng = Rng::for_test("zipped_to_the_shorter");
+    for _ in 0..POINTS {
+        let w = uniform_point(&mut rng, 5, -1.0, 1.0);
+        let x = uniform_point(&mut rng, 3, -1.0, 1.0);
+        let (value, gradient) = zipped_to_the_shorter_grad(&w, &x);
+        assert_eq!(value, zipped_to_the_shorter(&w, &x));
+        assert_eq!(gradient.len(), 5);
+        assert_eq!(&gradient[3..], &[0.0, 0.0]);
+        fd::check_gradient(|w| zipped_to_the_shorter(w, &x), &w, &gradient).assert_within(FD_TOLERANCE);
+        let expected: Vec<f64> = (0..3).map(|i| x[i] / (w[i] * x[i]).cosh().powi(2)).collect();
+        assert_all_close(&gradient[..3], &expected, EXACT_TOLERANCE);
+    }
+}
