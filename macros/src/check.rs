@@ -677,6 +677,7 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
             "only buffers of indices are permuted in place; swap two elements with a derivative through a \
              local: `let t = v[i]; v[i] = v[j]; v[j] = t;`"
         }
+        "sin_cos" => "take the pair apart where it is computed: `let (s, c) = x.sin_cos();`, or read `x.sin_cos().0`",
         "first" | "last" => "index the element instead: `xs[0]`, `xs[xs.len() - 1]`",
         "from" | "into" => {
             "a value with a derivative is already an `f64`: use it as it is (`n as f64` converts a constant integer)"

@@ -2,7 +2,7 @@ use chainrule::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    x.sin_cos().0 * x
+    (x * x, x).0 * x
 }
 
 fn main() {}

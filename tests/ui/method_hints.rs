@@ -17,4 +17,11 @@ fn trace(a: &Mat<f64>) -> f64 {
     a.diagonal().column_vector().sum()
 }
 
+
+#[differentiate]
+fn sine_of_pair(x: f64) -> f64 {
+    let pair = x.sin_cos();
+    x * 2.0 + pair.0
+}
+
 fn main() {}

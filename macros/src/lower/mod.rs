@@ -30,6 +30,7 @@ mod closures;
 mod effects;
 mod sequences;
 mod subslices;
+mod tuples;
 
 pub use effects::is_effect;
 
@@ -481,6 +482,9 @@ impl Lowerer<'_> {
     }
 
     fn lower_local(&mut self, local: &syn::Local, out: &mut Vec<Stmt>) {
+        if self.lower_tuple_local(local, out) {
+            return;
+        }
         let first_new = self.vars.len();
         let value = match &local.init {
             Some(init) => {
@@ -576,6 +580,10 @@ impl Lowerer<'_> {
             // `data.scale`, `data.n as f64`: a field of a constant parameter,
             // copied as the user's code copies it.
             Expr::Field(_) if self.is_constant_field(expr) => self.opaque(expr, out),
+            Expr::Field(field) => self.lower_sin_cos_field(field, out).unwrap_or_else(|| {
+                self.unsupported_expr(expr);
+                self.placeholder(expr)
+            }),
             // `ws[i]` of a `&[Mat<f64>]` parameter: a constant element,
             // borrowed rather than moved out of the slice.
             Expr::Index(index)
@@ -608,6 +616,10 @@ impl Lowerer<'_> {
             Expr::Block(block) if block.label.is_none() => self
                 .lower_block_value(&block.block, out)
                 .unwrap_or_else(|| Operand::Const(syn::parse_quote!(()))),
+            Expr::Assign(assign) if matches!(strip_parens(&assign.left), Expr::Tuple(_)) => {
+                self.lower_tuple_assign(&assign.left, &assign.right, out);
+                Operand::Const(syn::parse_quote!(()))
+            }
             Expr::Assign(assign) => {
                 let first_new = self.vars.len();
                 let value = self.lower_expr(&assign.right, out);
@@ -684,14 +696,15 @@ impl Lowerer<'_> {
             Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
             Expr::Field(_) => {
                 "#[differentiate] reads fields only of parameters it does not differentiate (`data.xs[i]`, \
-                 `config.scale`); compute each value separately (for `x.sin_cos()`, write `x.sin()` and \
-                 `x.cos()`) or pass the value as a parameter"
+                 `config.scale`) and the parts of `x.sin_cos()`; compute each value separately or pass the \
+                 value as a parameter"
             }
             Expr::Reference(_) => {
                 "`&mut` is not supported in a #[differentiate] function; values are read, not mutated"
             }
             Expr::Tuple(_) => {
-                "tuples are not supported by #[differentiate]; use `f64` values, arrays or faer `Col`/`Mat` values"
+                "#[differentiate] takes tuples apart where they are written (`let (a, b) = (x, y);`) but has no \
+                 tuple values; use `f64` values, arrays or faer `Col`/`Mat` values"
             }
             Expr::Async(_) | Expr::Await(_) | Expr::Yield(_) | Expr::TryBlock(_) | Expr::Try(_) => {
                 "this control flow is not supported by #[differentiate]; compute the value with plain expressions"
@@ -2120,6 +2133,10 @@ fn assigned_names_in_stmt(stmt: &syn::Stmt, inout_names: &std::collections::Hash
     }
     impl Finder<'_> {
         fn assigned(&mut self, target: &Expr) {
+            if let Expr::Tuple(targets) = strip_parens(target) {
+                targets.elems.iter().for_each(|target| self.assigned(target));
+                return;
+            }
             let name = match strip_parens(target) {
                 Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) => {
                     target_name(&unary.expr).filter(|name| self.inout_names.contains(name))
