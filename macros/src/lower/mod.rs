@@ -28,6 +28,7 @@ use syn::{Expr, Ident};
 
 mod closures;
 mod effects;
+mod faer_macros;
 mod sequences;
 mod subslices;
 mod tuples;
@@ -545,8 +546,8 @@ impl Lowerer<'_> {
             format!(
                 "macro calls are not supported in a #[differentiate] function: chainrule cannot see inside `{name}!`; \
                  compute the value with ordinary expressions, or call a function that has its own #[differentiate] \
-                 (the macros it accepts are `vec!`, `dbg!`, and those it runs as written: the `assert!`, \
-                 `println!` and `panic!` families)"
+                 (the macros it accepts are `vec!`, faer's `col!`, `row!` and `mat!`, `dbg!`, and those it \
+                 runs as written: the `assert!`, `println!` and `panic!` families)"
             ),
         );
     }
@@ -902,15 +903,18 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `vec![a, b]`, `vec![value; len]`, `dbg!(value)` and the macros run for
-    /// their effect (`assert!`, `println!`, see `effects.rs`); any other macro
-    /// is an error.
+    /// `vec![a, b]`, `vec![value; len]`, faer's `col!`, `row!` and `mat!`,
+    /// `dbg!(value)` and the macros run for their effect (`assert!`,
+    /// `println!`, see `effects.rs`); any other macro is an error.
     fn lower_macro(&mut self, mac: &syn::ExprMacro, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if let Some(format_at) = effects::effect_macro(&mac.mac) {
             return self.lower_effect(&mac.mac, format_at, out);
         }
         if mac.mac.path.is_ident("dbg") {
             return self.lower_dbg(&mac.mac, out);
+        }
+        if let Some(value) = self.lower_faer_macro(&mac.mac, out) {
+            return value;
         }
         if !mac.mac.path.is_ident("vec") {
             self.unsupported_macro(&mac.mac);
