@@ -2,8 +2,9 @@
 //! configuration passed as a struct (`data: &Dataset`) whose fields the body
 //! reads (`data.xs[i]`, `data.scale`, `data.n as f64`, `&data.a * w`,
 //! `for &x in &data.xs`, `helper(w, &data.ys)`, `outer.inner.xs[1]`, and in
-//! closures of iterator sums and `Col::from_fn`), and a
-//! tuple of constants (`pair.0`). Every generated function is checked against
+//! closures of iterator sums and `Col::from_fn`), fields holding vectors
+//! (`for row in &data.rows`, `data.rows[i][j]`, `helper(w, &data.rows[i])`),
+//! and a tuple of constants (`pair.0`). Every generated function is checked against
 //! central finite differences at random points, and the Jacobian of an affine
 //! map against its matrix.
 
@@ -166,5 +167,86 @@ fn nested_fields_and_tuples_of_constants() {
         assert_eq!(value, tuple_of_constants(w, pair));
         check_fd(&w, |x| tuple_of_constants(*x, pair), &gradient);
         assert_close(&gradient, &(3.0 * w * w * pair.0), 1e-14);
+    }
+}
+
+/// Samples as rows of features, each with a target, and the columns of a
+/// second representation: fields holding `Vec`s and faer columns.
+struct Samples {
+    rows: Vec<Vec<f64>>,
+    targets: Vec<f64>,
+    columns: Vec<Col<f64>>,
+}
+
+#[differentiate(wrt(w, b), forward)]
+fn affine(w: &[f64], b: f64, x: &[f64]) -> f64 {
+    let mut s = b;
+    for i in 0..w.len() {
+        s += w[i] * x[i];
+    }
+    s
+}
+
+/// The mean squared error of an affine model over samples held in a
+/// struct, with the samples read every way a user reads them.
+#[differentiate(wrt(w, b), forward)]
+fn samples_loss(w: &[f64], b: f64, data: &Samples) -> f64 {
+    let mut total = 0.0;
+    for (x, &y) in data.rows.iter().zip(&data.targets) {
+        let e = affine(w, b, x) - y;
+        total += e * e;
+    }
+    for row in &data.rows {
+        total += w[0] * row[0] * row[1];
+    }
+    let rows = &data.rows;
+    for row in rows {
+        total += w[1] * row[1] + rows[0][1] * b;
+    }
+    for (i, t) in data.targets.iter().enumerate() {
+        total += t * w[i % 2] + (*t * b).sin();
+    }
+    total / data.targets.len() as f64 + b * data.rows[1][0]
+}
+
+/// Σₖ wᵀcₖ over constant columns plus (wᵀc₁)·c₀[1]: ∇ = c₀ + c₁ + c₀[1]·c₁.
+#[differentiate(wrt(w))]
+fn column_scores(w: &Col<f64>, data: &Samples) -> f64 {
+    let mut s = 0.0;
+    for c in &data.columns {
+        s += w.transpose() * c;
+    }
+    s + (w.transpose() * &data.columns[1]) * data.columns[0][1]
+}
+
+#[test]
+fn fields_holding_vectors_are_read_by_reference() {
+    let mut rng = Rng::new(17);
+    for _ in 0..4 {
+        let data = Samples {
+            rows: (0..3).map(|_| vec![rng.scalar(), rng.scalar()]).collect(),
+            targets: (0..3).map(|_| rng.scalar()).collect(),
+            columns: (0..2).map(|_| rng.col(2)).collect(),
+        };
+        let (w, b) = ([rng.scalar(), rng.scalar()], rng.scalar());
+        let (value, grad_w, grad_b) = samples_loss_grad(&w, b, &data);
+        assert_eq!(value, samples_loss(&w, b, &data));
+        let gradient = [grad_w[0], grad_w[1], grad_b];
+        let f = |p: &[f64]| samples_loss(&p[..2], p[2], &data);
+        fd::check_gradient(f, &[w[0], w[1], b], &gradient).assert_within(1e-6);
+        let (_, tangent) = samples_loss_jvp(&w, b, &data, &[0.3, -0.7], 0.5);
+        assert_close(
+            &tangent,
+            &(0.3 * gradient[0] - 0.7 * gradient[1] + 0.5 * gradient[2]),
+            1e-12,
+        );
+
+        let v = rng.col(2);
+        let (value, gradient) = column_scores_grad(&v, &data);
+        assert_eq!(value, column_scores(&v, &data));
+        let (c0, c1) = (&data.columns[0], &data.columns[1]);
+        let expected = c0 + c1 + c1 * faer::Scale(c0[1]);
+        assert_close(&gradient, &expected, 1e-12);
+        check_fd(&v, |v| column_scores(v, &data), &gradient);
     }
 }

@@ -141,6 +141,9 @@ struct Lowerer<'a> {
     /// The parameters never differentiated (`n: usize`, `data: &Dataset`),
     /// whose fields the body may read (`data.xs[i]`, `data.scale`).
     constant_params: std::collections::HashSet<Var>,
+    /// Borrows of places inside those parameters (`&data.rows`,
+    /// `&data.rows[i]`), whose elements may be values other than `f64`.
+    constant_borrows: std::collections::HashSet<Var>,
     /// The name of the function being lowered, to recognise recursion.
     function_name: String,
     /// How many loops enclose the code being lowered.
@@ -174,6 +177,7 @@ impl<'a> Lowerer<'a> {
             borrowed_params: std::collections::HashSet::new(),
             constant_refs: std::collections::HashSet::new(),
             borrowed_elements: std::collections::HashSet::new(),
+            constant_borrows: std::collections::HashSet::new(),
             constant_params: std::collections::HashSet::new(),
             copy_arrays: std::collections::HashSet::new(),
             function_name,
@@ -573,14 +577,14 @@ impl Lowerer<'_> {
             },
             Expr::Cast(cast) => self.lower_cast(cast, expr, out),
             // `&data.xs`: a borrow of a constant parameter's field.
-            Expr::Reference(reference) if reference.mutability.is_none() && self.is_constant_field(&reference.expr) => {
+            Expr::Reference(reference) if reference.mutability.is_none() && self.is_constant_place(&reference.expr) => {
                 self.borrowed_field(&reference.expr, out)
             }
             // `&a * &b`: the generated code borrows its operands anyway.
             Expr::Reference(reference) if reference.mutability.is_none() => self.lower_expr(&reference.expr, out),
             // `data.scale`, `data.n as f64`: a field of a constant parameter,
             // copied as the user's code copies it.
-            Expr::Field(_) if self.is_constant_field(expr) => self.opaque(expr, out),
+            Expr::Field(_) if self.is_constant_place(expr) => self.opaque(expr, out),
             Expr::Field(field) => self.lower_sin_cos_field(field, out).unwrap_or_else(|| {
                 self.unsupported_expr(expr);
                 self.placeholder(expr)
@@ -599,7 +603,7 @@ impl Lowerer<'_> {
                 .unwrap_or_else(|| self.placeholder(expr)),
             // `data.xs[i]`: an element of a constant parameter's field, read
             // through a borrow of the field rather than a copy of it.
-            Expr::Index(index) if self.is_constant_field(&index.expr) => {
+            Expr::Index(index) if self.is_constant_place(&index.expr) => {
                 let base = self.borrowed_field(&index.expr, out);
                 let position = self.opaque(&index.index, out);
                 self.emit(out, "element", Origin::of(expr), Op::Index { base, index: position })
@@ -1067,7 +1071,7 @@ impl Lowerer<'_> {
                 }
                 // `&data.xs`: the borrow of a constant parameter's field, passed on.
                 Expr::Reference(reference)
-                    if reference.mutability.is_none() && self.is_constant_field(&reference.expr) =>
+                    if reference.mutability.is_none() && self.is_constant_place(&reference.expr) =>
                 {
                     CallArg {
                         operand: self.borrowed_field(&reference.expr, out),
@@ -1443,9 +1447,13 @@ impl Lowerer<'_> {
         } in &header.elements
         {
             let op = match sequence {
-                // `for w in ws` over a `&[Mat<f64>]` parameter: each element
-                // borrowed, `&ws[i]`, a constant.
-                Operand::Var(var) if self.borrowed_elements.contains(var) => {
+                // `for w in ws` over a `&[Mat<f64>]` parameter, or `for row in
+                // &data.rows` over a constant's field: each element borrowed,
+                // `&ws[i]`, a constant.
+                Operand::Var(var)
+                    if self.borrowed_elements.contains(var)
+                        || (*is_reference && self.constant_borrows.contains(var)) =>
+                {
                     let sequence_ident = &self.vars[var.0].ident;
                     let index_ident = &self.vars[index.0].ident;
                     Op::Opaque {
@@ -1695,7 +1703,7 @@ impl Lowerer<'_> {
         let mut elements = Vec::new();
         for element in bound.elements {
             let sequence = element.sequence;
-            let operand = if self.is_constant_field(sequence) {
+            let operand = if self.is_constant_place(sequence) {
                 self.borrowed_field(sequence, out)
             } else {
                 self.lower_expr(sequence, out)
@@ -1774,8 +1782,9 @@ impl Lowerer<'_> {
     }
 
     /// Whether iterating over `iterable` yields references to the elements of
-    /// `sequence`: `.iter()`, `&xs`, or a parameter passed by reference; an
-    /// owned `Vec` or array iterated by value yields the elements themselves.
+    /// `sequence`: `.iter()`, `&xs`, or a parameter or constant's field passed
+    /// by reference; an owned `Vec` or array iterated by value yields the
+    /// elements themselves.
     fn yields_references(&self, iterable: &Expr, sequence: &Expr) -> bool {
         let by_value = matches!(strip_parens(iterable), Expr::Path(_))
             || matches!(strip_parens(iterable), Expr::MethodCall(call) if call.method == "enumerate"
@@ -1784,22 +1793,36 @@ impl Lowerer<'_> {
             return true;
         }
         self.named_var(sequence)
-            .is_some_and(|var| self.borrowed_params.contains(&var))
+            .is_some_and(|var| self.borrowed_params.contains(&var) || self.constant_borrows.contains(&var))
     }
 
-    /// Whether `expr` is a field (`data.xs`, `data.prior.scale`) of a
-    /// parameter that is never differentiated.
-    fn is_constant_field(&self, expr: &Expr) -> bool {
+    /// Whether `expr` is a place inside a parameter that is never
+    /// differentiated: a field (`data.xs`, `data.prior.scale`), or an element
+    /// of one or of a borrow of one (`data.rows[i]`, `rows[i]` after
+    /// `let rows = &data.rows;`), at any depth.
+    fn is_constant_place(&self, expr: &Expr) -> bool {
+        let holds_constants = |base: &Expr| {
+            self.named_constant(base)
+                || self.is_constant_place(base)
+                || self
+                    .named_var(base)
+                    .is_some_and(|var| self.constant_borrows.contains(&var))
+        };
         match strip_parens(expr) {
-            Expr::Field(field) => self.named_constant(&field.base) || self.is_constant_field(&field.base),
+            Expr::Field(field) => holds_constants(&field.base),
+            Expr::Index(index) if !matches!(strip_parens(&index.index), Expr::Range(_)) => {
+                !self.named_constant(&index.expr) && holds_constants(&index.expr)
+            }
             _ => false,
         }
     }
 
-    /// `&field` of a constant parameter's field: a borrow, so that a `Vec`
-    /// or a matrix is read where it is rather than moved or copied.
-    fn borrowed_field(&mut self, field: &Expr, out: &mut Vec<Stmt>) -> Operand {
-        self.opaque(&syn::parse_quote!(&#field), out)
+    /// `&place` of a place inside a constant parameter: a borrow, so that a
+    /// `Vec` or a matrix is read where it is rather than moved or copied.
+    fn borrowed_field(&mut self, place: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let borrow = self.opaque(&syn::parse_quote!(&#place), out);
+        self.constant_borrows.extend(borrow.var());
+        borrow
     }
 
     /// Whether `expr` names a parameter that is never differentiated.
