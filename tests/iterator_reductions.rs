@@ -1,7 +1,8 @@
 //! Sums, products, folds and collected maps over iterators, the way Rust
 //! code often writes them: `x.iter().map(|v| v * v).sum::<f64>()`,
 //! `(0..n).map(|i| …).sum()`, `.product()`, `x.iter().fold(init, |acc, &v| …)`,
-//! `x.iter().map(|v| …).collect::<Vec<f64>>()`. The macro writes each as the
+//! `x.iter().map(|v| …).collect::<Vec<f64>>()`, maps by a function's name
+//! (`.map(f64::exp)`) and maps in a row. The macro writes each as the
 //! `for` loop it stands for, so the closure is differentiated as a loop body
 //! is.
 //!
@@ -240,5 +241,52 @@ fn typed_sums_and_folds_with_function_paths_match_central_differences() {
         let mut gradient = adj_x;
         gradient.push(adj_w);
         fd::check_gradient(|p| typed_and_path_folds(&p[..3], p[3]), &point, &gradient).assert_within(FD_TOLERANCE);
+    }
+}
+
+/// The logistic function, mapped over elements by name below.
+#[differentiate(forward)]
+fn logistic(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Maps given by a function's name (`.map(f64::exp)`, `.map(logistic)`),
+/// maps in a row, and copied elements passed to a function by value.
+#[differentiate(forward)]
+fn named_and_chained_maps(x: &[f64]) -> f64 {
+    let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lse = x.iter().copied().map(|v| v - m).map(f64::exp).sum::<f64>().ln() + m;
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let spread: f64 = x.iter().map(|v| v - mean).map(|d| d * d).sum();
+    let doubled: Vec<f64> = x.iter().copied().map(logistic).map(|p| 2.0 * p).collect();
+    let squares = x.iter().copied().map(logistic).fold(0.0, |acc, p| acc + p * p);
+    let mut looped = 0.0;
+    for v in x.iter().copied() {
+        looped += logistic(v) * v;
+    }
+    lse + spread + doubled[1] + squares + looped
+}
+
+#[test]
+fn maps_by_name_and_in_a_row_are_differentiated() {
+    let mut rng = Rng::for_test("named_and_chained_maps");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 4, -2.0, 2.0);
+        let (value, gradient) = named_and_chained_maps_grad(&x);
+        assert_eq!(value, named_and_chained_maps(&x));
+        let sigma = |v: f64| 1.0 / (1.0 + (-v).exp());
+        let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = x.iter().sum::<f64>() / 4.0;
+        let by_hand = x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+            + m
+            + x.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+            + 2.0 * sigma(x[1])
+            + x.iter().map(|&v| sigma(v).powi(2) + sigma(v) * v).sum::<f64>();
+        assert_all_close(&[value], &[by_hand], EXACT_TOLERANCE);
+        fd::check_gradient(named_and_chained_maps, &x, &gradient).assert_within(FD_TOLERANCE);
+        let direction = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (_, tangent) = named_and_chained_maps_jvp(&x, &direction);
+        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_all_close(&[tangent], &[expected], EXACT_TOLERANCE);
     }
 }

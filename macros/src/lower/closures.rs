@@ -170,7 +170,7 @@ impl Lowerer<'_> {
         }
         let (source, element_pat, element): (&Expr, syn::Pat, Expr) = match mapped(&call.receiver) {
             Some((source, closure)) => {
-                if !self.closure_becomes_loop_body(closure, "map") {
+                if !self.closure_becomes_loop_body(&closure, "map") {
                     return Some(Operand::Const(syn::parse_quote!(())));
                 }
                 (source, untyped(&closure.inputs[0]).clone(), (*closure.body).clone())
@@ -225,14 +225,15 @@ impl Lowerer<'_> {
             _ => return None,
         };
         let (acc_pat, element_pat, element) = (untyped(&closure.inputs[0]), untyped(&closure.inputs[1]), &closure.body);
-        let (source, loop_pat, mapping) = match mapped(&call.receiver) {
+        let map = mapped(&call.receiver);
+        let (source, loop_pat, mapping) = match &map {
             Some((source, map)) => {
                 if !self.closure_becomes_loop_body(map, "map") {
                     return Some(Operand::Const(syn::parse_quote!(())));
                 }
                 let map_body = &map.body;
                 (
-                    source,
+                    *source,
                     untyped(&map.inputs[0]),
                     Some(quote::quote!(let #element_pat = #map_body;)),
                 )
@@ -308,7 +309,7 @@ impl Lowerer<'_> {
                 })
             }
         };
-        if !self.closure_becomes_loop_body(closure, "map") {
+        if !self.closure_becomes_loop_body(&closure, "map") {
             return Some(Operand::Const(syn::parse_quote!(())));
         }
         Some(self.lower_expr(&block, out))
@@ -398,16 +399,38 @@ fn untyped(pat: &syn::Pat) -> &syn::Pat {
     }
 }
 
-/// `source.map(|x| …)` with a closure of one parameter written in place:
-/// the source and the closure.
-fn mapped(expr: &Expr) -> Option<(&Expr, &syn::ExprClosure)> {
+/// `source.map(|x| …)` with a closure of one parameter written in place,
+/// or with a function (`.map(f64::exp)`, `.map(sigmoid)`): the source and
+/// the closure. Maps in a row, `.map(f).map(g)`, are one map doing `f`
+/// then `g`.
+fn mapped(expr: &Expr) -> Option<(&Expr, syn::ExprClosure)> {
     let Expr::MethodCall(map) = strip_parens(expr) else {
         return None;
     };
-    let (Some(Expr::Closure(closure)), 1) = (map.args.first().map(strip_parens), map.args.len()) else {
+    if map.method != "map" || map.args.len() != 1 {
         return None;
+    }
+    let closure: syn::ExprClosure = match strip_parens(&map.args[0]) {
+        Expr::Closure(closure) if closure.inputs.len() == 1 => closure.clone(),
+        Expr::Path(function) => {
+            syn::parse_quote_spanned!(function.span()=> |chainrule_element| #function(chainrule_element))
+        }
+        _ => return None,
     };
-    (map.method == "map" && closure.inputs.len() == 1).then(|| (strip_parens(&map.receiver), closure))
+    match mapped(&map.receiver) {
+        Some((source, first)) => {
+            let (first_pat, first_body) = (&first.inputs[0], &first.body);
+            let (then_pat, then_body) = (&closure.inputs[0], &closure.body);
+            let composed = syn::parse_quote_spanned!(closure.span()=>
+                |#first_pat| {
+                    let #then_pat = #first_body;
+                    #then_body
+                }
+            );
+            Some((source, composed))
+        }
+        None => Some((strip_parens(&map.receiver), closure)),
+    }
 }
 
 /// The one type a method call names in its turbofish: `f64` of `sum::<f64>()`.

@@ -17,8 +17,13 @@ use super::{Lowerer, pattern_name, strip_parens};
 /// How an iterable walks its sequences.
 pub(super) enum Walk<'a> {
     /// `xs`, `&xs`, `xs.iter()`, `xs.iter().copied()`: the elements of
-    /// `sequence`, where `iterable` is the leaf as written.
-    Elements { iterable: &'a Expr, sequence: &'a Expr },
+    /// `sequence`, where `iterable` is the leaf as written; `copied` for
+    /// `.copied()` and `.cloned()`, which yield values, not references.
+    Elements {
+        iterable: &'a Expr,
+        sequence: &'a Expr,
+        copied: bool,
+    },
     /// `walk.enumerate()`: pairs `(i, element)`.
     Enumerate(Box<Walk<'a>>),
     /// `left.zip(right)`: pairs `(left element, right element)`.
@@ -44,22 +49,30 @@ impl<'a> Walk<'a> {
                         "iter" | "into_iter" | "copied" | "cloned"
                     ) =>
             {
+                let copies = matches!(call.method.to_string().as_str(), "copied" | "cloned");
                 match Walk::of(&call.receiver) {
-                    Some(Walk::Elements { sequence, .. }) => Some(Walk::Elements { iterable, sequence }),
+                    Some(Walk::Elements { sequence, copied, .. }) => Some(Walk::Elements {
+                        iterable,
+                        sequence,
+                        copied: copied || copies,
+                    }),
                     Some(walk) => Some(walk),
                     None => Some(Walk::Elements {
                         iterable,
                         sequence: &call.receiver,
+                        copied: copies,
                     }),
                 }
             }
             Expr::Reference(reference) if reference.mutability.is_none() => Some(Walk::Elements {
                 iterable,
                 sequence: &reference.expr,
+                copied: false,
             }),
             Expr::Path(_) => Some(Walk::Elements {
                 iterable,
                 sequence: iterable,
+                copied: false,
             }),
             _ => None,
         }
@@ -102,8 +115,8 @@ pub(super) struct BoundElement<'a> {
     pub(super) name: String,
     pub(super) iterable: &'a Expr,
     pub(super) sequence: &'a Expr,
-    /// Whether the pattern takes the element by value (`&x`), so that `x`
-    /// is an `f64` even where the loop yields references.
+    /// Whether the element is taken by value (`&x`, or `.copied()`), so
+    /// that `x` is an `f64` even where the sequence is read by reference.
     pub(super) dereferenced: bool,
 }
 
@@ -121,12 +134,16 @@ impl Lowerer<'_> {
             pat => pat,
         };
         match walk {
-            Walk::Elements { iterable, sequence } => {
+            Walk::Elements {
+                iterable,
+                sequence,
+                copied,
+            } => {
                 let (name, dereferenced) = match pat {
                     syn::Pat::Reference(reference) if reference.mutability.is_none() => {
                         (pattern_name(&reference.pat), true)
                     }
-                    pat => (pattern_name(pat), false),
+                    pat => (pattern_name(pat), *copied),
                 };
                 match name {
                     Ok(Some(name)) => bound.elements.push(BoundElement {

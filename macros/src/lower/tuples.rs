@@ -134,7 +134,7 @@ impl Lowerer<'_> {
         match strip_parens(value) {
             Expr::Tuple(tuple) if tuple.elems.len() == arity => Some(tuple.elems.iter().cloned().collect()),
             // A tuple parameter that is not differentiated, or such a field.
-            constant if self.named_constant(constant) || self.is_constant_field(constant) => Some(
+            constant if self.named_constant(constant) || self.is_constant_place(constant) => Some(
                 (0..arity)
                     .map(|index| {
                         let index = syn::Index::from(index);
