@@ -252,7 +252,7 @@ fn outer_square(x: &Col<f64>) -> Mat<f64> {
 /// the function and both shapes, not read out of bounds or cut short.
 #[test]
 #[should_panic(
-    expected = "the seed given to the pullback of `scaled_squares` is 2×1 but the value of \
+    expected = "the seed given to `scaled_squares_vjp` (or to the pullback of `scaled_squares`) is 2×1 but the value of \
                            `scaled_squares` is 3×1"
 )]
 fn a_vec_seed_longer_or_shorter_than_the_value_is_refused() {
@@ -261,7 +261,7 @@ fn a_vec_seed_longer_or_shorter_than_the_value_is_refused() {
 
 #[test]
 #[should_panic(
-    expected = "the seed given to the pullback of `outer_square` is 3×2 but the value of \
+    expected = "the seed given to `outer_square_vjp` (or to the pullback of `outer_square`) is 3×2 but the value of \
                            `outer_square` is 3×3"
 )]
 fn a_matrix_seed_of_another_shape_is_refused() {

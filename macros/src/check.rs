@@ -673,6 +673,10 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
              `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()`, `.enumerate()`, \
              `.zip(ys)` or a range; index the elements in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
         }
+        "reverse" | "rotate_left" | "rotate_right" => {
+            "only buffers of indices are permuted in place; build the permuted values as a new buffer instead, \
+             e.g. `let r: Vec<f64> = (0..n).map(|i| v[n - 1 - i]).collect();`"
+        }
         "swap" => {
             "only buffers of indices are permuted in place; swap two elements with a derivative through a \
              local: `let t = v[i]; v[i] = v[j]; v[j] = t;`"

@@ -24,4 +24,11 @@ fn sine_of_pair(x: f64) -> f64 {
     x * 2.0 + pair.0
 }
 
+#[differentiate]
+fn reversed(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.reverse();
+    v[0] * xs[1]
+}
+
 fn main() {}

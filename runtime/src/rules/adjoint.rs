@@ -28,8 +28,9 @@ pub fn check_seed<V: Operand + ?Sized>(seed: &V, value_shape: (usize, usize), fu
     let seed_shape = shape_of(seed);
     assert!(
         seed_shape == value_shape,
-        "the seed given to the pullback of `{function}` is {}×{} but the value of `{function}` is {}×{} \
-         (rows × columns, a vector of n numbers being n×1): pass a seed shaped like the value",
+        "the seed given to `{function}_vjp` (or to the pullback of `{function}`) is {}×{} but the value of \
+         `{function}` is {}×{} (rows × columns, a vector of n numbers being n×1): pass a seed shaped like \
+         the value",
         seed_shape.0,
         seed_shape.1,
         value_shape.0,
