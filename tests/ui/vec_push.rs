@@ -1,10 +1,12 @@
 use chainrule::differentiate;
 
 #[differentiate]
-fn squares(w: &[f64]) -> f64 {
+fn positives(w: &[f64]) -> f64 {
     let mut v = Vec::new();
     for &x in w {
-        v.push(x * x);
+        if x > 0.0 {
+            v.push(x * x);
+        }
     }
     v.iter().sum::<f64>()
 }

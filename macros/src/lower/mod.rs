@@ -29,6 +29,7 @@ use syn::{Expr, Ident};
 mod closures;
 mod effects;
 mod faer_macros;
+mod pushes;
 mod sequences;
 mod subslices;
 mod tuples;
@@ -68,7 +69,8 @@ pub fn lower_signature(signature: &Signature) -> Function {
 pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) -> Function {
     let mut lowerer = Lowerer::new(cx, item.sig.ident.to_string());
     let params = lowerer.bind_params(signature);
-    let stmts = closures::typed_reductions(&item.block.stmts, signature.output == Shape::Scalar);
+    let stmts = pushes::preallocated_pushes(&item.block.stmts);
+    let stmts = closures::typed_reductions(&stmts, signature.output == Shape::Scalar);
     let body = early_exit::returns_to_breaks(&stmts, signature.output, &item.sig.output);
     let frames = vec![Frame::new(&body)];
     lowerer.scopes.push(HashMap::new());

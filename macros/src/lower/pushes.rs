@@ -1,0 +1,273 @@
+//! Vectors grown by `push`, when their final length is known before the
+//! first push.
+//!
+//! The IR's buffers never change length, so a `Vec` that grows cannot be
+//! differentiated as it is written. Before lowering, the body is rewritten,
+//! as `syn`: a `let mut v = Vec::new();` (or `Vec::with_capacity(n)`, or
+//! `vec![]`) whose pushes are either statements of its own block
+//! (`v.push(a); v.push(b);`) or statements of the body of one `for` loop of
+//! that block, with no `break` or `continue` in it, becomes
+//! `let mut v = vec![0.0; count];` just before the first push, where `count`
+//! is the number of pushes (times the loop's trip count), and each
+//! `v.push(e);` becomes `v[pushed] = e; pushed += 1;`. The vector is not
+//! mentioned between its `let` and its last push other than by the pushes,
+//! so no read sees it half full. Any other use of `push` is left as it is,
+//! and reported where it is lowered.
+
+use proc_macro2::Span;
+use quote::quote;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Ident};
+
+use super::sequences::Walk;
+use super::{LoopExitFinder, ReturnFinder, strip_parens};
+
+/// `stmts` with every vector grown by `push` to a known length, at any
+/// depth, written by index into a vector of that length.
+pub(super) fn preallocated_pushes(stmts: &[syn::Stmt]) -> Vec<syn::Stmt> {
+    let mut block = syn::Block {
+        brace_token: Default::default(),
+        stmts: stmts.to_vec(),
+    };
+    Preallocator.visit_block_mut(&mut block);
+    block.stmts
+}
+
+struct Preallocator;
+
+impl VisitMut for Preallocator {
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        syn::visit_mut::visit_block_mut(self, block);
+        let mut start = 0;
+        while let Some(found) = block.stmts[start..]
+            .iter()
+            .position(|stmt| grown_vector(stmt).is_some())
+        {
+            let declaration = start + found;
+            preallocate(&mut block.stmts, declaration);
+            start = declaration + 1;
+        }
+    }
+
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+}
+
+/// The name of the vector `stmt` declares empty to grow it,
+/// `let mut v = Vec::new();`, and its element type if written, only `f64`.
+fn grown_vector(stmt: &syn::Stmt) -> Option<Ident> {
+    let syn::Stmt::Local(local) = stmt else {
+        return None;
+    };
+    let (pat, ty) = match &local.pat {
+        syn::Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
+        pat => (pat, None),
+    };
+    let syn::Pat::Ident(ident) = pat else {
+        return None;
+    };
+    if ident.mutability.is_none() || ident.by_ref.is_some() || ident.subpat.is_some() {
+        return None;
+    }
+    if ty.is_some_and(|ty| !is_vec_of_f64(ty)) {
+        return None;
+    }
+    let init = local.init.as_ref().filter(|init| init.diverge.is_none())?;
+    let empty = match strip_parens(&init.expr) {
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) => {
+                let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                matches!(
+                    segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+                    [.., "Vec", "new"] | [.., "Vec", "with_capacity"]
+                )
+            }
+            _ => false,
+        },
+        Expr::Macro(mac) => mac.mac.path.is_ident("vec") && mac.mac.tokens.is_empty(),
+        _ => false,
+    };
+    empty.then(|| ident.ident.clone())
+}
+
+fn is_vec_of_f64(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return false;
+    };
+    last.ident == "Vec"
+        && matches!(
+            arguments.args.first(),
+            Some(syn::GenericArgument::Type(syn::Type::Path(element))) if element.path.is_ident("f64")
+        )
+}
+
+/// Rewrites the vector declared at `stmts[declaration]` if its pushes
+/// allow it; leaves the block as it is otherwise.
+fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
+    let Some(name) = grown_vector(&stmts[declaration]) else {
+        return;
+    };
+    let uses: Vec<usize> = (declaration + 1..stmts.len())
+        .filter(|&i| mentions(&stmts[i], &name))
+        .collect();
+    let Some(&first) = uses.first() else {
+        return;
+    };
+    // The pushes: a run of push statements, or one loop pushing.
+    let (count, last_push): (Expr, usize) = if push_of(&stmts[first], &name).is_some() {
+        let pushes = uses
+            .iter()
+            .take_while(|&&i| push_of(&stmts[i], &name).is_some())
+            .count();
+        (syn::parse_quote!(#pushes), uses[pushes - 1])
+    } else {
+        let Some(count) = loop_push_count(&stmts[first], &name) else {
+            return;
+        };
+        (count, first)
+    };
+    // No push after the vector is first read.
+    if uses
+        .iter()
+        .filter(|&&i| i > last_push)
+        .any(|&i| contains_push(&stmts[i], &name))
+    {
+        return;
+    }
+    let pushed = Ident::new(&format!("chainrule_pushed_{name}"), Span::mixed_site());
+    let mut writer = PushWriter {
+        name: &name,
+        pushed: &pushed,
+    };
+    for stmt in &mut stmts[first..=last_push] {
+        writer.write_by_index(stmt);
+        writer.visit_stmt_mut(stmt);
+    }
+    let syn::Stmt::Local(local) = stmts.remove(declaration) else {
+        return;
+    };
+    let pat = &local.pat;
+    let allocation: [syn::Stmt; 2] = [
+        syn::parse_quote!(let #pat = vec![0.0_f64; #count];),
+        syn::parse_quote!(let mut #pushed = 0_usize;),
+    ];
+    stmts.splice(first - 1..first - 1, allocation);
+}
+
+/// `e` of a statement `name.push(e);`.
+fn push_of<'s>(stmt: &'s syn::Stmt, name: &Ident) -> Option<&'s Expr> {
+    let syn::Stmt::Expr(Expr::MethodCall(call), Some(_)) = stmt else {
+        return None;
+    };
+    let receiver_is_name = matches!(strip_parens(&call.receiver), Expr::Path(path) if path.path.is_ident(name));
+    (call.method == "push" && call.args.len() == 1 && receiver_is_name).then(|| &call.args[0])
+}
+
+/// For a `for` loop whose body pushes onto `name` in statements of its own
+/// (and mentions it nowhere else) and neither breaks nor continues: the
+/// number of pushes it makes, pushes per iteration × trip count. A loop
+/// that may `return` could leave the vector part filled: not counted.
+fn loop_push_count(stmt: &syn::Stmt, name: &Ident) -> Option<Expr> {
+    let syn::Stmt::Expr(Expr::ForLoop(for_loop), _) = stmt else {
+        return None;
+    };
+    if for_loop.label.is_some() || mentions_expr(&for_loop.expr, name) {
+        return None;
+    }
+    let body = &for_loop.body.stmts;
+    let mut exits = LoopExitFinder {
+        continues_count: true,
+        found: false,
+    };
+    body.iter().for_each(|stmt| exits.visit_stmt(stmt));
+    let returns = body.iter().any(|stmt| {
+        let mut finder = ReturnFinder::default();
+        finder.visit_stmt(stmt);
+        finder.0
+    });
+    let pushes = body.iter().filter(|stmt| push_of(stmt, name).is_some()).count();
+    let elsewhere = body
+        .iter()
+        .any(|stmt| push_of(stmt, name).is_none() && mentions(stmt, name));
+    if exits.found || returns || pushes == 0 || elsewhere {
+        return None;
+    }
+    let iterable = match strip_parens(&for_loop.expr) {
+        Expr::MethodCall(call) if call.method == "rev" && call.args.is_empty() => &*call.receiver,
+        iterable => iterable,
+    };
+    let trips: Expr = match strip_parens(iterable) {
+        Expr::Range(range) if range.start.is_some() && range.end.is_some() => {
+            syn::parse_quote!(::core::iter::Iterator::size_hint(&(#range)).0)
+        }
+        Expr::Range(_) => return None,
+        iterable => Walk::of(iterable)?.length(),
+    };
+    Some(syn::parse_quote!(#pushes * #trips))
+}
+
+/// Rewrites the pushes onto `name`, as statements or statements of a loop
+/// body, into writes by index: `{ name[pushed] = e; pushed += 1; }`.
+struct PushWriter<'n> {
+    name: &'n Ident,
+    pushed: &'n Ident,
+}
+
+impl PushWriter<'_> {
+    fn write_by_index(&self, stmt: &mut syn::Stmt) {
+        if let Some(value) = push_of(stmt, self.name).cloned() {
+            let (name, pushed) = (self.name, self.pushed);
+            *stmt = syn::parse_quote!({ #name[#pushed] = #value; #pushed += 1; });
+        }
+    }
+}
+
+impl VisitMut for PushWriter<'_> {
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        block.stmts.iter_mut().for_each(|stmt| self.write_by_index(stmt));
+    }
+}
+
+/// Whether `stmt` pushes onto `name` anywhere in it.
+fn contains_push(stmt: &syn::Stmt, name: &Ident) -> bool {
+    struct Finder<'n> {
+        name: &'n Ident,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            if call.method == "push"
+                && matches!(strip_parens(&call.receiver), Expr::Path(path) if path.path.is_ident(self.name))
+            {
+                self.found = true;
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut finder = Finder { name, found: false };
+    finder.visit_stmt(stmt);
+    finder.found
+}
+
+/// Whether `stmt` mentions the name `name` anywhere, macros included.
+fn mentions(stmt: &syn::Stmt, name: &Ident) -> bool {
+    token_mentions(quote!(#stmt), name)
+}
+
+fn mentions_expr(expr: &Expr, name: &Ident) -> bool {
+    token_mentions(quote!(#expr), name)
+}
+
+fn token_mentions(tokens: proc_macro2::TokenStream, name: &Ident) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == *name,
+        proc_macro2::TokenTree::Group(group) => token_mentions(group.stream(), name),
+        _ => false,
+    })
+}

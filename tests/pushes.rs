@@ -1,0 +1,110 @@
+//! Vectors grown with `push` where their final length is known before the
+//! first push: `let mut v = Vec::new();` (or `Vec::with_capacity(n)`,
+//! `vec![]`) filled by push statements of its own block or of one `for`
+//! loop's body, then read. Each is checked against its closed form and
+//! central differences, in reverse mode, forward mode, the Jacobian and the
+//! Hessian.
+
+// Pushes in loops over index ranges on purpose: their trip count is a form
+// under test.
+#![allow(clippy::needless_range_loop)]
+
+#[macro_use]
+mod common;
+
+use chainrule::fd;
+use chainrule::prelude::*;
+use common::{EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, assert_close, uniform_point};
+
+/// softmax(x), its exponentials and its outputs each pushed in a loop:
+/// ∂sᵢ/∂xⱼ = sᵢ (δᵢⱼ − sⱼ).
+#[differentiate(jacobian, forward)]
+fn pushed_softmax(xs: &[f64]) -> Vec<f64> {
+    let mut exps = Vec::new();
+    for x in xs.iter() {
+        exps.push(x.exp());
+    }
+    let total: f64 = exps.iter().sum();
+    let mut out = Vec::with_capacity(xs.len());
+    for i in 0..xs.len() {
+        out.push(exps[i] / total);
+    }
+    out
+}
+
+#[test]
+fn a_softmax_built_by_push_has_its_closed_form_jacobian() {
+    let mut rng = Rng::for_test("pushed_softmax");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 4, -2.0, 2.0);
+        let (value, jacobian) = pushed_softmax_jacobian(&x);
+        assert_eq!(value, pushed_softmax(&x));
+        let total: f64 = x.iter().map(|v| v.exp()).sum();
+        let s: Vec<f64> = x.iter().map(|v| v.exp() / total).collect();
+        assert_all_close(&value, &s, EXACT_TOLERANCE);
+        for i in 0..4 {
+            let row: Vec<f64> = (0..4).map(|j| jacobian[(i, j)]).collect();
+            let expected: Vec<f64> = (0..4).map(|j| s[i] * (if i == j { 1.0 } else { 0.0 } - s[j])).collect();
+            assert_all_close(&row, &expected, EXACT_TOLERANCE);
+        }
+        let numeric = fd::central_jacobian(pushed_softmax, &x);
+        for i in 0..4 {
+            let row: Vec<f64> = (0..4).map(|j| jacobian[(i, j)]).collect();
+            let expected: Vec<f64> = (0..4).map(|j| numeric[(i, j)]).collect();
+            assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
+        let direction = uniform_point(&mut rng, 4, -1.0, 1.0);
+        let (_, tangent) = pushed_softmax_jvp(&x, &direction);
+        let along: Vec<f64> = (0..4)
+            .map(|i| (0..4).map(|j| jacobian[(i, j)] * direction[j]).sum())
+            .collect();
+        assert_all_close(&tangent, &along, EXACT_TOLERANCE);
+    }
+}
+
+/// Features pushed as statements, then two per iteration of a loop:
+/// f = xy + y sin(x + 1) + xy sin(x + 1) + 6.
+#[differentiate(hessian)]
+fn pushed_features(x: f64, y: f64) -> f64 {
+    let mut features: Vec<f64> = Vec::new();
+    features.push(x * y);
+    let shifted = x + 1.0;
+    features.push(shifted.sin());
+    features.push(y);
+    let mut scaled = vec![];
+    for k in 0..3 {
+        scaled.push(features[k] * k as f64);
+        scaled.push(features[k]);
+    }
+    features[0] + features[1] * features[2] + scaled[1] * scaled[2] + scaled.len() as f64
+}
+
+#[test]
+fn features_pushed_in_a_block_and_a_loop_have_exact_derivatives() {
+    let mut rng = Rng::for_test("pushed_features");
+    for _ in 0..POINTS {
+        let p = uniform_point(&mut rng, 2, -2.0, 2.0);
+        let (x, y) = (p[0], p[1]);
+        let (value, dx, dy) = pushed_features_grad(x, y);
+        assert_eq!(value, pushed_features(x, y));
+        let (s, c) = (x + 1.0).sin_cos();
+        assert_close(value, x * y + y * s + x * y * s + 6.0, EXACT_TOLERANCE);
+        assert_all_close(
+            &[dx, dy],
+            &[y + y * c + y * s + x * y * c, x + s + x * s],
+            EXACT_TOLERANCE,
+        );
+        fd::check_gradient(|p| pushed_features(p[0], p[1]), &p, &[dx, dy]).assert_within(FD_TOLERANCE);
+        let (_, hessian) = pushed_features_hessian(x, y);
+        let numeric = fd::central_jacobian(
+            |p| {
+                let (_, dx, dy) = pushed_features_grad(p[0], p[1]);
+                vec![dx, dy]
+            },
+            &p,
+        );
+        for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            assert_all_close(&[hessian[(i, j)]], &[numeric[(i, j)]], FD_TOLERANCE);
+        }
+    }
+}
