@@ -6,7 +6,8 @@
 //! as `syn`: a `let mut v = Vec::new();` (or `Vec::with_capacity(n)`, or
 //! `vec![]`) whose pushes are either statements of its own block
 //! (`v.push(a); v.push(b);`) or statements of the body of one `for` loop of
-//! that block, with no `break` or `continue` in it, becomes
+//! that block, with no `break` or `continue` in it, and no push reads the
+//! vector (`v.push(v.len() as f64)` would see its final length), becomes
 //! `let mut v = vec![0.0; count];` just before the first push, where `count`
 //! is the number of pushes (times the loop's trip count), and each
 //! `v.push(e);` becomes `v[pushed] = e; pushed += 1;`. The vector is not
@@ -160,13 +161,15 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
     stmts.splice(first - 1..first - 1, allocation);
 }
 
-/// `e` of a statement `name.push(e);`.
+/// `e` of a statement `name.push(e);` whose `e` does not read `name` (it
+/// would see the whole vector, not the part pushed so far).
 fn push_of<'s>(stmt: &'s syn::Stmt, name: &Ident) -> Option<&'s Expr> {
     let syn::Stmt::Expr(Expr::MethodCall(call), Some(_)) = stmt else {
         return None;
     };
     let receiver_is_name = matches!(strip_parens(&call.receiver), Expr::Path(path) if path.path.is_ident(name));
-    (call.method == "push" && call.args.len() == 1 && receiver_is_name).then(|| &call.args[0])
+    let pushes_onto_name = call.method == "push" && call.args.len() == 1 && receiver_is_name;
+    (pushes_onto_name && !mentions_expr(&call.args[0], name)).then(|| &call.args[0])
 }
 
 /// For a `for` loop whose body pushes onto `name` in statements of its own
