@@ -1,5 +1,6 @@
 //! Sub-slices of differentiated slices: `&w[1..]` passed to another
-//! `#[differentiate]` function, `let v = &w[1..3]`, `w[..=2].iter()`. Each
+//! `#[differentiate]` function, `let v = &w[1..3]`, `w[..=2].iter()`, and
+//! loops over `windows`, `chunks` and `chunks_exact`. Each
 //! is read as a copy of that part, so its derivative flows back into the
 //! elements it came from. Gradients are checked against closed forms and
 //! central differences at random points, in reverse and forward mode.
@@ -74,6 +75,63 @@ fn every_kind_of_range_matches_central_differences() {
             let row: Vec<f64> = (0..5).map(|j| hessian[(i, j)]).collect();
             let expected: Vec<f64> = (0..5).map(|j| numeric[(i, j)]).collect();
             assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
+    }
+}
+
+/// Σ (xᵢ₊₁ − xᵢ)² over `windows(2)`, chunk products over `chunks(2)` (the
+/// last chunk of an odd length is shorter), `chunks_exact(2)` (the rest left
+/// out) and `windows(3)` zipped with the elements, in every mode.
+#[differentiate(forward, hessian)]
+fn sliding_and_chunked(xs: &[f64]) -> f64 {
+    let smooth: f64 = xs.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    let mut chunked = 0.0;
+    for (i, c) in xs.chunks(2).enumerate() {
+        chunked += (i as f64 + 1.0) * c[0] * c[c.len() - 1];
+    }
+    let mut exact = 0.0;
+    for c in xs.chunks_exact(2) {
+        exact += c[0].sin() * c[1];
+    }
+    let mut triples = 0.0;
+    for (w, &x) in xs.windows(3).zip(xs) {
+        triples += w[0] * w[1] * w[2] * x;
+    }
+    smooth + chunked + exact + triples
+}
+
+fn sliding_and_chunked_by_hand(xs: &[f64]) -> f64 {
+    let n = xs.len();
+    let smooth: f64 = (0..n - 1).map(|i| (xs[i + 1] - xs[i]).powi(2)).sum();
+    let chunked: f64 = (0..n.div_ceil(2))
+        .map(|i| (i as f64 + 1.0) * xs[2 * i] * xs[(2 * i + 1).min(n - 1)])
+        .sum();
+    let exact: f64 = (0..n / 2).map(|i| xs[2 * i].sin() * xs[2 * i + 1]).sum();
+    let triples: f64 = (0..n - 2).map(|i| xs[i] * xs[i + 1] * xs[i + 2] * xs[i]).sum();
+    smooth + chunked + exact + triples
+}
+
+#[test]
+fn windows_and_chunks_have_exact_derivatives_in_every_mode() {
+    let mut rng = Rng::for_test("sliding_and_chunked");
+    for len in [4, 5] {
+        for _ in 0..POINTS {
+            let x = uniform_point(&mut rng, len, -1.5, 1.5);
+            let (value, gradient) = sliding_and_chunked_grad(&x);
+            assert_eq!(value, sliding_and_chunked(&x));
+            assert_all_close(&[value], &[sliding_and_chunked_by_hand(&x)], EXACT_TOLERANCE);
+            fd::check_gradient(sliding_and_chunked, &x, &gradient).assert_within(FD_TOLERANCE);
+            let direction = uniform_point(&mut rng, len, -1.0, 1.0);
+            let (_, tangent) = sliding_and_chunked_jvp(&x, &direction);
+            let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+            assert_all_close(&[tangent], &[expected], EXACT_TOLERANCE);
+            let (_, hessian) = sliding_and_chunked_hessian(&x);
+            let numeric = fd::central_jacobian(|p| sliding_and_chunked_grad(p).1, &x);
+            for i in 0..len {
+                let row: Vec<f64> = (0..len).map(|j| hessian[(i, j)]).collect();
+                let expected: Vec<f64> = (0..len).map(|j| numeric[(i, j)]).collect();
+                assert_all_close(&row, &expected, FD_TOLERANCE);
+            }
         }
     }
 }

@@ -673,7 +673,7 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
         "iter" | "into_iter" | "iter_mut" | "zip" | "chain" | "skip" | "take" | "step_by" | "chunks" | "windows" => {
             "iterators are differentiated only as the sequence of a `for` loop and in `.map(|x| …).sum()`, \
              `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()`, `.enumerate()`, \
-             `.zip(ys)` or a range; index the elements in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
+             `.zip(ys)`, `xs.windows(k)`, `xs.chunks(k)` or a range; index the elements in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
         }
         "reverse" | "rotate_left" | "rotate_right" => {
             "only buffers of indices are permuted in place; build the permuted values as a new buffer instead, \

@@ -1378,6 +1378,7 @@ impl Lowerer<'_> {
             reverse: false,
             index_names: Vec::new(),
             elements: Vec::new(),
+            slices: Vec::new(),
         };
         let check: Option<syn::Stmt> = cond.map(|cond| syn::parse_quote!(if !(#cond) { break; }));
         self.lower_loop(header, check, &body.stmts, origin, out);
@@ -1394,7 +1395,7 @@ impl Lowerer<'_> {
         origin: Origin,
         out: &mut Vec<Stmt>,
     ) {
-        let mut body_stmts: Vec<syn::Stmt> = prefix.into_iter().collect();
+        let mut body_stmts: Vec<syn::Stmt> = header.slices.iter().cloned().chain(prefix).collect();
         body_stmts.extend(stmts.iter().cloned());
         let breaks = body_stmts.iter().any(stmt_breaks_loop);
         // A buffer lent by `&mut` is written in place, like an element store:
@@ -1687,6 +1688,7 @@ impl Lowerer<'_> {
                 reverse,
                 index_names,
                 elements: Vec::new(),
+                slices: Vec::new(),
             });
         }
         let Some(walk) = Walk::of(iterable) else {
@@ -1694,16 +1696,16 @@ impl Lowerer<'_> {
                 iterable,
                 "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of slices, \
                  `Vec`s, arrays or faer vectors (`for &x in xs`, `for x in xs.iter()`, \
-                 `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`); iterator adapters \
-                 other than `rev`, `enumerate` and `zip` have no rule: index the elements in a counted loop \
-                 instead (`for i in 1..xs.len() { … xs[i] … }`)",
+                 `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`, `xs.windows(2)`, \
+                 `xs.chunks(3)`); iterator adapters other than `rev`, `enumerate` and `zip` have no rule: index the \
+                 elements in a counted loop instead (`for i in 1..xs.len() { … xs[i] … }`)",
             );
             return None;
         };
         let mut bound = WalkBindings::default();
         self.bind_walk(&walk, pat, &mut bound)?;
         let mut elements = Vec::new();
-        for element in bound.elements {
+        for element in std::mem::take(&mut bound.elements) {
             let sequence = element.sequence;
             let operand = if self.is_constant_place(sequence) {
                 self.borrowed_field(sequence, out)
@@ -1724,13 +1726,22 @@ impl Lowerer<'_> {
             });
         }
         let end = Some(self.opaque(&walk.length(), out));
+        let mut index_names = std::mem::take(&mut bound.counters);
+        if index_names.is_empty() && !bound.slices.is_empty() {
+            index_names.push("chainrule_slice_start".to_owned());
+        }
+        let slices = index_names
+            .first()
+            .map(|counter| bound.slice_statements(counter))
+            .unwrap_or_default();
         Some(LoopHeader {
             start: Operand::Const(syn::parse_quote!(0)),
             end,
             inclusive: false,
             reverse,
-            index_names: bound.counters,
+            index_names,
             elements,
+            slices,
         })
     }
 
@@ -2127,6 +2138,9 @@ struct LoopHeader {
     index_names: Vec<String>,
     /// For loops over elements: the elements each step binds.
     elements: Vec<LoopElement>,
+    /// For loops over sub-slices (`xs.windows(2)`): the statements binding
+    /// them, at the top of the body.
+    slices: Vec<syn::Stmt>,
 }
 
 /// An element a loop over sequences binds at each step: `sequence[i]`.

@@ -1,5 +1,6 @@
 //! The sequences a `for` loop walks: `xs`, `&xs`, `xs.iter()`, `.copied()`,
-//! `.enumerate()` and `.zip(ys)`, nested in any order.
+//! `.windows(k)`, `.chunks(k)`, `.enumerate()` and `.zip(ys)`, nested in
+//! any order.
 //!
 //! An iterable is read as a tree, a [`Walk`]: its leaves are sequences read
 //! element by element, an `enumerate` adds a counter and a `zip` pairs two
@@ -9,6 +10,11 @@
 //! `zip` stops), and every counter is its index: element `i` of each leaf is
 //! `leaf[i]`, read with an ordinary index, so its derivative flows back to
 //! the element it came from.
+//!
+//! `xs.windows(k)`, `xs.chunks(k)` and `xs.chunks_exact(k)` are leaves
+//! whose element is a sub-slice: step `i` binds `&xs[i..i + k]` (or
+//! `&xs[i·k..]` up to `(i + 1)·k`) as a statement at the top of the body,
+//! lowered as any sub-slice is (`subslices.rs`).
 
 use syn::Expr;
 
@@ -24,24 +30,62 @@ pub(super) enum Walk<'a> {
         sequence: &'a Expr,
         copied: bool,
     },
+    /// `xs.windows(k)`, `xs.chunks(k)`, `xs.chunks_exact(k)`: sub-slices of
+    /// `sequence` of `size` elements.
+    Slices {
+        sequence: &'a Expr,
+        size: &'a Expr,
+        kind: SliceKind,
+    },
     /// `walk.enumerate()`: pairs `(i, element)`.
     Enumerate(Box<Walk<'a>>),
     /// `left.zip(right)`: pairs `(left element, right element)`.
     Zip(Box<Walk<'a>>, Box<Walk<'a>>),
 }
 
+/// Which sub-slices a [`Walk::Slices`] takes.
+#[derive(Clone, Copy)]
+pub(super) enum SliceKind {
+    /// Overlapping, one per start: `windows`.
+    Windows,
+    /// Consecutive, the last one shorter: `chunks`.
+    Chunks,
+    /// Consecutive, a shorter rest left out: `chunks_exact`.
+    ChunksExact,
+}
+
 impl<'a> Walk<'a> {
     /// The walk `iterable` stands for; `None` for a range, or for adapters
-    /// with no rule (`skip`, `chain`, `windows`, …).
+    /// with no rule (`skip`, `chain`, `step_by`, …).
     pub(super) fn of(iterable: &'a Expr) -> Option<Self> {
         match strip_parens(iterable) {
+            Expr::MethodCall(call) if call.args.len() == 1 => {
+                let kind = match call.method.to_string().as_str() {
+                    "windows" => SliceKind::Windows,
+                    "chunks" => SliceKind::Chunks,
+                    "chunks_exact" => SliceKind::ChunksExact,
+                    "zip" => {
+                        return Some(Walk::Zip(
+                            Box::new(Walk::of(&call.receiver)?),
+                            Box::new(Walk::of(&call.args[0])?),
+                        ));
+                    }
+                    _ => return None,
+                };
+                let sequence = match Walk::of(&call.receiver) {
+                    Some(Walk::Elements { sequence, .. }) => sequence,
+                    Some(_) => return None,
+                    None => &call.receiver,
+                };
+                Some(Walk::Slices {
+                    sequence,
+                    size: &call.args[0],
+                    kind,
+                })
+            }
             Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
                 Some(Walk::Enumerate(Box::new(Walk::of(&call.receiver)?)))
             }
-            Expr::MethodCall(call) if call.method == "zip" && call.args.len() == 1 => Some(Walk::Zip(
-                Box::new(Walk::of(&call.receiver)?),
-                Box::new(Walk::of(&call.args[0])?),
-            )),
             Expr::MethodCall(call)
                 if call.args.is_empty()
                     && matches!(
@@ -78,24 +122,32 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The number of steps: the length of the shortest leaf.
+    /// The number of steps: the fewest any leaf has.
     pub(super) fn length(&self) -> Expr {
-        let mut leaves = Vec::new();
-        self.collect_sequences(&mut leaves);
-        let mut lengths = leaves
-            .into_iter()
-            .map(|sequence| -> Expr { syn::parse_quote!(::chainrule::rules::length(&#sequence)) });
-        let first = lengths.next().expect("a walk has at least one leaf");
-        lengths.fold(first, |shortest, length| syn::parse_quote!(#shortest.min(#length)))
+        let mut steps = Vec::new();
+        self.collect_steps(&mut steps);
+        let mut steps = steps.into_iter();
+        let first = steps.next().expect("a walk has at least one leaf");
+        steps.fold(first, |fewest, steps| syn::parse_quote!(#fewest.min(#steps)))
     }
 
-    fn collect_sequences(&self, sequences: &mut Vec<&'a Expr>) {
+    /// The number of steps of each leaf, left to right.
+    fn collect_steps(&self, steps: &mut Vec<Expr>) {
         match self {
-            Walk::Elements { sequence, .. } => sequences.push(sequence),
-            Walk::Enumerate(inner) => inner.collect_sequences(sequences),
+            Walk::Elements { sequence, .. } => steps.push(syn::parse_quote!(::chainrule::rules::length(&#sequence))),
+            Walk::Slices { sequence, size, kind } => {
+                let length = quote::quote!(::chainrule::rules::length(&#sequence));
+                steps.push(match kind {
+                    // n − k + 1 windows, none when k > n.
+                    SliceKind::Windows => syn::parse_quote!((#length + 1).saturating_sub(#size)),
+                    SliceKind::Chunks => syn::parse_quote!(#length.div_ceil(#size)),
+                    SliceKind::ChunksExact => syn::parse_quote!(#length / (#size)),
+                });
+            }
+            Walk::Enumerate(inner) => inner.collect_steps(steps),
             Walk::Zip(left, right) => {
-                left.collect_sequences(sequences);
-                right.collect_sequences(sequences);
+                left.collect_steps(steps);
+                right.collect_steps(steps);
             }
         }
     }
@@ -108,6 +160,30 @@ pub(super) struct WalkBindings<'a> {
     pub(super) counters: Vec<String>,
     /// The elements bound to a name (not `_`).
     pub(super) elements: Vec<BoundElement<'a>>,
+    /// The sub-slices bound to a name, each as `let name = &sequence[…];`
+    /// of the counter `counter`.
+    pub(super) slices: Vec<(String, &'a Expr, &'a Expr, SliceKind)>,
+}
+
+impl WalkBindings<'_> {
+    /// The statements binding the sub-slices at the top of the loop's body,
+    /// with `counter` the loop's index.
+    pub(super) fn slice_statements(&self, counter: &str) -> Vec<syn::Stmt> {
+        let counter = syn::Ident::new(counter, proc_macro2::Span::mixed_site());
+        self.slices
+            .iter()
+            .map(|(name, sequence, size, kind)| {
+                let name = syn::Ident::new(name, proc_macro2::Span::call_site());
+                let length = quote::quote!(#sequence.len());
+                let range = match kind {
+                    SliceKind::Windows => quote::quote!(#counter..#counter + #size),
+                    SliceKind::Chunks => quote::quote!(#counter * #size..((#counter + 1) * #size).min(#length)),
+                    SliceKind::ChunksExact => quote::quote!(#counter * #size..(#counter + 1) * #size),
+                };
+                syn::parse_quote!(let #name = &#sequence[#range];)
+            })
+            .collect()
+    }
 }
 
 /// One leaf's element, bound to `name`.
@@ -156,6 +232,18 @@ impl Lowerer<'_> {
                     Err(()) => {
                         self.cx
                             .error_spanned_by(pat, "bind each element to a name, e.g. `for &x in xs`");
+                        return None;
+                    }
+                }
+                Some(())
+            }
+            Walk::Slices { sequence, size, kind } => {
+                match pattern_name(pat) {
+                    Ok(Some(name)) => bound.slices.push((name, sequence, size, *kind)),
+                    Ok(None) => {}
+                    Err(()) => {
+                        self.cx
+                            .error_spanned_by(pat, "bind each sub-slice to a name, e.g. `for w in xs.windows(2)`");
                         return None;
                     }
                 }
