@@ -1306,3 +1306,30 @@ fn zeroth_powers_have_zero_derivative_at_zero() {
     assert_eq!(value, 3.0);
     assert_eq!(gradient, chainrule::faer::Col::<f64>::from_fn(3, |_| 1.0));
 }
+
+/// `let k: f64 = n.into();` of a constant integer and of the differentiated
+/// `x` itself: x·k + 2n·x², with derivative k + 4n·x.
+// `x.into()` converts an f64 to itself on purpose: it is a form under test.
+#[allow(clippy::useless_conversion)]
+#[differentiate]
+fn converted_with_into(x: f64, n: i32) -> f64 {
+    let k: f64 = n.into();
+    let twice: f64 = (n * 2).into();
+    let same: f64 = x.into();
+    same * k + twice * x * x
+}
+
+#[test]
+fn into_with_a_type_converts_as_from_does() {
+    let mut rng = Rng::for_test("converted_with_into");
+    for n in [-2, 0, 3] {
+        let x = rng.uniform(-3.0, 3.0);
+        let (value, derivative) = converted_with_into_grad(x, n);
+        assert_eq!(value, converted_with_into(x, n));
+        let n = f64::from(n);
+        common::assert_close(derivative, n + 4.0 * n * x, 1e-12);
+        let h = 1e-6;
+        let central = (converted_with_into(x + h, n as i32) - converted_with_into(x - h, n as i32)) / (2.0 * h);
+        common::assert_close(derivative, central, 1e-6);
+    }
+}

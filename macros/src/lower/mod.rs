@@ -501,6 +501,23 @@ impl Lowerer<'_> {
                         "`let ... else` is not supported in a #[differentiate] function; use `if`/`else` instead",
                     );
                 }
+                // `let k: f64 = n.into();` is `n as f64`, the same value for
+                // every type with `Into<f64>`: the `let` that gave `into` its
+                // type is gone once lowered.
+                let converted: Expr;
+                let init_expr = match (&local.pat, strip_parens(&init.expr)) {
+                    (syn::Pat::Type(typed), Expr::MethodCall(call))
+                        if call.method == "into"
+                            && call.args.is_empty()
+                            && call.turbofish.is_none()
+                            && matches!(&*typed.ty, syn::Type::Path(path) if path.path.is_ident("f64")) =>
+                    {
+                        let receiver = &call.receiver;
+                        converted = syn::parse_quote_spanned!(call.span()=> (#receiver) as f64);
+                        &converted
+                    }
+                    _ => &init.expr,
+                };
                 // `let m: f64 = -10.0;` keeps its type too: its methods
                 // (`m.max(x)`) need it.
                 if let syn::Pat::Type(typed) = &local.pat
@@ -511,8 +528,8 @@ impl Lowerer<'_> {
                     let literal = typed_literal(literal, &typed.ty);
                     Some(Operand::Const(syn::parse_quote!(-#literal)))
                 } else {
-                    let value = self.lower_expr(&init.expr, out);
-                    Some(self.bound_value(&init.expr, value, out))
+                    let value = self.lower_expr(init_expr, out);
+                    Some(self.bound_value(init_expr, value, out))
                 }
             }
             None => None,
