@@ -58,13 +58,13 @@ fn line_loss(w: f64, b: f64, data: &Dataset) -> f64 {
     s * data.scale / data.n as f64
 }
 
-#[differentiate]
+#[differentiate(forward)]
 fn first_times(w: f64, ys: &[f64]) -> f64 {
     w * ys[0]
 }
 
 /// The fields iterated over, bound to a name and passed to a function.
-#[differentiate(wrt(w))]
+#[differentiate(wrt(w), forward)]
 fn iterated_fields(w: f64, data: &Dataset) -> f64 {
     let mut s = 0.0;
     for (i, &x) in data.xs.iter().enumerate() {
@@ -136,6 +136,8 @@ fn fields_iterated_bound_and_passed_on() {
         let (value, gradient) = iterated_fields_grad(w, &data);
         assert_eq!(value, iterated_fields(w, &data));
         check_fd(&w, |w| iterated_fields(*w, &data), &gradient);
+        let (_, tangent) = iterated_fields_jvp(w, &data, 0.5);
+        assert_close(&tangent, &(0.5 * gradient), 1e-12);
     }
 }
 
@@ -206,7 +208,7 @@ fn samples_loss(w: &[f64], b: f64, data: &Samples) -> f64 {
     for (i, t) in data.targets.iter().enumerate() {
         total += t * w[i % 2] + (*t * b).sin();
     }
-    total / data.targets.len() as f64 + b * data.rows[1][0]
+    total / data.targets.len() as f64 + b * data.rows[1][0] + affine(w, b, &data.rows[1]).powi(2)
 }
 
 /// Σₖ wᵀcₖ over constant columns plus (wᵀc₁)·c₀[1]: ∇ = c₀ + c₁ + c₀[1]·c₁.

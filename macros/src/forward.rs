@@ -620,7 +620,7 @@ impl Forward<'_> {
             quote!(&#tokens)
         } else {
             match primal.var() {
-                Some(var) if !self.activity.is_scalar(var) => quote!(::chainrule::rules::keep(&#tokens)),
+                Some(var) if !self.activity.is_copyable(var) => quote!(::chainrule::rules::keep(&#tokens)),
                 _ => tokens,
             }
         }
