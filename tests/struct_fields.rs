@@ -3,7 +3,8 @@
 //! reads (`data.xs[i]`, `data.scale`, `data.n as f64`, `&data.a * w`,
 //! `for &x in &data.xs`, `helper(w, &data.ys)`, `outer.inner.xs[1]`, and in
 //! closures of iterator sums and `Col::from_fn`), fields holding vectors
-//! (`for row in &data.rows`, `data.rows[i][j]`, `helper(w, &data.rows[i])`),
+//! (`for row in &data.rows`, `data.rows[i][j]`, `helper(w, &data.rows[i])`,
+//! `for a in &data.arrays { helper(w, a) }`),
 //! and a tuple of constants (`pair.0`). Every generated function is checked against
 //! central finite differences at random points, and the Jacobian of an affine
 //! map against its matrix.
@@ -176,6 +177,7 @@ fn nested_fields_and_tuples_of_constants() {
 /// second representation: fields holding `Vec`s and faer columns.
 struct Samples {
     rows: Vec<Vec<f64>>,
+    arrays: Vec<[f64; 2]>,
     targets: Vec<f64>,
     columns: Vec<Col<f64>>,
 }
@@ -205,6 +207,9 @@ fn samples_loss(w: &[f64], b: f64, data: &Samples) -> f64 {
     for row in rows {
         total += w[1] * row[1] + rows[0][1] * b;
     }
+    for a in &data.arrays {
+        total += affine(w, b, a) * a[1] + (*a)[0] * b;
+    }
     for (i, t) in data.targets.iter().enumerate() {
         total += t * w[i % 2] + (*t * b).sin();
     }
@@ -227,6 +232,7 @@ fn fields_holding_vectors_are_read_by_reference() {
     for _ in 0..4 {
         let data = Samples {
             rows: (0..3).map(|_| vec![rng.scalar(), rng.scalar()]).collect(),
+            arrays: (0..2).map(|_| [rng.scalar(), rng.scalar()]).collect(),
             targets: (0..3).map(|_| rng.scalar()).collect(),
             columns: (0..2).map(|_| rng.col(2)).collect(),
         };

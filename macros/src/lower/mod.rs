@@ -1488,9 +1488,14 @@ impl Lowerer<'_> {
                     index: Operand::Var(index),
                 },
             };
+            let copied = matches!(op, Op::Index { .. });
             let element = self.emit(&mut body, name, origin, op);
-            if *is_reference && let Operand::Var(var) = element {
-                // `x` is a `&f64` in the user's loop: `*x` reads it.
+            if *is_reference
+                && copied
+                && let Operand::Var(var) = element
+            {
+                // `x` is a `&f64` in the user's loop but a copy here: `*x`
+                // reads it, and a call is passed `&x`.
                 self.deref_copies.insert(var);
             }
             self.bind(name, element);
