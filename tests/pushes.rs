@@ -108,3 +108,43 @@ fn features_pushed_in_a_block_and_a_loop_have_exact_derivatives() {
         }
     }
 }
+
+/// Two vectors pushed in one loop, and a vector shadowed by another of the
+/// same name, pushed from the first one's sum: Σ sin xᵢ + x₁² + 2x₀·Σ xᵢ.
+#[differentiate]
+fn two_pushed_in_one_loop(xs: &[f64]) -> f64 {
+    let mut sines = Vec::new();
+    let mut squares = Vec::new();
+    for &x in xs {
+        sines.push(x.sin());
+        squares.push(x * x);
+    }
+    let mut v = Vec::new();
+    for &x in xs {
+        v.push(x * 2.0);
+    }
+    let total: f64 = v.iter().sum();
+    let mut v = Vec::new();
+    for &x in xs {
+        v.push(x * total);
+    }
+    sines.iter().sum::<f64>() + squares[1] + v[0] / 2.0
+}
+
+#[test]
+fn vectors_pushed_side_by_side_or_shadowed_are_each_preallocated() {
+    let mut rng = Rng::for_test("two_pushed_in_one_loop");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 3, -2.0, 2.0);
+        let (value, gradient) = two_pushed_in_one_loop_grad(&x);
+        assert_eq!(value, two_pushed_in_one_loop(&x));
+        let sum: f64 = x.iter().sum();
+        let by_hand = x.iter().map(|v| v.sin()).sum::<f64>() + x[1] * x[1] + x[0] * sum;
+        assert_close(value, by_hand, EXACT_TOLERANCE);
+        let expected: Vec<f64> = (0..3)
+            .map(|i| x[i].cos() + if i == 1 { 2.0 * x[1] } else { 0.0 } + x[0] + if i == 0 { sum } else { 0.0 })
+            .collect();
+        assert_all_close(&gradient, &expected, EXACT_TOLERANCE);
+        fd::check_gradient(two_pushed_in_one_loop, &x, &gradient).assert_within(FD_TOLERANCE);
+    }
+}

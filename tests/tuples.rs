@@ -79,6 +79,8 @@ fn simultaneous_update(x: f64, y: f64, n: usize) -> f64 {
     for _ in 0..n {
         (a, b) = (b, a * b + 1.0);
     }
+    // `_` takes a part and drops it.
+    (a, _) = (a + 0.0, b * 7.0);
     a + b
 }
 

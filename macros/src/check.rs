@@ -666,6 +666,11 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
              reading the vector), none after it is read; otherwise allocate it whole with `vec![0.0; n]` and write `v[i] = …`, or build it with \
              `xs.iter().map(|x| …).collect::<Vec<f64>>()`"
         }
+        "pop" | "clear" | "truncate" | "resize" | "remove" | "drain" | "retain" | "dedup" => {
+            "a `Vec` whose length changes has no fixed length to differentiate; keep its length and read the \
+             elements you need by index (`v[v.len() - 1]` for the last), or build a new vector with \
+             `xs.iter().map(|x| …).collect::<Vec<f64>>()`"
+        }
         "copy_from_slice" | "clone_from_slice" => {
             "copy the elements in a loop (`for i in 0..n { v[i] = xs[i]; }`), or start from a copy with \
              `let mut v = xs.to_vec();`"

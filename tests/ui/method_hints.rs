@@ -31,4 +31,11 @@ fn reversed(xs: &[f64]) -> f64 {
     v[0] * xs[1]
 }
 
+#[differentiate]
+fn popped(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    let last = v.pop();
+    v[0] * xs[1] + last.unwrap_or(0.0)
+}
+
 fn main() {}

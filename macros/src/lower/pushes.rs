@@ -46,8 +46,12 @@ impl VisitMut for Preallocator {
             .position(|stmt| grown_vector(stmt).is_some())
         {
             let declaration = start + found;
-            preallocate(&mut block.stmts, declaration);
-            start = declaration + 1;
+            // A rewritten declaration is gone: what follows it is now at its place.
+            start = if preallocate(&mut block.stmts, declaration) {
+                declaration
+            } else {
+                declaration + 1
+            };
         }
     }
 
@@ -109,16 +113,20 @@ fn is_vec_of_f64(ty: &syn::Type) -> bool {
 }
 
 /// Rewrites the vector declared at `stmts[declaration]` if its pushes
-/// allow it; leaves the block as it is otherwise.
-fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
+/// allow it, and says whether it did; leaves the block as it is otherwise.
+fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) -> bool {
     let Some(name) = grown_vector(&stmts[declaration]) else {
-        return;
+        return false;
     };
-    let uses: Vec<usize> = (declaration + 1..stmts.len())
+    // The vector's uses, up to a `let` that declares another of its name.
+    let scope_end = (declaration + 1..stmts.len())
+        .find(|&i| declares(&stmts[i], &name))
+        .map_or(stmts.len(), |shadowing| shadowing + 1);
+    let uses: Vec<usize> = (declaration + 1..scope_end)
         .filter(|&i| mentions(&stmts[i], &name))
         .collect();
     let Some(&first) = uses.first() else {
-        return;
+        return false;
     };
     // The pushes: a run of push statements, or one loop pushing.
     let (count, last_push): (Expr, usize) = if push_of(&stmts[first], &name).is_some() {
@@ -129,7 +137,7 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
         (syn::parse_quote!(#pushes), uses[pushes - 1])
     } else {
         let Some(count) = loop_push_count(&stmts[first], &name) else {
-            return;
+            return false;
         };
         (count, first)
     };
@@ -139,7 +147,7 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
         .filter(|&&i| i > last_push)
         .any(|&i| contains_push(&stmts[i], &name))
     {
-        return;
+        return false;
     }
     let pushed = Ident::new(&format!("chainrule_pushed_{name}"), Span::mixed_site());
     let mut writer = PushWriter {
@@ -151,7 +159,7 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
         writer.visit_stmt_mut(stmt);
     }
     let syn::Stmt::Local(local) = stmts.remove(declaration) else {
-        return;
+        return false;
     };
     let pat = &local.pat;
     let allocation: [syn::Stmt; 2] = [
@@ -159,6 +167,16 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) {
         syn::parse_quote!(let mut #pushed = 0_usize;),
     ];
     stmts.splice(first - 1..first - 1, allocation);
+    true
+}
+
+/// Whether `stmt` is a `let` declaring a variable named `name`.
+fn declares(stmt: &syn::Stmt, name: &Ident) -> bool {
+    let syn::Stmt::Local(local) = stmt else {
+        return false;
+    };
+    let pat = &local.pat;
+    token_mentions(quote!(#pat), name)
 }
 
 /// `e` of a statement `name.push(e);` whose `e` does not read `name` (it

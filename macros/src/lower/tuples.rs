@@ -107,7 +107,11 @@ impl Lowerer<'_> {
         out: &mut Vec<Stmt>,
     ) -> Option<()> {
         let Expr::Tuple(targets) = strip_parens(target) else {
-            leaves.push((target.clone(), self.evaluate_part(value, out)));
+            let part = self.evaluate_part(value, out);
+            // `(a, _) = …` evaluates the part `_` stands for, and drops it.
+            if !matches!(strip_parens(target), Expr::Infer(_)) {
+                leaves.push((target.clone(), part));
+            }
             return Some(());
         };
         let parts = self.split_tuple(value, targets.elems.len(), out)?;
