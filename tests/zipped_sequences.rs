@@ -1,7 +1,8 @@
 //! Loops and iterator reductions over two or more sequences at once, with
 //! `zip`: `w.iter().zip(x).map(|(a, b)| a * b).sum()`, `for (a, &b) in
 //! w.iter().zip(x)`, `zip` inside `enumerate` and `enumerate` inside `zip`,
-//! folds and collected maps over zipped sequences. A zipped loop stops at
+//! folds and collected maps over zipped sequences, `.rev()` inside a zip,
+//! and ranges zipped with sequences. A zipped loop stops at
 //! the end of its shortest sequence, as `zip` does; elements past it get no
 //! derivative.
 //!
@@ -147,5 +148,72 @@ fn a_zipped_loop_stops_at_the_shorter_sequence() {
         fd::check_gradient(|w| zipped_to_the_shorter(w, &x), &w, &gradient).assert_within(FD_TOLERANCE);
         let expected: Vec<f64> = (0..3).map(|i| x[i] / (w[i] * x[i]).cosh().powi(2)).collect();
         assert_all_close(&gradient[..3], &expected, EXACT_TOLERANCE);
+    }
+}
+
+/// `.rev()` inside a `zip` or under an `enumerate`, and ranges zipped with
+/// sequences, counting up or down.
+#[differentiate(forward, hessian)]
+fn reversed_and_counted(w: &[f64], x: &[f64]) -> f64 {
+    let flipped: f64 = w.iter().zip(x.iter().rev()).map(|(p, q)| p * q).sum();
+    let mut backwards = 0.0;
+    for (p, &q) in w.iter().rev().zip(x) {
+        backwards += p.sin() * q;
+    }
+    let mut counted = 0.0;
+    for (i, &q) in (1..4).zip(x) {
+        counted += i as f64 * q * q;
+    }
+    let mut down = 0.0;
+    for (i, p) in (0..w.len()).rev().zip(w.iter()) {
+        down += i as f64 * p * x[i];
+    }
+    let mut numbered = 0.0;
+    for (k, v) in x.iter().rev().enumerate() {
+        numbered += (k as f64 + 1.0) * v * w[0];
+    }
+    flipped + backwards + counted + down + numbered
+}
+
+fn reversed_and_counted_by_hand(w: &[f64], x: &[f64]) -> f64 {
+    let (m, n) = (w.len(), x.len());
+    let shortest = m.min(n);
+    let flipped: f64 = (0..shortest).map(|i| w[i] * x[n - 1 - i]).sum();
+    let backwards: f64 = (0..shortest).map(|i| w[m - 1 - i].sin() * x[i]).sum();
+    let counted: f64 = (0..3.min(n)).map(|i| (i + 1) as f64 * x[i] * x[i]).sum();
+    let down: f64 = (0..m).map(|k| (m - 1 - k) as f64 * w[k] * x[m - 1 - k]).sum();
+    let numbered: f64 = (0..n).map(|k| (k as f64 + 1.0) * x[n - 1 - k] * w[0]).sum();
+    flipped + backwards + counted + down + numbered
+}
+
+#[test]
+fn reversed_sequences_and_zipped_ranges_have_exact_derivatives() {
+    let mut rng = Rng::for_test("reversed_and_counted");
+    for _ in 0..POINTS {
+        let point = uniform_point(&mut rng, 7, -1.5, 1.5);
+        let (w, x) = (&point[..3], &point[3..]);
+        let (value, adj_w, adj_x) = reversed_and_counted_grad(w, x);
+        assert_eq!(value, reversed_and_counted(w, x));
+        assert_all_close(&[value], &[reversed_and_counted_by_hand(w, x)], EXACT_TOLERANCE);
+        let gradient = [adj_w, adj_x].concat();
+        let f = |p: &[f64]| reversed_and_counted(&p[..3], &p[3..]);
+        fd::check_gradient(f, &point, &gradient).assert_within(FD_TOLERANCE);
+        let direction = uniform_point(&mut rng, 7, -1.0, 1.0);
+        let (_, tangent) = reversed_and_counted_jvp(w, x, &direction[..3], &direction[3..]);
+        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_all_close(&[tangent], &[expected], EXACT_TOLERANCE);
+        let (_, hessian) = reversed_and_counted_hessian(w, x);
+        let numeric = fd::central_jacobian(
+            |p| {
+                let (_, gw, gx) = reversed_and_counted_grad(&p[..3], &p[3..]);
+                [gw, gx].concat()
+            },
+            &point,
+        );
+        for i in 0..7 {
+            let row: Vec<f64> = (0..7).map(|j| hessian[(i, j)]).collect();
+            let expected: Vec<f64> = (0..7).map(|j| numeric[(i, j)]).collect();
+            assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
     }
 }

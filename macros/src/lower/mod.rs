@@ -1395,7 +1395,7 @@ impl Lowerer<'_> {
             reverse: false,
             index_names: Vec::new(),
             elements: Vec::new(),
-            slices: Vec::new(),
+            computed: Vec::new(),
         };
         let check: Option<syn::Stmt> = cond.map(|cond| syn::parse_quote!(if !(#cond) { break; }));
         self.lower_loop(header, check, &body.stmts, origin, out);
@@ -1412,7 +1412,7 @@ impl Lowerer<'_> {
         origin: Origin,
         out: &mut Vec<Stmt>,
     ) {
-        let mut body_stmts: Vec<syn::Stmt> = header.slices.iter().cloned().chain(prefix).collect();
+        let mut body_stmts: Vec<syn::Stmt> = header.computed.iter().cloned().chain(prefix).collect();
         body_stmts.extend(stmts.iter().cloned());
         let breaks = body_stmts.iter().any(stmt_breaks_loop);
         // A buffer lent by `&mut` is written in place, like an element store:
@@ -1464,8 +1464,14 @@ impl Lowerer<'_> {
             name,
             sequence,
             is_reference,
+            reversed,
         } in &header.elements
         {
+            let position = if *reversed {
+                self.reversed_position(sequence, index, origin, &mut body)
+            } else {
+                Operand::Var(index)
+            };
             let op = match sequence {
                 // `for w in ws` over a `&[Mat<f64>]` parameter, or `for row in
                 // &data.rows` over a constant's field: each element borrowed,
@@ -1475,17 +1481,17 @@ impl Lowerer<'_> {
                         || (*is_reference && self.constant_borrows.contains(var)) =>
                 {
                     let sequence_ident = &self.vars[var.0].ident;
-                    let index_ident = &self.vars[index.0].ident;
+                    let position_tokens = self.render_operand(&position);
                     Op::Opaque {
-                        expr: syn::parse_quote!(&#sequence_ident[#index_ident]),
-                        reads: vec![*var, index],
+                        expr: syn::parse_quote!(&#sequence_ident[#position_tokens]),
+                        reads: std::iter::once(*var).chain(position.var()).collect(),
                         shapes: Vec::new(),
                         changes: Vec::new(),
                     }
                 }
                 _ => Op::Index {
                     base: sequence.clone(),
-                    index: Operand::Var(index),
+                    index: position,
                 },
             };
             let copied = matches!(op, Op::Index { .. });
@@ -1533,6 +1539,29 @@ impl Lowerer<'_> {
             trips,
             origin,
         }));
+    }
+
+    /// `len(sequence) − 1 − index`: the element step `index` reads under a
+    /// `.rev()` inside a `zip` or an `enumerate`.
+    fn reversed_position(&mut self, sequence: &Operand, index: Var, origin: Origin, out: &mut Vec<Stmt>) -> Operand {
+        let sequence_tokens = self.render_operand(sequence);
+        let index_ident = &self.vars[index.0].ident;
+        let expr = syn::parse_quote!(::chainrule::rules::length(&#sequence_tokens) - 1 - #index_ident);
+        let op = Op::Opaque {
+            expr,
+            reads: vec![index],
+            shapes: sequence.var().into_iter().collect(),
+            changes: Vec::new(),
+        };
+        self.emit(out, "position", origin, op)
+    }
+
+    /// The tokens that read `operand` inside an opaque expression.
+    fn render_operand(&self, operand: &Operand) -> proc_macro2::TokenStream {
+        match operand {
+            Operand::Var(var) | Operand::Transposed(var) => self.vars[var.0].ident.to_token_stream(),
+            Operand::Const(expr) => expr.to_token_stream(),
+        }
     }
 
     /// Lowers the rest of one iteration (the innermost block last) and returns
@@ -1710,7 +1739,7 @@ impl Lowerer<'_> {
                 reverse,
                 index_names,
                 elements: Vec::new(),
-                slices: Vec::new(),
+                computed: Vec::new(),
             });
         }
         let Some(walk) = Walk::of(iterable) else {
@@ -1745,16 +1774,17 @@ impl Lowerer<'_> {
                 name: element.name,
                 sequence: operand,
                 is_reference: yields_references && !element.dereferenced,
+                reversed: element.reversed,
             });
         }
         let end = Some(self.opaque(&walk.length(), out));
         let mut index_names = std::mem::take(&mut bound.counters);
-        if index_names.is_empty() && !bound.slices.is_empty() {
-            index_names.push("chainrule_slice_start".to_owned());
+        if index_names.is_empty() && !bound.computed.is_empty() {
+            index_names.push("chainrule_step".to_owned());
         }
-        let slices = index_names
+        let computed = index_names
             .first()
-            .map(|counter| bound.slice_statements(counter))
+            .map(|counter| bound.computed_statements(counter))
             .unwrap_or_default();
         Some(LoopHeader {
             start: Operand::Const(syn::parse_quote!(0)),
@@ -1763,7 +1793,7 @@ impl Lowerer<'_> {
             reverse,
             index_names,
             elements,
-            slices,
+            computed,
         })
     }
 
@@ -2160,9 +2190,9 @@ struct LoopHeader {
     index_names: Vec<String>,
     /// For loops over elements: the elements each step binds.
     elements: Vec<LoopElement>,
-    /// For loops over sub-slices (`xs.windows(2)`): the statements binding
-    /// them, at the top of the body.
-    slices: Vec<syn::Stmt>,
+    /// For loops over sub-slices (`xs.windows(2)`) or zipped ranges: the
+    /// statements binding them, at the top of the body.
+    computed: Vec<syn::Stmt>,
 }
 
 /// An element a loop over sequences binds at each step: `sequence[i]`.
@@ -2172,6 +2202,9 @@ struct LoopElement {
     /// Whether the element is a reference (`for x in xs.iter()`), not a
     /// value (`for &x in xs`).
     is_reference: bool,
+    /// Whether step `i` reads `sequence[len − 1 − i]`, under a `.rev()`
+    /// inside a `zip` or an `enumerate`.
+    reversed: bool,
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {

@@ -14,7 +14,10 @@
 //! `xs.windows(k)`, `xs.chunks(k)` and `xs.chunks_exact(k)` are leaves
 //! whose element is a sub-slice: step `i` binds `&xs[i..i + k]` (or
 //! `&xs[i·k..]` up to `(i + 1)·k`) as a statement at the top of the body,
-//! lowered as any sub-slice is (`subslices.rs`).
+//! lowered as any sub-slice is (`subslices.rs`). A leaf under a `.rev()`
+//! inside the tree reads `leaf[len − 1 − i]` (a `.rev()` of the whole walk
+//! runs the loop backwards instead), and a range zipped with sequences,
+//! `(a..b).zip(xs)`, binds `a + i`.
 
 use syn::Expr;
 
@@ -29,7 +32,13 @@ pub(super) enum Walk<'a> {
         iterable: &'a Expr,
         sequence: &'a Expr,
         copied: bool,
+        /// `.rev()` inside a `zip` or under an `enumerate`: step `i` reads
+        /// the element `len − 1 − i`.
+        reversed: bool,
     },
+    /// A range zipped with other walks, `(0..n).zip(xs)`: step `i` gives
+    /// `start + i` (or counts down from the end under `.rev()`).
+    Counter { range: &'a syn::ExprRange, reversed: bool },
     /// `xs.windows(k)`, `xs.chunks(k)`, `xs.chunks_exact(k)`: sub-slices of
     /// `sequence` of `size` elements.
     Slices {
@@ -73,7 +82,11 @@ impl<'a> Walk<'a> {
                     _ => return None,
                 };
                 let sequence = match Walk::of(&call.receiver) {
-                    Some(Walk::Elements { sequence, .. }) => sequence,
+                    Some(Walk::Elements {
+                        sequence,
+                        reversed: false,
+                        ..
+                    }) => sequence,
                     Some(_) => return None,
                     None => &call.receiver,
                 };
@@ -86,6 +99,27 @@ impl<'a> Walk<'a> {
             Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
                 Some(Walk::Enumerate(Box::new(Walk::of(&call.receiver)?)))
             }
+            Expr::MethodCall(call) if call.method == "rev" && call.args.is_empty() => match Walk::of(&call.receiver)? {
+                Walk::Elements {
+                    iterable,
+                    sequence,
+                    copied,
+                    reversed,
+                } => Some(Walk::Elements {
+                    iterable,
+                    sequence,
+                    copied,
+                    reversed: !reversed,
+                }),
+                Walk::Counter { range, reversed } => Some(Walk::Counter {
+                    range,
+                    reversed: !reversed,
+                }),
+                _ => None,
+            },
+            Expr::Range(range) if range.start.is_some() && range.end.is_some() => {
+                Some(Walk::Counter { range, reversed: false })
+            }
             Expr::MethodCall(call)
                 if call.args.is_empty()
                     && matches!(
@@ -95,16 +129,23 @@ impl<'a> Walk<'a> {
             {
                 let copies = matches!(call.method.to_string().as_str(), "copied" | "cloned");
                 match Walk::of(&call.receiver) {
-                    Some(Walk::Elements { sequence, copied, .. }) => Some(Walk::Elements {
+                    Some(Walk::Elements {
+                        sequence,
+                        copied,
+                        reversed,
+                        ..
+                    }) => Some(Walk::Elements {
                         iterable,
                         sequence,
                         copied: copied || copies,
+                        reversed,
                     }),
                     Some(walk) => Some(walk),
                     None => Some(Walk::Elements {
                         iterable,
                         sequence: &call.receiver,
                         copied: copies,
+                        reversed: false,
                     }),
                 }
             }
@@ -112,11 +153,13 @@ impl<'a> Walk<'a> {
                 iterable,
                 sequence: &reference.expr,
                 copied: false,
+                reversed: false,
             }),
             Expr::Path(_) => Some(Walk::Elements {
                 iterable,
                 sequence: iterable,
                 copied: false,
+                reversed: false,
             }),
             _ => None,
         }
@@ -135,6 +178,9 @@ impl<'a> Walk<'a> {
     fn collect_steps(&self, steps: &mut Vec<Expr>) {
         match self {
             Walk::Elements { sequence, .. } => steps.push(syn::parse_quote!(::chainrule::rules::length(&#sequence))),
+            Walk::Counter { range, .. } => {
+                steps.push(syn::parse_quote!(::core::iter::Iterator::size_hint(&(#range)).0))
+            }
             Walk::Slices { sequence, size, kind } => {
                 let length = quote::quote!(::chainrule::rules::length(&#sequence));
                 steps.push(match kind {
@@ -160,27 +206,57 @@ pub(super) struct WalkBindings<'a> {
     pub(super) counters: Vec<String>,
     /// The elements bound to a name (not `_`).
     pub(super) elements: Vec<BoundElement<'a>>,
-    /// The sub-slices bound to a name, each as `let name = &sequence[…];`
-    /// of the counter `counter`.
-    pub(super) slices: Vec<(String, &'a Expr, &'a Expr, SliceKind)>,
+    /// The sub-slices and range values bound to a name, computed from the
+    /// loop's index at the top of its body.
+    pub(super) computed: Vec<(String, Computed<'a>)>,
+}
+
+/// A value each step computes from the loop's index.
+pub(super) enum Computed<'a> {
+    /// `&sequence[…]`, a window or chunk.
+    Slice {
+        sequence: &'a Expr,
+        size: &'a Expr,
+        kind: SliceKind,
+    },
+    /// A range's value, `start + i`.
+    Counter { range: &'a syn::ExprRange, reversed: bool },
 }
 
 impl WalkBindings<'_> {
-    /// The statements binding the sub-slices at the top of the loop's body,
-    /// with `counter` the loop's index.
-    pub(super) fn slice_statements(&self, counter: &str) -> Vec<syn::Stmt> {
+    /// The statements binding the sub-slices and range values at the top of
+    /// the loop's body, with `counter` the loop's index.
+    pub(super) fn computed_statements(&self, counter: &str) -> Vec<syn::Stmt> {
         let counter = syn::Ident::new(counter, proc_macro2::Span::mixed_site());
-        self.slices
+        self.computed
             .iter()
-            .map(|(name, sequence, size, kind)| {
+            .map(|(name, computed)| {
                 let name = syn::Ident::new(name, proc_macro2::Span::call_site());
-                let length = quote::quote!(#sequence.len());
-                let range = match kind {
-                    SliceKind::Windows => quote::quote!(#counter..#counter + #size),
-                    SliceKind::Chunks => quote::quote!(#counter * #size..((#counter + 1) * #size).min(#length)),
-                    SliceKind::ChunksExact => quote::quote!(#counter * #size..(#counter + 1) * #size),
-                };
-                syn::parse_quote!(let #name = &#sequence[#range];)
+                match computed {
+                    Computed::Slice { sequence, size, kind } => {
+                        let length = quote::quote!(#sequence.len());
+                        let range = match kind {
+                            SliceKind::Windows => quote::quote!(#counter..#counter + #size),
+                            SliceKind::Chunks => {
+                                quote::quote!(#counter * #size..((#counter + 1) * #size).min(#length))
+                            }
+                            SliceKind::ChunksExact => quote::quote!(#counter * #size..(#counter + 1) * #size),
+                        };
+                        syn::parse_quote!(let #name = &#sequence[#range];)
+                    }
+                    Computed::Counter { range, reversed } => {
+                        let (start, end) = (&range.start, &range.end);
+                        let last = match range.limits {
+                            syn::RangeLimits::HalfOpen(_) => quote::quote!((#end) - 1),
+                            syn::RangeLimits::Closed(_) => quote::quote!(#end),
+                        };
+                        if *reversed {
+                            syn::parse_quote!(let #name = #last - #counter;)
+                        } else {
+                            syn::parse_quote!(let #name = (#start) + #counter;)
+                        }
+                    }
+                }
             })
             .collect()
     }
@@ -194,6 +270,8 @@ pub(super) struct BoundElement<'a> {
     /// Whether the element is taken by value (`&x`, or `.copied()`), so
     /// that `x` is an `f64` even where the sequence is read by reference.
     pub(super) dereferenced: bool,
+    /// Whether step `i` reads the element `len − 1 − i`.
+    pub(super) reversed: bool,
 }
 
 impl Lowerer<'_> {
@@ -214,6 +292,7 @@ impl Lowerer<'_> {
                 iterable,
                 sequence,
                 copied,
+                reversed,
             } => {
                 let (name, dereferenced) = match pat {
                     syn::Pat::Reference(reference) if reference.mutability.is_none() => {
@@ -227,6 +306,7 @@ impl Lowerer<'_> {
                         iterable,
                         sequence,
                         dereferenced,
+                        reversed: *reversed,
                     }),
                     Ok(None) => {}
                     Err(()) => {
@@ -237,9 +317,34 @@ impl Lowerer<'_> {
                 }
                 Some(())
             }
+            Walk::Counter { range, reversed } => {
+                match pattern_name(pat) {
+                    Ok(Some(name)) => bound.computed.push((
+                        name,
+                        Computed::Counter {
+                            range,
+                            reversed: *reversed,
+                        },
+                    )),
+                    Ok(None) => {}
+                    Err(()) => {
+                        self.cx
+                            .error_spanned_by(pat, "bind each value of the range to a name, e.g. `(i, x)`");
+                        return None;
+                    }
+                }
+                Some(())
+            }
             Walk::Slices { sequence, size, kind } => {
                 match pattern_name(pat) {
-                    Ok(Some(name)) => bound.slices.push((name, sequence, size, *kind)),
+                    Ok(Some(name)) => bound.computed.push((
+                        name,
+                        Computed::Slice {
+                            sequence,
+                            size,
+                            kind: *kind,
+                        },
+                    )),
                     Ok(None) => {}
                     Err(()) => {
                         self.cx
