@@ -109,8 +109,9 @@ fn features_pushed_in_a_block_and_a_loop_have_exact_derivatives() {
     }
 }
 
-/// Two vectors pushed in one loop, and a vector shadowed by another of the
-/// same name, pushed from the first one's sum: Σ sin xᵢ + x₁² + 2x₀·Σ xᵢ.
+/// Two vectors pushed in one loop, a vector shadowed by another of the
+/// same name, pushed from the first one's sum, and a vector of indices:
+/// Σ sin xᵢ + x₁² + x₀·Σ xᵢ for three xᵢ.
 #[differentiate]
 fn two_pushed_in_one_loop(xs: &[f64]) -> f64 {
     let mut sines = Vec::new();
@@ -128,7 +129,12 @@ fn two_pushed_in_one_loop(xs: &[f64]) -> f64 {
     for &x in xs {
         v.push(x * total);
     }
-    sines.iter().sum::<f64>() + squares[1] + v[0] / 2.0
+    // Indices pushed too: the vector's element type is what is pushed.
+    let mut order = Vec::new();
+    for i in 0..xs.len() {
+        order.push(xs.len() - 1 - i);
+    }
+    sines.iter().sum::<f64>() + squares[order[1]] + v[0] / 2.0
 }
 
 #[test]

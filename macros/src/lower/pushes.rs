@@ -8,8 +8,10 @@
 //! (`v.push(a); v.push(b);`) or statements of the body of one `for` loop of
 //! that block, with no `break` or `continue` in it, and no push reads the
 //! vector (`v.push(v.len() as f64)` would see its final length), becomes
-//! `let mut v = vec![0.0; count];` just before the first push, where `count`
-//! is the number of pushes (times the loop's trip count), and each
+//! `let mut v = vec![Default::default(); count];` just before the first
+//! push, where `count` is the number of pushes (times the loop's trip
+//! count; the element type is what the pushes store, as for the `Vec`
+//! written), and each
 //! `v.push(e);` becomes `v[pushed] = e; pushed += 1;`. The vector is not
 //! mentioned between its `let` and its last push other than by the pushes,
 //! so no read sees it half full. Any other use of `push` is left as it is,
@@ -163,7 +165,7 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) -> bool {
     };
     let pat = &local.pat;
     let allocation: [syn::Stmt; 2] = [
-        syn::parse_quote!(let #pat = vec![0.0_f64; #count];),
+        syn::parse_quote!(let #pat = vec![::core::default::Default::default(); #count];),
         syn::parse_quote!(let mut #pushed = 0_usize;),
     ];
     stmts.splice(first - 1..first - 1, allocation);
