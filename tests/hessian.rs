@@ -226,3 +226,76 @@ fn second_derivatives_at_the_kink_of_a_norm_stay_finite() {
     let (_, hx, hy, _) = norm_plus_square_hvp(&x, 1.0, 0.5, &Col::zeros(2), 1.0, 0.0);
     assert_eq!((hx, hy), (Col::zeros(2), 2.0));
 }
+
+// ----- through calls of other functions with `hessian` ------------------------
+
+/// x³, a helper with a Hessian of its own.
+#[differentiate(hessian)]
+fn cube(x: f64) -> f64 {
+    x * x * x
+}
+
+/// a · b over slices, called with differentiated and constant arguments.
+#[differentiate(hessian)]
+fn inner_product(a: &[f64], b: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..a.len() {
+        total += a[i] * b[i];
+    }
+    total
+}
+
+/// softplus(n · w·x): a helper calling a helper, with an integer argument.
+#[differentiate(hessian, wrt(w))]
+fn scaled_softplus(w: &[f64], x: &[f64], n: usize) -> f64 {
+    let z = inner_product(w, x) * n as f64;
+    (1.0 + z.exp()).ln()
+}
+
+/// (xy)³ + sin(y³)·x: calls whose arguments carry derivatives along several
+/// paths.
+#[differentiate(hessian)]
+fn through_scalar_calls(x: f64, y: f64) -> f64 {
+    cube(x * y) + cube(y).sin() * x
+}
+
+/// Calls with constant arguments, with both arguments differentiated, in a
+/// loop, and two levels deep.
+#[differentiate(hessian, wrt(w))]
+fn through_slice_calls(w: &[f64], x: &[f64]) -> f64 {
+    let mut total = scaled_softplus(w, x, 2) + inner_product(w, w) * cube(w[0]);
+    for i in 0..w.len() {
+        total += cube(w[i] - x[i]);
+    }
+    total
+}
+
+#[test]
+fn hessians_go_through_calls_of_functions_with_hessian() {
+    let mut rng = Rng::for_test("through_scalar_calls");
+    for _ in 0..POINTS {
+        let point = [rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)];
+        let (value, hessian) = through_scalar_calls_hessian(point[0], point[1]);
+        assert_value(value, through_scalar_calls(point[0], point[1]));
+        let gradient = |p: &[f64]| {
+            let (_, dx, dy) = through_scalar_calls_grad(p[0], p[1]);
+            vec![dx, dy]
+        };
+        check_hessian(gradient, &point, &hessian);
+        let (x, y) = (point[0], point[1]);
+        // ∂²/∂x² of (xy)³ + x·sin(y³) is 6xy³.
+        let expected = 6.0 * x * y.powi(3);
+        assert!((hessian[(0, 0)] - expected).abs() <= 1e-12 * expected.abs().max(1.0));
+    }
+    let mut rng = Rng::for_test("through_slice_calls");
+    for _ in 0..POINTS {
+        let w: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (value, hessian) = through_slice_calls_hessian(&w, &x);
+        assert_value(value, through_slice_calls(&w, &x));
+        check_hessian(|p: &[f64]| through_slice_calls_grad(p, &x).1, &w, &hessian);
+        let direction: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (_, product) = through_slice_calls_hvp(&w, &x, &direction);
+        check_product(&hessian, &direction, &product);
+    }
+}

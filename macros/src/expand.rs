@@ -88,7 +88,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             return with_errors(quote!(#item), cx);
         }
     }
-    let mut tangent = forward::forward(&mut cx, &function, &activity);
+    let mut tangent = forward::forward(&mut cx, &function, &activity, forward::CallTangents::Pushforward);
     let tangent_activity = activity_without_wrt(&mut cx, &mut tangent.function);
     let second_order = options
         .hessian
@@ -141,14 +141,12 @@ fn directional_derivative(
         );
     }
     // The same transform as for `f_pushforward`, whose problems are already reported.
-    let mut directional = forward::forward(&mut Ctxt::default(), function, activity);
-    for call in &directional.pushforward_calls {
-        cx.error_spanned_by(
-            call,
-            "`hessian` does not differentiate through calls of other functions yet; write the callee's body \
-             inline here (its `_grad` and `_jvp` are available)",
-        );
-    }
+    let mut directional = forward::forward(
+        &mut Ctxt::default(),
+        function,
+        activity,
+        forward::CallTangents::Differentiable,
+    );
     directional.function.result = directional.tangent_result.clone();
     directional.function.output = Shape::Scalar;
     let directional_activity = check::analyse(cx, &directional.function);

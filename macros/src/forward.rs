@@ -43,12 +43,25 @@ pub struct Tangent {
     pub tangent_params: Vec<Option<usize>>,
     /// The tangent of the result.
     pub tangent_result: Operand,
-    /// The calls that go through another function's `_pushforward`.
-    pub pushforward_calls: Vec<Origin>,
+}
+
+/// How calls of other differentiated functions are written in the tangent
+/// function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CallTangents {
+    /// For `f_pushforward`: one call of `g_pushforward` gives the value and
+    /// its tangent.
+    Pushforward,
+    /// For the directional derivative that `f_hvp` differentiates in reverse
+    /// mode: the value is a call of `g` (differentiated through `g_pullback`)
+    /// and the tangent a call of `g_tangent` (differentiated through
+    /// `g_tangent_pullback`, which `hessian` on `g` generates, so only for a
+    /// `g` returning `f64`).
+    Differentiable,
 }
 
 /// Builds the tangent function of `function`, or records why it cannot.
-pub fn forward(cx: &mut Ctxt, function: &Function, activity: &Activity) -> Tangent {
+pub fn forward(cx: &mut Ctxt, function: &Function, activity: &Activity, calls: CallTangents) -> Tangent {
     let mut names = Names::new();
     for info in &function.vars {
         names.reserve(&info.ident.to_string());
@@ -68,7 +81,7 @@ pub fn forward(cx: &mut Ctxt, function: &Function, activity: &Activity) -> Tange
             end: Span::call_site(),
         },
         primal_count: function.vars.len(),
-        pushforward_calls: Vec::new(),
+        calls,
     };
     let mut params: Vec<Param> = function.params.clone();
     let mut tangent_params = Vec::new();
@@ -118,15 +131,24 @@ pub fn forward(cx: &mut Ctxt, function: &Function, activity: &Activity) -> Tange
         },
         tangent_params,
         tangent_result,
-        pushforward_calls: forward.pushforward_calls,
     }
 }
 
 /// The name of a callee's split forward form: `g` → `g_pushforward`.
 pub fn pushforward_path(func: &syn::ExprPath) -> syn::ExprPath {
+    suffixed(func, "pushforward")
+}
+
+/// The name of a callee's tangent alone, `g` → `g_tangent`, which `hessian`
+/// generates with its pullback.
+fn tangent_path(func: &syn::ExprPath) -> syn::ExprPath {
+    suffixed(func, "tangent")
+}
+
+fn suffixed(func: &syn::ExprPath, suffix: &str) -> syn::ExprPath {
     let mut path = func.clone();
     if let Some(last) = path.path.segments.last_mut() {
-        last.ident = syn::Ident::new(&format!("{}_pushforward", last.ident), last.ident.span());
+        last.ident = syn::Ident::new(&format!("{}_{suffix}", last.ident), last.ident.span());
     }
     path
 }
@@ -145,7 +167,7 @@ struct Forward<'a> {
     origin: Origin,
     /// How many variables the primal has: the ones `activity` knows.
     primal_count: usize,
-    pushforward_calls: Vec<Origin>,
+    calls: CallTangents,
 }
 
 impl Forward<'_> {
@@ -278,6 +300,7 @@ impl Forward<'_> {
                 mutated: None,
                 buffer: false,
                 view: false,
+                tangent_slot: false,
             })
             .collect();
         self.push(
@@ -557,7 +580,10 @@ impl Forward<'_> {
             );
             return;
         }
-        self.pushforward_calls.push(self.origin);
+        if self.calls == CallTangents::Differentiable {
+            self.differentiable_call(var, func, args, out);
+            return;
+        }
         let mut reads = Vec::new();
         let mut primal_args = Vec::new();
         let mut tangent_args = Vec::new();
@@ -607,6 +633,66 @@ impl Forward<'_> {
             origin: self.origin,
         });
         self.tangents.insert(var, Operand::Var(tangent));
+    }
+
+    /// `y = g(args)` with its tangent `ẏ = g_tangent(args, Some(ȧ) | None…)`,
+    /// two calls the reverse transform differentiates like any other: `g`'s
+    /// through `g_pullback`, `g_tangent`'s through `g_tangent_pullback`.
+    fn differentiable_call(&mut self, var: Var, func: &syn::ExprPath, args: &[CallArg], out: &mut Vec<Stmt>) {
+        let name = func
+            .path
+            .segments
+            .last()
+            .map_or_else(|| "call".to_owned(), |segment| segment.ident.to_string());
+        let slots: Vec<CallArg> = args
+            .iter()
+            .map(|arg| match self.tangent(&arg.operand) {
+                Some(tangent) => CallArg {
+                    operand: tangent,
+                    tangent_slot: true,
+                    ..arg.clone()
+                },
+                None => CallArg {
+                    operand: Operand::Const(parse_quote!(::core::option::Option::None)),
+                    by_ref: false,
+                    mutated: None,
+                    buffer: false,
+                    view: false,
+                    tangent_slot: false,
+                },
+            })
+            .collect();
+        let primal = self.call(func.clone(), args.to_vec(), &name);
+        out.push(Stmt::Let {
+            var,
+            op: primal,
+            origin: self.origin,
+        });
+        let tangent_args = args.iter().cloned().chain(slots).collect();
+        let tangent_call = self.call(tangent_path(func), tangent_args, &format!("{name}_tangent"));
+        let hint = self.tangent_name(var);
+        let tangent = self.new_var(&hint);
+        out.push(Stmt::Let {
+            var: tangent,
+            op: tangent_call,
+            origin: self.origin,
+        });
+        self.tangents.insert(var, Operand::Var(tangent));
+    }
+
+    /// A call of `func` with `args`, its pullback and gradients named after
+    /// `name`.
+    fn call(&mut self, func: syn::ExprPath, args: Vec<CallArg>, name: &str) -> Op {
+        let pullback = self.new_var(&format!("{name}_pb"));
+        let gradients = args.iter().map(|_| self.names.fresh(&format!("{name}_grad"))).collect();
+        Op::Call {
+            func,
+            args,
+            pullback,
+            elementwise: false,
+            gradients,
+            discarded: false,
+        }
     }
 
     /// `operand` (the argument or its tangent) passed as the primal passes

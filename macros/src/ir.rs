@@ -155,6 +155,9 @@ pub struct CallArg {
     pub buffer: bool,
     /// `x.as_ref()`: passed as a view of the value (`ColRef`, `MatRef`).
     pub view: bool,
+    /// A tangent passed in its slot of a callee's `g_tangent`, as
+    /// `Some(tangent)` (see `forward.rs`).
+    pub tangent_slot: bool,
 }
 
 /// Arithmetic operators, each with a rule in `rules.rs`.

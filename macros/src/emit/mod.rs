@@ -320,6 +320,13 @@ impl Emitter<'_> {
     }
 
     fn call_arg(&self, arg: &CallArg) -> TokenStream {
+        if arg.tangent_slot {
+            let plain = self.call_arg(&CallArg {
+                tangent_slot: false,
+                ..arg.clone()
+            });
+            return quote!(::core::option::Option::Some(#plain));
+        }
         if arg.view {
             let tokens = self.operand(&arg.operand);
             quote!(#tokens.as_ref())

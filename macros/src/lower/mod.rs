@@ -1098,6 +1098,7 @@ impl Lowerer<'_> {
                         mutated: None,
                         buffer: false,
                         view: false,
+                        tangent_slot: false,
                     }
                 }
                 Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
@@ -1106,6 +1107,7 @@ impl Lowerer<'_> {
                     mutated: None,
                     buffer: false,
                     view: false,
+                    tangent_slot: false,
                 },
                 // A `&f64` the body reads through a copy is passed on as a reference.
                 arg if self.is_deref_copy(arg) => CallArg {
@@ -1114,6 +1116,7 @@ impl Lowerer<'_> {
                     mutated: None,
                     buffer: false,
                     view: false,
+                    tangent_slot: false,
                 },
                 // `x.as_ref()`, or a `v` bound to it: the value itself in the IR,
                 // a view again at the call.
@@ -1123,6 +1126,7 @@ impl Lowerer<'_> {
                     mutated: None,
                     buffer: false,
                     view: true,
+                    tangent_slot: false,
                 },
                 arg => CallArg {
                     operand: self.lower_expr(arg, out),
@@ -1130,6 +1134,7 @@ impl Lowerer<'_> {
                     mutated: None,
                     buffer: false,
                     view: false,
+                    tangent_slot: false,
                 },
             })
             .collect();
@@ -1178,6 +1183,7 @@ impl Lowerer<'_> {
                 mutated: None,
                 buffer: false,
                 view: false,
+                tangent_slot: false,
             };
         };
         if let Operand::Var(var) = operand
@@ -1190,6 +1196,7 @@ impl Lowerer<'_> {
                 mutated: None,
                 buffer: true,
                 view: false,
+                tangent_slot: false,
             };
         }
         let new = self.new_var(&name);
@@ -1200,6 +1207,7 @@ impl Lowerer<'_> {
             mutated: Some(new),
             buffer: false,
             view: false,
+            tangent_slot: false,
         }
     }
 
