@@ -270,8 +270,20 @@ fn through_slice_calls(w: &[f64], x: &[f64]) -> f64 {
     total
 }
 
+/// xⁿ by recursion: the Hessian goes through its calls of itself.
+#[differentiate(hessian)]
+fn recursive_power(x: f64, n: usize) -> f64 {
+    if n == 0 { 1.0 } else { x * recursive_power(x, n - 1) }
+}
+
 #[test]
 fn hessians_go_through_calls_of_functions_with_hessian() {
+    for x in [-1.3, 0.4, 2.0] {
+        let (value, hessian) = recursive_power_hessian(x, 4);
+        assert_value(value, recursive_power(x, 4));
+        let expected = 12.0 * x * x;
+        assert!((hessian[(0, 0)] - expected).abs() <= 1e-12 * expected);
+    }
     let mut rng = Rng::for_test("through_scalar_calls");
     for _ in 0..POINTS {
         let point = [rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)];
