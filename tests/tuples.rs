@@ -1,6 +1,7 @@
 //! Tuples taken apart where they are written: `let (s, c) = x.sin_cos();`,
 //! `x.sin_cos().0`, `let (a, b) = (e0, e1);` with nested patterns and tuple
-//! types, the simultaneous assignment `(a, b) = (b, a + b)` inside a loop,
+//! types, `if`s whose branches are tuples, the simultaneous assignment
+//! `(a, b) = (b, a + b)` inside a loop,
 //! and a tuple parameter that is not differentiated.
 //!
 //! Every derivative is checked against its closed form and central
@@ -68,6 +69,48 @@ fn nested_tuple_patterns_bind_each_part() {
         let expected = [2.0 * y, 2.0 * (x + y), 2.0 * (x + y), 2.0 * x];
         let actual = [hessian[(0, 0)], hessian[(0, 1)], hessian[(1, 0)], hessian[(1, 1)]];
         assert_all_close(&actual, &expected, 1e-10);
+    }
+}
+
+/// The larger and smaller of x and y, then of their squares, from `if`s
+/// whose branches are tuples: max·min² + (x² ∨ y²) − (x² ∧ y²).
+#[differentiate(forward, hessian)]
+fn ordered_pair(x: f64, y: f64) -> f64 {
+    let (high, low) = if x > y { (x, y) } else { (y, x) };
+    let (big, small) = if x * x > y * y {
+        (x * x, y * y)
+    } else if x * x < y * y {
+        (y * y, x * x)
+    } else {
+        (x * x, x * x)
+    };
+    high * low * low + big - small
+}
+
+#[test]
+fn an_if_of_tuples_takes_the_branch_its_condition_picks() {
+    let mut rng = Rng::for_test("ordered_pair");
+    for _ in 0..POINTS {
+        let p = uniform_point(&mut rng, 2, -2.0, 2.0);
+        let (x, y) = (p[0], p[1]);
+        let (value, dx, dy) = ordered_pair_grad(x, y);
+        assert_eq!(value, ordered_pair(x, y));
+        let (high, low) = (x.max(y), x.min(y));
+        assert_close(value, high * low * low + (x * x - y * y).abs(), EXACT_TOLERANCE);
+        fd::check_gradient(|p| ordered_pair(p[0], p[1]), &p, &[dx, dy]).assert_within(FD_TOLERANCE);
+        let (_, tangent) = ordered_pair_jvp(x, y, 0.3, -0.6);
+        assert_close(tangent, 0.3 * dx - 0.6 * dy, EXACT_TOLERANCE);
+        let (_, hessian) = ordered_pair_hessian(x, y);
+        let numeric = fd::central_jacobian(
+            |p| {
+                let (_, dx, dy) = ordered_pair_grad(p[0], p[1]);
+                vec![dx, dy]
+            },
+            &p,
+        );
+        for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            assert_all_close(&[hessian[(i, j)]], &[numeric[(i, j)]], FD_TOLERANCE);
+        }
     }
 }
 

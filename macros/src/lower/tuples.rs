@@ -5,10 +5,11 @@
 //! parts are bound or assigned, so `(a, b) = (b, a + b)` reads the old `a`
 //! and `b` as Rust does. `x.sin_cos()` is the pair `(x.sin(), x.cos())`,
 //! with `x` evaluated once, whether it is taken apart by a `let` or read as
-//! `x.sin_cos().0`. A tuple parameter that is not differentiated is a
-//! constant, taken apart field by field. Nested tuple patterns are taken
-//! apart part by part, and a pattern's tuple type `(f64, f64)` gives each
-//! part its type.
+//! `x.sin_cos().0`. An `if` whose branches are tuples alone is one `if`
+//! per part on the same condition. A tuple parameter that is not
+//! differentiated is a constant, taken apart field by field. Nested tuple
+//! patterns are taken apart part by part, and a pattern's tuple type
+//! `(f64, f64)` gives each part its type.
 
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
@@ -137,6 +138,9 @@ impl Lowerer<'_> {
         let span = value.span();
         match strip_parens(value) {
             Expr::Tuple(tuple) if tuple.elems.len() == arity => Some(tuple.elems.iter().cloned().collect()),
+            Expr::If(expr_if) if branch_tuple(&expr_if.then_branch, arity).is_some() => {
+                self.split_if(expr_if, arity, out)
+            }
             // A tuple parameter that is not differentiated, or such a field.
             constant if self.named_constant(constant) || self.is_constant_place(constant) => Some(
                 (0..arity)
@@ -166,6 +170,49 @@ impl Lowerer<'_> {
                 }
             },
         }
+    }
+}
+
+impl Lowerer<'_> {
+    /// `if c { (a, b) } else { (d, e) }`, each branch a tuple alone (or an
+    /// `else if` of such): the parts `if c { a } else { d }` and
+    /// `if c { b } else { e }`, with `c` evaluated once.
+    fn split_if(&mut self, expr_if: &syn::ExprIf, arity: usize, out: &mut Vec<Stmt>) -> Option<Vec<Expr>> {
+        let then_parts = branch_tuple(&expr_if.then_branch, arity)?;
+        let else_parts = match expr_if.else_branch.as_ref().map(|(_, branch)| strip_parens(branch)) {
+            Some(Expr::Block(block)) if branch_tuple(&block.block, arity).is_some() => {
+                branch_tuple(&block.block, arity)?
+            }
+            Some(Expr::If(else_if)) => self.split_if(else_if, arity, out)?,
+            _ => {
+                self.cx.error_spanned_by(
+                    expr_if,
+                    format!(
+                        "#[differentiate] takes an `if` apart when every branch is a tuple of {arity} values alone"
+                    ),
+                );
+                return None;
+            }
+        };
+        let condition = self.evaluate_part(&expr_if.cond, out);
+        Some(
+            then_parts
+                .into_iter()
+                .zip(else_parts)
+                .map(|(then_part, else_part)| syn::parse_quote!(if #condition { #then_part } else { #else_part }))
+                .collect(),
+        )
+    }
+}
+
+/// The parts of a block that is a tuple of `arity` values alone.
+fn branch_tuple(block: &syn::Block, arity: usize) -> Option<Vec<Expr>> {
+    match block.stmts.as_slice() {
+        [syn::Stmt::Expr(expr, None)] => match strip_parens(expr) {
+            Expr::Tuple(tuple) if tuple.elems.len() == arity => Some(tuple.elems.iter().cloned().collect()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
