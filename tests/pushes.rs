@@ -154,3 +154,54 @@ fn vectors_pushed_side_by_side_or_shadowed_are_each_preallocated() {
         fd::check_gradient(two_pushed_in_one_loop, &x, &gradient).assert_within(FD_TOLERANCE);
     }
 }
+
+/// Pairwise products pushed from nested loops, with a push of the outer
+/// loop too: xᵢ for each i, then sin(xᵢxⱼ) for each j, weighted by position.
+#[differentiate(forward)]
+fn pushed_from_nested_loops(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut features = Vec::new();
+    for i in 0..n {
+        features.push(x[i]);
+        for j in 0..n {
+            let product = x[i] * x[j];
+            features.push(product.sin());
+        }
+    }
+    let mut total = 0.0;
+    for (k, feature) in features.iter().enumerate() {
+        total += feature * (k as f64 + 1.0);
+    }
+    total
+}
+
+fn pushed_from_nested_loops_by_hand(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut total = 0.0;
+    let mut k = 0.0;
+    for i in 0..n {
+        k += 1.0;
+        total += x[i] * k;
+        for j in 0..n {
+            k += 1.0;
+            total += (x[i] * x[j]).sin() * k;
+        }
+    }
+    total
+}
+
+#[test]
+fn pushes_from_nested_loops_are_counted_before_the_outer_loop() {
+    let mut rng = Rng::for_test("pushed_from_nested_loops");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 3, -1.5, 1.5);
+        let (value, gradient) = pushed_from_nested_loops_grad(&x);
+        assert_eq!(value, pushed_from_nested_loops(&x));
+        assert_close(value, pushed_from_nested_loops_by_hand(&x), EXACT_TOLERANCE);
+        fd::check_gradient(pushed_from_nested_loops, &x, &gradient).assert_within(FD_TOLERANCE);
+        let direction = uniform_point(&mut rng, 3, -1.0, 1.0);
+        let (_, tangent) = pushed_from_nested_loops_jvp(&x, &direction);
+        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_close(tangent, expected, EXACT_TOLERANCE);
+    }
+}

@@ -662,8 +662,8 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
     Some(match method {
         "push" | "extend" | "extend_from_slice" | "insert" | "append" => {
             "a `Vec` is grown only where its final length is known before the first push: pushes as statements \
-             of its own block or of one `for` loop's body (no `if`, `break` or `continue` around them, no push \
-             reading the vector), none after it is read; otherwise allocate it whole with `vec![0.0; n]` and write `v[i] = …`, or build it with \
+             of its own block or of `for` loop bodies (no `if`, `break` or `continue` around them, no inner loop \
+             bounded by an outer one's variables, no push reading the vector), none after it is read; otherwise allocate it whole with `vec![0.0; n]` and write `v[i] = …`, or build it with \
              `xs.iter().map(|x| …).collect::<Vec<f64>>()`"
         }
         "pop" | "clear" | "truncate" | "resize" | "remove" | "drain" | "retain" | "dedup" => {

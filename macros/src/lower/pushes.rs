@@ -3,19 +3,19 @@
 //!
 //! The IR's buffers never change length, so a `Vec` that grows cannot be
 //! differentiated as it is written. Before lowering, the body is rewritten,
-//! as `syn`: a `let mut v = Vec::new();` (or `Vec::with_capacity(n)`, or
-//! `vec![]`) whose pushes are either statements of its own block
-//! (`v.push(a); v.push(b);`) or statements of the body of one `for` loop of
-//! that block, with no `break` or `continue` in it, and no push reads the
-//! vector (`v.push(v.len() as f64)` would see its final length), becomes
-//! `let mut v = vec![Default::default(); count];` just before the first
-//! push, where `count` is the number of pushes (times the loop's trip
-//! count; the element type is what the pushes store, as for the `Vec`
-//! written), and each
-//! `v.push(e);` becomes `v[pushed] = e; pushed += 1;`. The vector is not
-//! mentioned between its `let` and its last push other than by the pushes,
-//! so no read sees it half full. Any other use of `push` is left as it is,
-//! and reported where it is lowered.
+//! as `syn`. A `let mut v = Vec::new();` (or `Vec::with_capacity(n)`, or
+//! `vec![]`) qualifies when its pushes are statements of its own block
+//! (`v.push(a); v.push(b);`), or statements of the body of one `for` loop of
+//! that block or of `for` loops nested in it whose bounds do not depend on
+//! the loops around them, with no `break`, `continue` or `return` in them,
+//! and no push reads the vector (`v.push(v.len() as f64)` would see its
+//! final length). It becomes `let mut v = vec![Default::default(); count];`
+//! just before the first push, where `count` is the number of pushes (the
+//! element type is what the pushes store, as for the `Vec` written), and
+//! each `v.push(e);` becomes `v[pushed] = e; pushed += 1;`. The vector is
+//! not mentioned between its `let` and its last push other than by the
+//! pushes, so no read sees it half full. Any other use of `push` is left as
+//! it is, and reported where it is lowered.
 
 use proc_macro2::Span;
 use quote::quote;
@@ -192,15 +192,23 @@ fn push_of<'s>(stmt: &'s syn::Stmt, name: &Ident) -> Option<&'s Expr> {
     (pushes_onto_name && !mentions_expr(&call.args[0], name)).then(|| &call.args[0])
 }
 
-/// For a `for` loop whose body pushes onto `name` in statements of its own
-/// (and mentions it nowhere else) and neither breaks nor continues: the
-/// number of pushes it makes, pushes per iteration × trip count. A loop
-/// that may `return` could leave the vector part filled: not counted.
+/// For a `for` loop that pushes onto `name` in statements of its body, or
+/// of the bodies of `for` loops in it (and mentions it nowhere else), none
+/// of which breaks, continues or returns: the number of pushes it makes,
+/// the pushes of one iteration × the trip count. An inner loop's bounds may
+/// not read what the loops around it bind (`for j in 0..i` has no count
+/// known before the outer loop starts).
 fn loop_push_count(stmt: &syn::Stmt, name: &Ident) -> Option<Expr> {
+    nested_push_count(stmt, name, &[])
+}
+
+/// [`loop_push_count`], inside loops that bind `bound`.
+fn nested_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<Expr> {
     let syn::Stmt::Expr(Expr::ForLoop(for_loop), _) = stmt else {
         return None;
     };
-    if for_loop.label.is_some() || mentions_expr(&for_loop.expr, name) {
+    let reads_bound = bound.iter().any(|ident| mentions_expr(&for_loop.expr, ident));
+    if for_loop.label.is_some() || mentions_expr(&for_loop.expr, name) || reads_bound {
         return None;
     }
     let body = &for_loop.body.stmts;
@@ -214,11 +222,28 @@ fn loop_push_count(stmt: &syn::Stmt, name: &Ident) -> Option<Expr> {
         finder.visit_stmt(stmt);
         finder.0
     });
-    let pushes = body.iter().filter(|stmt| push_of(stmt, name).is_some()).count();
-    let elsewhere = body
-        .iter()
-        .any(|stmt| push_of(stmt, name).is_none() && mentions(stmt, name));
-    if exits.found || returns || pushes == 0 || elsewhere {
+    if exits.found || returns {
+        return None;
+    }
+    // What the inner loops may not read: this loop's pattern and lets.
+    let mut inner_bound = bound.to_vec();
+    let pattern = &for_loop.pat;
+    bound_idents(quote!(#pattern), &mut inner_bound);
+    for stmt in body {
+        if let syn::Stmt::Local(local) = stmt {
+            let pat = &local.pat;
+            bound_idents(quote!(#pat), &mut inner_bound);
+        }
+    }
+    let mut per_iteration: Vec<Expr> = Vec::new();
+    for stmt in body.iter().filter(|stmt| mentions(stmt, name)) {
+        if push_of(stmt, name).is_some() {
+            per_iteration.push(syn::parse_quote!(1));
+        } else {
+            per_iteration.push(nested_push_count(stmt, name, &inner_bound)?);
+        }
+    }
+    if per_iteration.is_empty() {
         return None;
     }
     let iterable = match strip_parens(&for_loop.expr) {
@@ -232,11 +257,22 @@ fn loop_push_count(stmt: &syn::Stmt, name: &Ident) -> Option<Expr> {
         Expr::Range(_) => return None,
         iterable => Walk::of(iterable)?.length(),
     };
-    Some(syn::parse_quote!(#pushes * #trips))
+    Some(syn::parse_quote!((#(#per_iteration)+*) * #trips))
 }
 
-/// Rewrites the pushes onto `name`, as statements or statements of a loop
-/// body, into writes by index: `{ name[pushed] = e; pushed += 1; }`.
+/// Adds the identifiers in `tokens` (a pattern) to `idents`.
+fn bound_idents(tokens: proc_macro2::TokenStream, idents: &mut Vec<Ident>) {
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) if ident != "mut" && ident != "ref" => idents.push(ident),
+            proc_macro2::TokenTree::Group(group) => bound_idents(group.stream(), idents),
+            _ => {}
+        }
+    }
+}
+
+/// Rewrites the pushes onto `name`, as statements or statements of loop
+/// bodies, into writes by index: `{ name[pushed] = e; pushed += 1; }`.
 struct PushWriter<'n> {
     name: &'n Ident,
     pushed: &'n Ident,
@@ -254,6 +290,7 @@ impl PushWriter<'_> {
 impl VisitMut for PushWriter<'_> {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
         block.stmts.iter_mut().for_each(|stmt| self.write_by_index(stmt));
+        syn::visit_mut::visit_block_mut(self, block);
     }
 }
 
