@@ -24,7 +24,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 use super::sequences::Walk;
-use super::{LoopExitFinder, ReturnFinder, strip_parens};
+use super::{LoopExitFinder, ReturnFinder, assigned_names_in_stmt, strip_parens};
 
 /// `stmts` with every vector grown by `push` to a known length, at any
 /// depth, written by index into a vector of that length.
@@ -196,8 +196,8 @@ fn push_of<'s>(stmt: &'s syn::Stmt, name: &Ident) -> Option<&'s Expr> {
 /// of the bodies of `for` loops in it (and mentions it nowhere else), none
 /// of which breaks, continues or returns: the number of pushes it makes,
 /// the pushes of one iteration × the trip count. An inner loop's bounds may
-/// not read what the loops around it bind (`for j in 0..i` has no count
-/// known before the outer loop starts).
+/// not read what the loops around it bind or change (`for j in 0..i` has no
+/// count known before the outer loop starts).
 fn loop_push_count(stmt: &syn::Stmt, name: &Ident) -> Option<Expr> {
     nested_push_count(stmt, name, &[])
 }
@@ -225,7 +225,8 @@ fn nested_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<
     if exits.found || returns {
         return None;
     }
-    // What the inner loops may not read: this loop's pattern and lets.
+    // What the inner loops may not read: this loop's pattern, and what its
+    // body declares or assigns.
     let mut inner_bound = bound.to_vec();
     let pattern = &for_loop.pat;
     bound_idents(quote!(#pattern), &mut inner_bound);
@@ -234,6 +235,12 @@ fn nested_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<
             let pat = &local.pat;
             bound_idents(quote!(#pat), &mut inner_bound);
         }
+        let assigned = assigned_names_in_stmt(stmt, &std::collections::HashSet::new());
+        inner_bound.extend(
+            assigned
+                .into_iter()
+                .map(|(name, _)| Ident::new(&name, Span::call_site())),
+        );
     }
     let mut per_iteration: Vec<Expr> = Vec::new();
     for stmt in body.iter().filter(|stmt| mentions(stmt, name)) {
