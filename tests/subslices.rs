@@ -97,7 +97,18 @@ fn sliding_and_chunked(xs: &[f64]) -> f64 {
     for (w, &x) in xs.windows(3).zip(xs) {
         triples += w[0] * w[1] * w[2] * x;
     }
-    smooth + chunked + exact + triples
+    // Windows and a bound sub-slice passed to a function taking `&[f64]`.
+    let mut passed = 0.0;
+    for w in xs.windows(2) {
+        passed += sum_of_cubes(w);
+    }
+    let middle = &xs[1..3];
+    smooth + chunked + exact + triples + passed + sum_of_cubes(middle)
+}
+
+#[differentiate(forward, hessian)]
+fn sum_of_cubes(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x * x).sum::<f64>()
 }
 
 fn sliding_and_chunked_by_hand(xs: &[f64]) -> f64 {
@@ -108,7 +119,9 @@ fn sliding_and_chunked_by_hand(xs: &[f64]) -> f64 {
         .sum();
     let exact: f64 = (0..n / 2).map(|i| xs[2 * i].sin() * xs[2 * i + 1]).sum();
     let triples: f64 = (0..n - 2).map(|i| xs[i] * xs[i + 1] * xs[i + 2] * xs[i]).sum();
-    smooth + chunked + exact + triples
+    let cube = |x: f64| x * x * x;
+    let passed: f64 = (0..n - 1).map(|i| cube(xs[i]) + cube(xs[i + 1])).sum();
+    smooth + chunked + exact + triples + passed + cube(xs[1]) + cube(xs[2])
 }
 
 #[test]

@@ -534,6 +534,15 @@ impl Lowerer<'_> {
             }
             None => None,
         };
+        // `let v = &w[1..3];` binds a copy of the part, which the user's
+        // code sees as a `&[f64]`: a call is passed `&v`.
+        if let (Some(init), Some(Operand::Var(var))) = (&local.init, &value)
+            && let Expr::Reference(reference) = strip_parens(&init.expr)
+            && let Expr::Index(index) = strip_parens(&reference.expr)
+            && matches!(strip_parens(&index.index), Expr::Range(_))
+        {
+            self.deref_copies.insert(*var);
+        }
         let value = match (&local.pat, value) {
             // `let s: f64 = 0.0;` keeps its type: `0.0_f64`.
             (syn::Pat::Type(typed), Some(Operand::Const(Expr::Lit(literal)))) => {
