@@ -18,11 +18,23 @@
 //! fn f_hessian(x, n, b) -> (f64, Mat<f64>)           // value and H over the flattened parameters
 //! ```
 //!
-//! `f_hvp` is reverse over forward: inside it, the tangent function
-//! `(x, d_x) ↦ ∂f·d_x` is differentiated by the reverse transform like any
-//! other function (its split form and gradient are nested in `f_hvp`), and
-//! its gradient is `H·d_x`. `f_hessian` calls `f_hvp` once per flattened
-//! parameter with a unit direction: column `k` of the Hessian is `H·eₖ`.
+//! `f_hvp` is reverse over forward: the tangent function
+//! `f_directional(x, d_x) = ∂f·d_x` is differentiated by the reverse
+//! transform like any other function (its split form and gradient are
+//! emitted beside it, hidden from the docs), and its gradient is `H·d_x`.
+//! `f_hessian` calls `f_hvp` once per flattened parameter with a unit
+//! direction: column `k` of the Hessian is `H·eₖ`.
+//!
+//! For callers with `hessian` of their own, it also writes
+//!
+//! ```text
+//! fn f_tangent(x, n, b, d_x: Option<&Col<f64>>, _: Option<()>, d_b: Option<f64>) -> f64
+//! fn f_tangent_pullback(…same…) -> (f64, impl FnOnce(&f64, (…same…)) -> (…gradients, one per parameter and slot))
+//! ```
+//!
+//! the tangent alone, in `f_pushforward`'s slots, and its reverse mode: a
+//! caller's directional derivative calls `f_tangent` where `f_pushforward`
+//! would give the tangent, so that its own reverse mode goes through it.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
