@@ -311,3 +311,49 @@ fn hessians_go_through_calls_of_functions_with_hessian() {
         check_product(&hessian, &direction, &product);
     }
 }
+
+/// Xw: a vector-valued callee, with `hessian` for its callers' sake.
+#[differentiate(hessian, wrt(w))]
+fn linear_predictions(w: &Col<f64>, x: &Mat<f64>) -> Col<f64> {
+    x * w
+}
+
+/// tanh of each element, into a `Vec`.
+#[differentiate(hessian)]
+fn squashed(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|z| z.tanh()).collect()
+}
+
+/// The logistic loss Σ ln(1 + e^{−yᵢ(Xw)ᵢ}) through `linear_predictions`, plus
+/// a product of `squashed` values: a Newton step's Hessian.
+#[differentiate(hessian, wrt(w))]
+fn logistic_loss_through_calls(w: &Col<f64>, x: &Mat<f64>, y: &Col<f64>) -> f64 {
+    let predictions = linear_predictions(w, x);
+    let mut total = 0.0;
+    for i in 0..y.nrows() {
+        total += (1.0 + (-y[i] * predictions[i]).exp()).ln();
+    }
+    let squashed_pair = squashed(&[w[0], w[1] * w[0]]);
+    total + squashed_pair[0] * squashed_pair[1]
+}
+
+#[test]
+fn hessians_go_through_calls_of_vector_valued_functions() {
+    let mut rng = Rng::for_test("logistic_loss_through_calls");
+    for _ in 0..POINTS {
+        let x = Mat::from_fn(4, 2, |_, _| rng.uniform(-1.5, 1.5));
+        let y = Col::from_fn(4, |i| if i % 2 == 0 { 1.0 } else { -1.0 });
+        let w = [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)];
+        let w_col = Col::from_fn(2, |i| w[i]);
+        let (value, hessian) = logistic_loss_through_calls_hessian(&w_col, &x, &y);
+        assert_value(value, logistic_loss_through_calls(&w_col, &x, &y));
+        let gradient = |p: &[f64]| {
+            let (_, g) = logistic_loss_through_calls_grad(&Col::from_fn(2, |i| p[i]), &x, &y);
+            vec![g[0], g[1]]
+        };
+        check_hessian(gradient, &w, &hessian);
+        let direction = [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)];
+        let (_, product) = logistic_loss_through_calls_hvp(&w_col, &x, &y, &Col::from_fn(2, |i| direction[i]));
+        check_product(&hessian, &direction, &[product[0], product[1]]);
+    }
+}

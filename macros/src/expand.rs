@@ -92,7 +92,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let tangent_activity = activity_without_wrt(&mut cx, &mut tangent.function);
     let second_order = options
         .hessian
-        .map(|span| directional_derivative(&mut cx, span, &function, &activity));
+        .map(|_| directional_derivative(&mut cx, &function, &activity));
     if cx.has_errors() {
         return with_errors(quote!(#item), cx);
     }
@@ -127,19 +127,14 @@ fn activity_without_wrt(cx: &mut Ctxt, function: &mut Function) -> check::Activi
 
 /// For `hessian`: the directional derivative `(x, d_x) ↦ ∂f·d_x` as a function
 /// of its own, with its activity and adjoint, which `f_hvp` differentiates
-/// with respect to `x` (reverse over forward).
+/// with respect to `x` (reverse over forward), and callers' Hessians through
+/// `f_tangent_pullback`. For a function returning a vector or matrix, the
+/// derivative has that shape: only callers use it.
 fn directional_derivative(
     cx: &mut Ctxt,
-    span: proc_macro2::Span,
     function: &Function,
     activity: &check::Activity,
 ) -> (forward::Tangent, check::Activity, reverse::Adjoint) {
-    if function.output != Shape::Scalar {
-        cx.error_at(
-            span,
-            "`hessian` needs a function returning `f64`; for a vector result use `jacobian` or `forward`",
-        );
-    }
     // The same transform as for `f_pushforward`, whose problems are already reported.
     let mut directional = forward::forward(
         &mut Ctxt::default(),
@@ -148,7 +143,6 @@ fn directional_derivative(
         forward::CallTangents::Differentiable,
     );
     directional.function.result = directional.tangent_result.clone();
-    directional.function.output = Shape::Scalar;
     let directional_activity = check::analyse(cx, &directional.function);
     let adjoint = reverse::reverse(&directional.function, &directional_activity);
     (directional, directional_activity, adjoint)

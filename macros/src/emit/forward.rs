@@ -38,14 +38,13 @@
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::parse_quote;
+use syn::{Ident, parse_quote};
 
 use super::{Emitter, flat_layout, mixed};
 use crate::check::Activity;
 use crate::forward::Tangent;
-use crate::ir::{Function, ParamKind};
+use crate::ir::{Function, ParamKind, Shape};
 use crate::reverse::Adjoint;
-use syn::Ident;
 
 /// What `expand` built for forward mode: the tangent function and its
 /// activity, and for `hessian`, the directional derivative's adjoint.
@@ -244,10 +243,47 @@ impl Emitter<'_> {
         }
     }
 
+    /// The directional derivative `f_directional(primals…, directions…)`
+    /// with its reverse mode, and `f_tangent` with its pullback: what `f_hvp`
+    /// and callers' Hessians are built from, hidden from the docs.
+    pub(super) fn second_order_fns(&self, tangent: &Tangent, second: &SecondOrder) -> TokenStream {
+        let lints = self.lint_attributes();
+        let vis = &self.item.vis;
+        let generics = &self.item.sig.generics;
+        let output = self.output_type();
+        let primal_params = self.primal_params(tangent);
+        let tangent_decls = self.tangent_decls(tangent);
+        let call = self.pushforward_call(tangent);
+        let directional_name = self.generated_name("directional");
+        let directional: syn::ItemFn = parse_quote! {
+            #lints
+            #vis fn #directional_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> #output {
+                #call.1
+            }
+        };
+        let inner = Emitter::new(&directional, second.directional, second.activity, second.adjoint);
+        let directional_pullback = inner.pullback_fn();
+        let directional_vjp = inner.vjp_fn();
+        let directional_grad = (self.function.output == Shape::Scalar).then(|| {
+            let grad = inner.grad_fn();
+            quote!(#[doc(hidden)] #grad)
+        });
+        let tangent_fns = self.tangent_fns(tangent, &inner);
+        quote! {
+            #[doc(hidden)]
+            #directional
+            #[doc(hidden)]
+            #directional_pullback
+            #[doc(hidden)]
+            #directional_vjp
+            #directional_grad
+            #tangent_fns
+        }
+    }
+
     /// `f_hvp(primals…, directions…)`: the value and `H·d`, one part per
-    /// differentiated parameter; with the pieces it is built from, which
-    /// callers with `hessian` of their own differentiate through.
-    pub(super) fn hvp_fn(&self, tangent: &Tangent, second: &SecondOrder) -> TokenStream {
+    /// differentiated parameter, the gradient of `f_directional`.
+    pub(super) fn hvp_fn(&self, tangent: &Tangent) -> TokenStream {
         let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
@@ -258,21 +294,7 @@ impl Emitter<'_> {
         let tangent_params = self.tangent_params(tangent);
         let tangent_idents: Vec<&syn::Ident> = tangent_params.iter().map(|param| &param.ident).collect();
         let tangent_decls = self.tangent_decls(tangent);
-        let call = self.pushforward_call(tangent);
-        // The directional derivative as a function of its own, with its
-        // reverse mode: `f_hvp` is its gradient.
-        let directional_name = self.generated_name("directional");
-        let directional: syn::ItemFn = parse_quote! {
-            #lints
-            #vis fn #directional_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> f64 {
-                #call.1
-            }
-        };
-        let inner = Emitter::new(&directional, second.directional, second.activity, second.adjoint);
-        let directional_pullback = inner.pullback_fn();
-        let directional_grad = inner.grad_fn();
-        let directional_vjp = inner.vjp_fn();
-        let directional_grad_name = inner.generated_name("grad");
+        let directional_grad_name = self.generated_name("directional_grad");
         let value = mixed("value");
         let value_args = self.primal_value_args(tangent);
         let (_, gradients) = self.gradient_bindings();
@@ -284,17 +306,7 @@ impl Emitter<'_> {
              cost of `{name}`.",
             self.wrt_names()
         );
-        let tangent_fns = self.tangent_fns(tangent, &inner);
         quote! {
-            #[doc(hidden)]
-            #directional
-            #[doc(hidden)]
-            #directional_pullback
-            #[doc(hidden)]
-            #directional_vjp
-            #[doc(hidden)]
-            #directional_grad
-            #tangent_fns
             #[doc = #doc]
             #lints
             #vis fn #hvp_name #generics (#(#primal_params,)* #(#tangent_decls),*) -> (f64, #(#output_types),*) {
@@ -379,19 +391,20 @@ impl Emitter<'_> {
             }
         });
         let lifetimes = self.lifetimes();
+        let output = self.output_type();
         let (value, seed, directional_pullback, first_pullback) =
             (mixed("value"), mixed("seed"), mixed("directional"), mixed("first"));
         quote! {
             #[doc(hidden)]
             #lints
-            #vis fn #tangent_name #generics (#(#primal_params,)* #(#slot_names: #slot_types),*) -> f64 {
+            #vis fn #tangent_name #generics (#(#primal_params,)* #(#slot_names: #slot_types),*) -> #output {
                 #pushforward_name(#(#primal_idents,)* #(#slot_names),*).1
             }
             #[doc(hidden)]
             #lints
             #vis fn #tangent_pullback_name #generics (#(#primal_params,)* #(#slot_names: #slot_types),*) -> (
-                f64,
-                impl ::core::ops::FnOnce(&f64, (#(#primal_types,)* #(#slot_types,)*))
+                #output,
+                impl ::core::ops::FnOnce(&#output, (#(#primal_types,)* #(#slot_types,)*))
                     -> (#(#primal_gradient_types,)* #(#slot_gradient_types,)*) + use<#(#lifetimes),*>,
             ) {
                 let _ = #name;
@@ -399,7 +412,7 @@ impl Emitter<'_> {
                     #(#bindings)*
                     #directional_pullback_name(#(#value_args,)* #(#directions),*)
                 };
-                (#value, move |#seed: &f64, (#(#primal_idents,)* #(#slot_names,)*): (#(#primal_types,)* #(#slot_types,)*)| {
+                (#value, move |#seed: &#output, (#(#primal_idents,)* #(#slot_names,)*): (#(#primal_types,)* #(#slot_types,)*)| {
                     #(#bindings)*
                     let (_, #first_pullback) = #pullback_name(#(#value_args),*);
                     let (#(#firsts,)*) = ::chainrule::rules::pull(#first_pullback, #seed, (#(#value_args,)*));

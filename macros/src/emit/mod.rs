@@ -58,9 +58,15 @@ pub fn emit(
         let pushforward = tangent_emitter.pushforward_fn(parts.tangent);
         let jvp = tangent_emitter.jvp_fn(parts.tangent);
         let second_order = parts.second_order.map(|second| {
-            let hvp = tangent_emitter.hvp_fn(parts.tangent, &second);
-            let hessian = tangent_emitter.hessian_fn(parts.tangent);
-            quote!(#hvp #hessian)
+            let pieces = tangent_emitter.second_order_fns(parts.tangent, &second);
+            // A function returning a vector or matrix has no Hessian of its
+            // own; its pieces serve callers' Hessians.
+            let hessian = (function.output == Shape::Scalar).then(|| {
+                let hvp = tangent_emitter.hvp_fn(parts.tangent);
+                let hessian = tangent_emitter.hessian_fn(parts.tangent);
+                quote!(#hvp #hessian)
+            });
+            quote!(#pieces #hessian)
         });
         quote!(#pushforward #jvp #second_order)
     });
