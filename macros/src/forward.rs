@@ -28,7 +28,7 @@ use crate::check::Activity;
 use crate::ctxt::Ctxt;
 use crate::ir::{
     BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, ParamKind, Phi,
-    Stmt, Var, VarInfo, stored_buffers,
+    Stmt, Var, VarInfo, callee_name, stored_buffers,
 };
 
 /// The primal function with its tangents woven in.
@@ -290,31 +290,15 @@ impl Forward<'_> {
     fn ops_call(&mut self, name: &str, args: Vec<Operand>, out: &mut Vec<Stmt>) -> Operand {
         let ident = syn::Ident::new(name, Span::call_site());
         let func: syn::ExprPath = parse_quote!(::chainrule::ops::#ident);
-        let pullback = self.new_var(&format!("{name}_pb"));
-        let gradients = args.iter().map(|_| self.names.fresh(&format!("{name}_grad"))).collect();
         let args = args
             .into_iter()
             .map(|operand| CallArg {
                 by_ref: !matches!(operand, Operand::Const(_)),
-                operand,
-                mutated: None,
-                buffer: false,
-                view: false,
-                tangent_slot: false,
+                ..CallArg::plain(operand)
             })
             .collect();
-        self.push(
-            out,
-            "t",
-            Op::Call {
-                func,
-                args,
-                pullback,
-                elementwise: !matches!(name, "dot" | "sum"),
-                gradients,
-                discarded: false,
-            },
-        )
+        let call = self.call(func, args, name, !matches!(name, "dot" | "sum"));
+        self.push(out, "t", call)
     }
 
     /// `n - 1` for the integer exponent of `powi`: integer arithmetic,
@@ -639,11 +623,7 @@ impl Forward<'_> {
     /// two calls the reverse transform differentiates like any other: `g`'s
     /// through `g_pullback`, `g_tangent`'s through `g_tangent_pullback`.
     fn differentiable_call(&mut self, var: Var, func: &syn::ExprPath, args: &[CallArg], out: &mut Vec<Stmt>) {
-        let name = func
-            .path
-            .segments
-            .last()
-            .map_or_else(|| "call".to_owned(), |segment| segment.ident.to_string());
+        let name = callee_name(func);
         let slots: Vec<CallArg> = args
             .iter()
             .map(|arg| match self.tangent(&arg.operand) {
@@ -652,24 +632,17 @@ impl Forward<'_> {
                     tangent_slot: true,
                     ..arg.clone()
                 },
-                None => CallArg {
-                    operand: Operand::Const(parse_quote!(::core::option::Option::None)),
-                    by_ref: false,
-                    mutated: None,
-                    buffer: false,
-                    view: false,
-                    tangent_slot: false,
-                },
+                None => CallArg::plain(Operand::Const(parse_quote!(::core::option::Option::None))),
             })
             .collect();
-        let primal = self.call(func.clone(), args.to_vec(), &name);
+        let primal = self.call(func.clone(), args.to_vec(), &name, false);
         out.push(Stmt::Let {
             var,
             op: primal,
             origin: self.origin,
         });
         let tangent_args = args.iter().cloned().chain(slots).collect();
-        let tangent_call = self.call(tangent_path(func), tangent_args, &format!("{name}_tangent"));
+        let tangent_call = self.call(tangent_path(func), tangent_args, &format!("{name}_tangent"), false);
         let hint = self.tangent_name(var);
         let tangent = self.new_var(&hint);
         out.push(Stmt::Let {
@@ -681,15 +654,15 @@ impl Forward<'_> {
     }
 
     /// A call of `func` with `args`, its pullback and gradients named after
-    /// `name`.
-    fn call(&mut self, func: syn::ExprPath, args: Vec<CallArg>, name: &str) -> Op {
+    /// `name`; `elementwise` for the element-wise functions of `ops`.
+    fn call(&mut self, func: syn::ExprPath, args: Vec<CallArg>, name: &str, elementwise: bool) -> Op {
         let pullback = self.new_var(&format!("{name}_pb"));
         let gradients = args.iter().map(|_| self.names.fresh(&format!("{name}_grad"))).collect();
         Op::Call {
             func,
             args,
             pullback,
-            elementwise: false,
+            elementwise,
             gradients,
             discarded: false,
         }

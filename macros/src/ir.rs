@@ -160,6 +160,29 @@ pub struct CallArg {
     pub tangent_slot: bool,
 }
 
+impl CallArg {
+    /// `operand` passed by value as it is: the other ways are set on it.
+    pub fn plain(operand: Operand) -> Self {
+        CallArg {
+            operand,
+            by_ref: false,
+            mutated: None,
+            buffer: false,
+            view: false,
+            tangent_slot: false,
+        }
+    }
+}
+
+/// The name a call is known by, the last segment of its path: `g` of
+/// `m::g(x)`, which its pullback and gradients are named after.
+pub fn callee_name(func: &syn::ExprPath) -> String {
+    func.path
+        .segments
+        .last()
+        .map_or_else(|| "call".to_owned(), |segment| segment.ident.to_string())
+}
+
 /// Arithmetic operators, each with a rule in `rules.rs`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum BinaryOp {

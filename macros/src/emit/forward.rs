@@ -144,15 +144,17 @@ impl Emitter<'_> {
         let generics = &self.item.sig.generics;
         let output = self.output_type();
         let primal_params = self.primal_params(tangent);
-        let slots = tangent.tangent_params.iter().map(|slot| match slot {
-            Some(index) => {
-                let param = &self.function.params[*index];
-                let ident = &param.ident;
-                let ty = &param.ty;
-                quote!(#ident: ::core::option::Option<#ty>)
-            }
-            None => quote!(_: ::core::option::Option<()>),
-        });
+        let slots = tangent
+            .tangent_params
+            .iter()
+            .zip(self.slot_types(tangent))
+            .map(|(slot, ty)| match slot {
+                Some(index) => {
+                    let ident = &self.function.params[*index].ident;
+                    quote!(#ident: #ty)
+                }
+                None => quote!(_: #ty),
+            });
         let derefs = self.function.params[..tangent.tangent_params.len()]
             .iter()
             .filter(|param| param.kind == ParamKind::ScalarRef)
@@ -182,6 +184,22 @@ impl Emitter<'_> {
                 (#result, #tangent_result)
             }
         }
+    }
+
+    /// The type of each parameter's tangent slot: `Option<T>` for a
+    /// differentiated parameter of type `T`, `Option<()>` for the others.
+    fn slot_types(&self, tangent: &Tangent) -> Vec<TokenStream> {
+        tangent
+            .tangent_params
+            .iter()
+            .map(|slot| match slot {
+                Some(index) => {
+                    let ty = &self.function.params[*index].ty;
+                    quote!(::core::option::Option<#ty>)
+                }
+                None => quote!(::core::option::Option<()>),
+            })
+            .collect()
     }
 
     /// The tangent of each differentiated parameter from its slot, a
@@ -364,17 +382,7 @@ impl Emitter<'_> {
         let primal_types = self.param_types();
         let primal_count = tangent.tangent_params.len();
         let (primal_types, primal_gradient_types) = (&primal_types[..primal_count], &gradient_types[..primal_count]);
-        let slot_types: Vec<TokenStream> = tangent
-            .tangent_params
-            .iter()
-            .map(|slot| match slot {
-                Some(index) => {
-                    let ty = &self.function.params[*index].ty;
-                    quote!(::core::option::Option<#ty>)
-                }
-                None => quote!(::core::option::Option<()>),
-            })
-            .collect();
+        let slot_types = self.slot_types(tangent);
         let slot_gradient_types = tangent
             .tangent_params
             .iter()

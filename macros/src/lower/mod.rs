@@ -43,7 +43,7 @@ use crate::early_exit;
 use crate::hoist;
 use crate::ir::{
     BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Shape, Stmt,
-    Var, VarInfo,
+    Var, VarInfo, callee_name,
 };
 use crate::rules;
 use crate::signature::Signature;
@@ -1101,57 +1101,27 @@ impl Lowerer<'_> {
                 Expr::Reference(reference)
                     if reference.mutability.is_none() && self.is_constant_place(&reference.expr) =>
                 {
-                    CallArg {
-                        operand: self.borrowed_field(&reference.expr, out),
-                        by_ref: false,
-                        mutated: None,
-                        buffer: false,
-                        view: false,
-                        tangent_slot: false,
-                    }
+                    CallArg::plain(self.borrowed_field(&reference.expr, out))
                 }
                 Expr::Reference(reference) if reference.mutability.is_none() => CallArg {
-                    operand: self.lower_expr(&reference.expr, out),
                     by_ref: true,
-                    mutated: None,
-                    buffer: false,
-                    view: false,
-                    tangent_slot: false,
+                    ..CallArg::plain(self.lower_expr(&reference.expr, out))
                 },
                 // A `&f64` the body reads through a copy is passed on as a reference.
                 arg if self.is_deref_copy(arg) => CallArg {
-                    operand: self.lower_expr(arg, out),
                     by_ref: true,
-                    mutated: None,
-                    buffer: false,
-                    view: false,
-                    tangent_slot: false,
+                    ..CallArg::plain(self.lower_expr(arg, out))
                 },
                 // `x.as_ref()`, or a `v` bound to it: the value itself in the IR,
                 // a view again at the call.
                 arg if alias_receiver(arg).is_some() || self.names_view(arg) => CallArg {
-                    operand: self.lower_expr(alias_receiver(arg).unwrap_or(arg), out),
-                    by_ref: false,
-                    mutated: None,
-                    buffer: false,
                     view: true,
-                    tangent_slot: false,
+                    ..CallArg::plain(self.lower_expr(alias_receiver(arg).unwrap_or(arg), out))
                 },
-                arg => CallArg {
-                    operand: self.lower_expr(arg, out),
-                    by_ref: false,
-                    mutated: None,
-                    buffer: false,
-                    view: false,
-                    tangent_slot: false,
-                },
+                arg => CallArg::plain(self.lower_expr(arg, out)),
             })
             .collect();
-        let name = func
-            .path
-            .segments
-            .last()
-            .map_or_else(|| "call".to_owned(), |segment| segment.ident.to_string());
+        let name = callee_name(func);
         let pullback = self.new_var(&format!("{name}_pb"));
         let gradients = (0..call.args.len())
             .map(|_| self.names.fresh(&format!("{name}_grad")))
@@ -1186,37 +1156,22 @@ impl Lowerer<'_> {
                 place,
                 "#[differentiate] passes `&mut` only to a local `f64` variable or a `&mut f64` parameter",
             );
-            return CallArg {
-                operand,
-                by_ref: false,
-                mutated: None,
-                buffer: false,
-                view: false,
-                tangent_slot: false,
-            };
+            return CallArg::plain(operand);
         };
         if let Operand::Var(var) = operand
             && self.buffers.contains(&var)
         {
             // A buffer is written in place: no new variable.
             return CallArg {
-                operand,
-                by_ref: false,
-                mutated: None,
                 buffer: true,
-                view: false,
-                tangent_slot: false,
+                ..CallArg::plain(operand)
             };
         }
         let new = self.new_var(&name);
         self.pending_writes.push((name, new));
         CallArg {
-            operand,
-            by_ref: false,
             mutated: Some(new),
-            buffer: false,
-            view: false,
-            tangent_slot: false,
+            ..CallArg::plain(operand)
         }
     }
 

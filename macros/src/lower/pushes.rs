@@ -138,7 +138,7 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) -> bool {
             .count();
         (syn::parse_quote!(#pushes), uses[pushes - 1])
     } else {
-        let Some(count) = loop_push_count(&stmts[first], &name) else {
+        let Some(count) = loop_push_count(&stmts[first], &name, &[]) else {
             return false;
         };
         (count, first)
@@ -196,14 +196,9 @@ fn push_of<'s>(stmt: &'s syn::Stmt, name: &Ident) -> Option<&'s Expr> {
 /// of the bodies of `for` loops in it (and mentions it nowhere else), none
 /// of which breaks, continues or returns: the number of pushes it makes,
 /// the pushes of one iteration × the trip count. An inner loop's bounds may
-/// not read what the loops around it bind or change (`for j in 0..i` has no
-/// count known before the outer loop starts).
-fn loop_push_count(stmt: &syn::Stmt, name: &Ident) -> Option<Expr> {
-    nested_push_count(stmt, name, &[])
-}
-
-/// [`loop_push_count`], inside loops that bind `bound`.
-fn nested_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<Expr> {
+/// not read `bound`, what the loops around it bind or change (`for j in
+/// 0..i` has no count known before the outer loop starts).
+fn loop_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<Expr> {
     let syn::Stmt::Expr(Expr::ForLoop(for_loop), _) = stmt else {
         return None;
     };
@@ -247,7 +242,7 @@ fn nested_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<
         if push_of(stmt, name).is_some() {
             per_iteration.push(syn::parse_quote!(1));
         } else {
-            per_iteration.push(nested_push_count(stmt, name, &inner_bound)?);
+            per_iteration.push(loop_push_count(stmt, name, &inner_bound)?);
         }
     }
     if per_iteration.is_empty() {

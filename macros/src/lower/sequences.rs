@@ -300,57 +300,29 @@ impl Lowerer<'_> {
                     }
                     pat => (pattern_name(pat), *copied),
                 };
-                match name {
-                    Ok(Some(name)) => bound.elements.push(BoundElement {
+                if let Some(name) = self.bound_name(name, pat, "each element", "`for &x in xs`")? {
+                    bound.elements.push(BoundElement {
                         name,
                         iterable,
                         sequence,
                         dereferenced,
                         reversed: *reversed,
-                    }),
-                    Ok(None) => {}
-                    Err(()) => {
-                        self.cx
-                            .error_spanned_by(pat, "bind each element to a name, e.g. `for &x in xs`");
-                        return None;
-                    }
+                    });
                 }
                 Some(())
             }
             Walk::Counter { range, reversed } => {
-                match pattern_name(pat) {
-                    Ok(Some(name)) => bound.computed.push((
-                        name,
-                        Computed::Counter {
-                            range,
-                            reversed: *reversed,
-                        },
-                    )),
-                    Ok(None) => {}
-                    Err(()) => {
-                        self.cx
-                            .error_spanned_by(pat, "bind each value of the range to a name, e.g. `(i, x)`");
-                        return None;
-                    }
+                if let Some(name) = self.bound_name(pattern_name(pat), pat, "each value of the range", "`(i, x)`")? {
+                    let reversed = *reversed;
+                    bound.computed.push((name, Computed::Counter { range, reversed }));
                 }
                 Some(())
             }
             Walk::Slices { sequence, size, kind } => {
-                match pattern_name(pat) {
-                    Ok(Some(name)) => bound.computed.push((
-                        name,
-                        Computed::Slice {
-                            sequence,
-                            size,
-                            kind: *kind,
-                        },
-                    )),
-                    Ok(None) => {}
-                    Err(()) => {
-                        self.cx
-                            .error_spanned_by(pat, "bind each sub-slice to a name, e.g. `for w in xs.windows(2)`");
-                        return None;
-                    }
+                let example = "`for w in xs.windows(2)`";
+                if let Some(name) = self.bound_name(pattern_name(pat), pat, "each sub-slice", example)? {
+                    let kind = *kind;
+                    bound.computed.push((name, Computed::Slice { sequence, size, kind }));
                 }
                 Some(())
             }
@@ -360,14 +332,8 @@ impl Lowerer<'_> {
                         .error_spanned_by(pat, "with `.enumerate()`, bind the pair as `(i, x)` or `(i, &x)`");
                     return None;
                 };
-                match pattern_name(index) {
-                    Ok(Some(name)) => bound.counters.push(name),
-                    Ok(None) => {}
-                    Err(()) => {
-                        self.cx
-                            .error_spanned_by(index, "bind the index to a name, e.g. `(i, x)`");
-                        return None;
-                    }
+                if let Some(name) = self.bound_name(pattern_name(index), index, "the index", "`(i, x)`")? {
+                    bound.counters.push(name);
                 }
                 self.bind_walk(inner, element, bound)
             }
@@ -379,6 +345,25 @@ impl Lowerer<'_> {
                 };
                 self.bind_walk(left, left_pat, bound)?;
                 self.bind_walk(right, right_pat, bound)
+            }
+        }
+    }
+    /// The name `pattern` binds (`None` for `_`), given as `name` by
+    /// `pattern_name`; `None` after reporting a pattern that binds no single
+    /// name, asking to bind `what` to one as in `example`.
+    fn bound_name(
+        &mut self,
+        name: Result<Option<String>, ()>,
+        pattern: &syn::Pat,
+        what: &str,
+        example: &str,
+    ) -> Option<Option<String>> {
+        match name {
+            Ok(name) => Some(name),
+            Err(()) => {
+                self.cx
+                    .error_spanned_by(pattern, format!("bind {what} to a name, e.g. {example}"));
+                None
             }
         }
     }

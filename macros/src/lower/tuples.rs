@@ -171,9 +171,6 @@ impl Lowerer<'_> {
             },
         }
     }
-}
-
-impl Lowerer<'_> {
     /// `if c { (a, b) } else { (d, e) }`, each branch a tuple alone (or an
     /// `else if` of such): the parts `if c { a } else { d }` and
     /// `if c { b } else { e }`, with `c` evaluated once.
