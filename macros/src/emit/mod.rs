@@ -261,6 +261,7 @@ impl Emitter<'_> {
                 clippy::too_many_arguments,
                 clippy::type_complexity,
                 clippy::float_cmp,
+                clippy::neg_cmp_op_on_partial_ord,
                 clippy::let_unit_value,
                 clippy::diverging_sub_expression,
                 clippy::clone_on_copy

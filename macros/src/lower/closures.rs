@@ -15,6 +15,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Ident};
 
+use super::pipelines::{Pipeline, bind_to};
 use super::{Lowerer, ReturnFinder, Walk, assigned_names_in_stmt, strip_parens};
 use crate::ir::{Operand, Stmt};
 
@@ -114,7 +115,7 @@ impl Lowerer<'_> {
     /// it does not `return`, and changes no variable of the function (the
     /// loops around it do not look into closures for the variables they
     /// carry). Reports why not.
-    fn closure_becomes_loop_body(&mut self, closure: &syn::ExprClosure, what: &str) -> bool {
+    pub(super) fn closure_becomes_loop_body(&mut self, closure: &syn::ExprClosure, what: &str) -> bool {
         let mut returns = ReturnFinder::default();
         returns.visit_expr(&closure.body);
         if returns.0 {
@@ -168,17 +169,18 @@ impl Lowerer<'_> {
         if !matches!(method.as_str(), "sum" | "product") || !call.args.is_empty() {
             return None;
         }
-        let (source, element_pat, element): (&Expr, syn::Pat, Expr) = match mapped(&call.receiver) {
-            Some((source, closure)) => {
-                if !self.closure_becomes_loop_body(&closure, "map") {
-                    return Some(Operand::Const(syn::parse_quote!(())));
-                }
-                (source, untyped(&closure.inputs[0]).clone(), (*closure.body).clone())
-            }
+        let pipeline = match self.pipeline(&call.receiver) {
+            Some(Ok(pipeline)) => pipeline,
+            Some(Err(())) => return Some(Operand::Const(syn::parse_quote!(()))),
             None if turbofish_f64 => {
                 let element = Ident::new("chainrule_element", span);
-                let source = strip_parens(&call.receiver);
-                (source, syn::parse_quote!(#element), syn::parse_quote!(#element))
+                Pipeline {
+                    source: strip_parens(&call.receiver),
+                    pattern: syn::parse_quote!(#element),
+                    stmts: Vec::new(),
+                    value: syn::parse_quote!(#element),
+                    filtered: false,
+                }
             }
             None => return None,
         };
@@ -189,10 +191,18 @@ impl Lowerer<'_> {
         };
         // The block scopes the total: nested reductions may reuse its name.
         let total = Ident::new(&format!("chainrule_{method}"), span);
+        let Pipeline {
+            source,
+            pattern,
+            stmts,
+            value,
+            ..
+        } = pipeline;
         let block = syn::parse_quote_spanned!(span=> {
             let mut #total = #start;
-            for #element_pat in #source {
-                #total #update #element;
+            for #pattern in #source {
+                #(#stmts)*
+                #total #update #value;
             }
             #total
         });
@@ -224,21 +234,21 @@ impl Lowerer<'_> {
             }
             _ => return None,
         };
-        let (acc_pat, element_pat, element) = (untyped(&closure.inputs[0]), untyped(&closure.inputs[1]), &closure.body);
-        let map = mapped(&call.receiver);
-        let (source, loop_pat, mapping) = match &map {
-            Some((source, map)) => {
-                if !self.closure_becomes_loop_body(map, "map") {
-                    return Some(Operand::Const(syn::parse_quote!(())));
-                }
-                let map_body = &map.body;
-                (
-                    *source,
-                    untyped(&map.inputs[0]),
-                    Some(quote::quote!(let #element_pat = #map_body;)),
-                )
+        let (acc_pat, element_pat) = (untyped(&closure.inputs[0]), untyped(&closure.inputs[1]));
+        let mut element = (*closure.body).clone();
+        let (source, loop_pat, mapping) = match self.pipeline(&call.receiver) {
+            Some(Ok(Pipeline {
+                source,
+                pattern,
+                mut stmts,
+                value,
+                ..
+            })) => {
+                bind_to(element_pat, &value, &mut stmts, &mut element);
+                (source, pattern, stmts)
             }
-            None => (strip_parens(&call.receiver), element_pat, None),
+            Some(Err(())) => return Some(Operand::Const(syn::parse_quote!(()))),
+            None => (strip_parens(&call.receiver), element_pat.clone(), Vec::new()),
         };
         let init = &call.args[0];
         let total = Ident::new("chainrule_fold", span);
@@ -253,7 +263,7 @@ impl Lowerer<'_> {
         let block = syn::parse_quote_spanned!(span=> {
             let mut #total #annotation = #init;
             for #loop_pat in #source {
-                #mapping
+                #(#mapping)*
                 let #acc_pat = #total;
                 #total = #element;
             }
@@ -276,14 +286,30 @@ impl Lowerer<'_> {
             (Some(_), Some(path)) if path.segments.last().is_some_and(|last| last.ident == "Vec") => {}
             _ => return None,
         }
-        let (source, closure) = mapped(&call.receiver)?;
         let span = call.span();
-        let pat = untyped(&closure.inputs[0]);
-        let body = &closure.body;
+        let Pipeline {
+            source,
+            pattern,
+            stmts,
+            value,
+            filtered,
+        } = match self.pipeline(&call.receiver)? {
+            Ok(pipeline) => pipeline,
+            Err(()) => return Some(Operand::Const(syn::parse_quote!(()))),
+        };
+        if filtered {
+            self.cx.error_spanned_by(
+                call,
+                "#[differentiate] cannot collect a filtered sequence: its length is known only once the filter \
+                 has run, and vectors here have their length before the loop; sum or fold the filtered values \
+                 instead, or collect every element with a `map` that gives 0.0 where the filter would skip",
+            );
+            return Some(Operand::Const(syn::parse_quote!(())));
+        }
         let values = Ident::new("chainrule_collect", span);
         let block: Expr = match source {
             Expr::Range(range) if matches!(range.limits, syn::RangeLimits::HalfOpen(_)) => {
-                let (Some(start), Some(end), syn::Pat::Ident(index)) = (&range.start, &range.end, pat) else {
+                let (Some(start), Some(end), syn::Pat::Ident(index)) = (&range.start, &range.end, &pattern) else {
                     return None;
                 };
                 let first = Ident::new("chainrule_start", span);
@@ -292,7 +318,8 @@ impl Lowerer<'_> {
                     let #first = #start;
                     let mut #values = vec![0.0_f64; #end - #first];
                     for #index in #first..#end {
-                        #values[#index - #first] = #body;
+                        #(#stmts)*
+                        #values[#index - #first] = #value;
                     }
                     #values
                 })
@@ -302,16 +329,14 @@ impl Lowerer<'_> {
                 let position = Ident::new("chainrule_position", span);
                 syn::parse_quote_spanned!(span=> {
                     let mut #values = vec![0.0_f64; #length];
-                    for (#position, #pat) in #source.enumerate() {
-                        #values[#position] = #body;
+                    for (#position, #pattern) in #source.enumerate() {
+                        #(#stmts)*
+                        #values[#position] = #value;
                     }
                     #values
                 })
             }
         };
-        if !self.closure_becomes_loop_body(&closure, "map") {
-            return Some(Operand::Const(syn::parse_quote!(())));
-        }
         Some(self.lower_expr(&block, out))
     }
 }
@@ -380,7 +405,7 @@ fn is_iterator(expr: &Expr) -> bool {
     match strip_parens(expr) {
         Expr::MethodCall(call) => matches!(
             call.method.to_string().as_str(),
-            "iter" | "into_iter" | "copied" | "cloned" | "map" | "enumerate" | "zip" | "rev"
+            "iter" | "into_iter" | "copied" | "cloned" | "map" | "filter" | "enumerate" | "zip" | "rev"
         ),
         Expr::Range(_) => true,
         _ => false,
@@ -396,40 +421,6 @@ fn untyped(pat: &syn::Pat) -> &syn::Pat {
     match pat {
         syn::Pat::Type(typed) => &typed.pat,
         pat => pat,
-    }
-}
-
-/// `source.map(|x| …)` with a closure of one parameter written in place,
-/// or with a function (`.map(f64::exp)`, `.map(sigmoid)`): the source and
-/// the closure. Maps in a row, `.map(f).map(g)`, are one map doing `f`
-/// then `g`.
-fn mapped(expr: &Expr) -> Option<(&Expr, syn::ExprClosure)> {
-    let Expr::MethodCall(map) = strip_parens(expr) else {
-        return None;
-    };
-    if map.method != "map" || map.args.len() != 1 {
-        return None;
-    }
-    let closure: syn::ExprClosure = match strip_parens(&map.args[0]) {
-        Expr::Closure(closure) if closure.inputs.len() == 1 => closure.clone(),
-        Expr::Path(function) => {
-            syn::parse_quote_spanned!(function.span()=> |chainrule_element| #function(chainrule_element))
-        }
-        _ => return None,
-    };
-    match mapped(&map.receiver) {
-        Some((source, first)) => {
-            let (first_pat, first_body) = (&first.inputs[0], &first.body);
-            let (then_pat, then_body) = (&closure.inputs[0], &closure.body);
-            let composed = syn::parse_quote_spanned!(closure.span()=>
-                |#first_pat| {
-                    let #then_pat = #first_body;
-                    #then_body
-                }
-            );
-            Some((source, composed))
-        }
-        None => Some((strip_parens(&map.receiver), closure)),
     }
 }
 

@@ -29,6 +29,7 @@ use syn::{Expr, Ident};
 mod closures;
 mod effects;
 mod faer_macros;
+mod pipelines;
 mod pushes;
 mod sequences;
 mod subslices;
@@ -1335,6 +1336,11 @@ impl Lowerer<'_> {
     /// `for pattern in iterable { body }`: a counted loop, whose reassigned
     /// outer variables are carried from one iteration to the next.
     fn lower_for(&mut self, for_loop: &syn::ExprForLoop, out: &mut Vec<Stmt>) {
+        match self.loop_over_pipeline(for_loop) {
+            Some(Ok(rewritten)) => return self.lower_for(&rewritten, out),
+            Some(Err(())) => return,
+            None => {}
+        }
         if let Some(label) = &for_loop.label {
             self.cx
                 .error_spanned_by(label, "loop labels are not supported by #[differentiate]");
@@ -1720,8 +1726,8 @@ impl Lowerer<'_> {
                 "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of slices, \
                  `Vec`s, arrays or faer vectors (`for &x in xs`, `for x in xs.iter()`, \
                  `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`, `xs.windows(2)`, \
-                 `xs.chunks(3)`); iterator adapters other than `rev`, `enumerate` and `zip` have no rule: index the \
-                 elements in a counted loop instead (`for i in 1..xs.len() { … xs[i] … }`)",
+                 `xs.chunks(3)`, then `.filter(…)` and `.map(…)` last); iterator adapters other than `rev`, \
+                 `enumerate`, `zip`, `filter` and `map` have no rule: index the elements in a counted loop instead (`for i in 1..xs.len() { … xs[i] … }`)",
             );
             return None;
         };
