@@ -2,7 +2,8 @@
 //! products, folds and `for` loops over `xs.iter().filter(|&&x| x > 0.0)`,
 //! `.map(…).filter(…)`, filters after `enumerate` and `zip`, over ranges,
 //! with the closure's parameter taken apart (`|&&x|`, `|&(i, &x)|`) or
-//! named whole (`|x| **x > 0.0`, `|(a, b)| **a > **b`).
+//! named whole (`|x| **x > 0.0`, `|(a, b)| **a > **b`), the test an
+//! expression or a block with `let`s of its own.
 //!
 //! A filter is decided on primal values, like an `if`: the elements it
 //! skips get no derivative from the reduction. Gradients are checked against
@@ -86,7 +87,17 @@ fn every_filter(xs: &[f64], w: f64) -> f64 {
     let ranged = (0..xs.len())
         .filter(|i| i % 3 != 1)
         .fold(0.0, |acc: f64, i| acc + xs[i].exp() * w);
-    positive + small + shifted + even + above * ranged.sqrt()
+    // A test written as a block, reading a value computed before.
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let centred: f64 = xs
+        .iter()
+        .filter(|&&x| {
+            let deviation = x - mean;
+            deviation > 0.0
+        })
+        .map(|&x| (x - mean) * w)
+        .sum();
+    positive + small + shifted + even + above * ranged.sqrt() + centred * centred
 }
 
 /// [`every_filter`] written with counted loops and `if`s.
@@ -114,7 +125,14 @@ fn every_filter_by_hand(xs: &[f64], w: f64) -> f64 {
             ranged += x.exp() * w;
         }
     }
-    positive + small + shifted + even + above * ranged.sqrt()
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let mut centred = 0.0;
+    for &x in xs {
+        if x - mean > 0.0 {
+            centred += (x - mean) * w;
+        }
+    }
+    positive + small + shifted + even + above * ranged.sqrt() + centred * centred
 }
 
 fn every_filter_at(point: &[f64]) -> f64 {
@@ -130,11 +148,13 @@ fn every_filter_gradient(point: &[f64]) -> Vec<f64> {
 /// at `point`, so that central differences do not cross one.
 fn clear_of_the_filters(point: &[f64], margin: f64) -> bool {
     let (xs, w) = (&point[..5], point[5]);
+    let mean = xs.iter().sum::<f64>() / 5.0;
     (0..5).all(|i| {
         let x = xs[i];
         away_from(x, &[0.0, 0.5, -1.0], margin)
             && away_from(x * w + 1.0, &[0.8], margin)
             && (i == 2 || away_from(x - xs[4 - i], &[0.0], margin))
+            && away_from(x - mean, &[0.0], margin)
     })
 }
 

@@ -91,7 +91,7 @@ impl Lowerer<'_> {
                 };
                 let mut test = (*closure.body).clone();
                 DropDerefs(derefs_dropped).visit_expr_mut(&mut test);
-                (pattern, vec![skip_unless(&test)], value)
+                (pattern, skip_unless(&test), value)
             }
         };
         for stage in stages {
@@ -108,7 +108,7 @@ impl Lowerer<'_> {
                         return self.filter_pattern_error(parameter(closure));
                     };
                     DropDerefs(names).visit_expr_mut(&mut body);
-                    stmts.push(skip_unless(&body));
+                    stmts.extend(skip_unless(&body));
                 }
             }
         }
@@ -246,9 +246,20 @@ fn parameter(closure: &syn::ExprClosure) -> &Pat {
     }
 }
 
-/// `if !(test) { continue; }`
-fn skip_unless(test: &Expr) -> syn::Stmt {
-    syn::parse_quote_spanned!(test.span()=> if !(#test) { continue; })
+/// `if !(test) { continue; }`; a test written as a block is evaluated
+/// first, in its own scope, so that its `let`s stay inside it.
+fn skip_unless(test: &Expr) -> Vec<syn::Stmt> {
+    let span = test.span();
+    match strip_parens(test) {
+        Expr::Block(_) => {
+            let keep = Ident::new("chainrule_keep", span);
+            syn::parse_quote_spanned!(span=>
+                let #keep: bool = #test;
+                if !#keep { continue; }
+            )
+        }
+        _ => syn::parse_quote_spanned!(span=> if !(#test) { continue; }),
+    }
 }
 
 /// The expression a loop pattern's names rebuild: `(i, &x)` for `(i, &x)`.
