@@ -1,6 +1,7 @@
 //! Closures the lowering accepts: faer's `from_fn` constructors and
 //! iterator reductions (`sum`, `product`, `fold`, a `map` collected into a
-//! `Vec`) over what a `for` loop iterates.
+//! `Vec`) over what a `for` loop iterates, through the `map`s and `filter`s
+//! that `pipelines.rs` turns into loop bodies.
 //!
 //! None of them is differentiated as a closure. Each call is rewritten, as
 //! `syn`, into the loop it stands for: a zero value or an accumulator
@@ -210,7 +211,8 @@ impl Lowerer<'_> {
     }
 
     /// `iterator.fold(init, |acc, x| e)`, or `fold(init, f64::max)` with a
-    /// function of two arguments, over a loop's sequence or a `map` of one:
+    /// function of two arguments, over a loop's sequence or a chain of `map`s
+    /// and `filter`s of one:
     /// the loop, binding the mapped value to `x`, then `acc` to the total so
     /// far, and setting the total to `e`.
     fn lower_fold(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
