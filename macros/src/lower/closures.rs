@@ -14,6 +14,7 @@
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 use super::pipelines::{Pipeline, bind_to};
@@ -246,7 +247,7 @@ impl Lowerer<'_> {
                 value,
                 ..
             })) => {
-                bind_to(element_pat, &value, &mut stmts, &mut element);
+                bind_to(element_pat, &value, &mut stmts).visit_expr_mut(&mut element);
                 (source, pattern, stmts)
             }
             Some(Err(())) => return Some(Operand::Const(syn::parse_quote!(()))),
@@ -419,7 +420,7 @@ fn is_f64(ty: &syn::Type) -> bool {
 }
 
 /// A closure's parameter without its type: `x` of `x: &f64`.
-fn untyped(pat: &syn::Pat) -> &syn::Pat {
+pub(super) fn untyped(pat: &syn::Pat) -> &syn::Pat {
     match pat {
         syn::Pat::Type(typed) => &typed.pat,
         pat => pat,

@@ -19,6 +19,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, Pat};
 
+use super::closures::untyped;
 use super::{Lowerer, strip_parens};
 
 /// What a reduction's loop runs for each element of `source`.
@@ -98,7 +99,7 @@ impl Lowerer<'_> {
             let mut body = (*stage.closure().body).clone();
             match &stage {
                 Stage::Map(closure) => {
-                    bind_to(parameter(closure), &value, &mut stmts, &mut body);
+                    bind_to(parameter(closure), &value, &mut stmts).visit_expr_mut(&mut body);
                     value = body;
                 }
                 Stage::Filter(closure) => {
@@ -135,16 +136,9 @@ impl Lowerer<'_> {
             Ok(pipeline) => pipeline,
             Err(()) => return Some(Err(())),
         };
-        let mut body = Expr::Block(syn::ExprBlock {
-            attrs: Vec::new(),
-            label: None,
-            block: for_loop.body.clone(),
-        });
-        bind_to(&for_loop.pat, &value, &mut stmts, &mut body);
-        let Expr::Block(body) = body else {
-            return None;
-        };
-        let body = body.block.stmts;
+        let mut body = for_loop.body.clone();
+        bind_to(&for_loop.pat, &value, &mut stmts).visit_block_mut(&mut body);
+        let body = body.stmts;
         let label = &for_loop.label;
         Some(Ok(syn::parse_quote_spanned!(for_loop.span()=>
             #label for #pattern in #source {
@@ -240,10 +234,7 @@ fn stages(expr: &Expr) -> Option<(&Expr, Vec<Stage>)> {
 
 /// A closure's only parameter, without its type.
 fn parameter(closure: &syn::ExprClosure) -> &Pat {
-    match &closure.inputs[0] {
-        Pat::Type(typed) => &typed.pat,
-        pat => pat,
-    }
+    untyped(&closure.inputs[0])
 }
 
 /// `if !(test) { continue; }`; a test written as a block is evaluated
@@ -348,23 +339,27 @@ fn bind(pat: &Pat, value: &Expr, stmts: &mut Vec<syn::Stmt>) -> Option<Vec<Ident
     }
 }
 
-/// Binds `pat` to `value` as [`bind`] does, and drops the `*`s in `body`
-/// in front of the names bound to what was behind a reference; a plain
+/// Binds `pat` to `value` as [`bind`] does, or with a plain
 /// `let pat = value;` if they do not fit together (rustc then says why).
-pub(super) fn bind_to(pat: &Pat, value: &Expr, stmts: &mut Vec<syn::Stmt>, body: &mut Expr) {
+/// Returns what drops, from the code that reads them, the `*`s in front of
+/// the names bound to what was behind a reference.
+pub(super) fn bind_to(pat: &Pat, value: &Expr, stmts: &mut Vec<syn::Stmt>) -> DropDerefs {
     let mut bound = Vec::new();
     match bind(pat, value, &mut bound) {
         Some(names) => {
             stmts.append(&mut bound);
-            DropDerefs(names).visit_expr_mut(body);
+            DropDerefs(names)
         }
-        None => stmts.push(syn::parse_quote!(let #pat = #value;)),
+        None => {
+            stmts.push(syn::parse_quote!(let #pat = #value;));
+            DropDerefs(Vec::new())
+        }
     }
 }
 
 /// Drops every `*` in front of the given names: they hold the value a
 /// closure received a reference to.
-struct DropDerefs(Vec<Ident>);
+pub(super) struct DropDerefs(Vec<Ident>);
 
 impl VisitMut for DropDerefs {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
