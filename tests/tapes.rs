@@ -15,7 +15,10 @@ mod common;
 use chainrule::fd;
 use chainrule::prelude::*;
 use chainrule::rules::{kept_bytes, release_tapes};
-use common::{EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, assert_close, assert_value, uniform_point};
+use common::{
+    EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, assert_close, assert_gradient, assert_value,
+    uniform_point,
+};
 
 /// Elements enough for a tape of a few megabytes.
 const LONG: usize = 100_000;
@@ -193,4 +196,65 @@ fn threads_keep_tapes_of_their_own() {
             assert!(worker.join().expect("a worker panicked") > 0);
         }
     });
+}
+
+/// Σ_k Σ_b (c_b·(W_k W_kᵀ)_0b + (W_k W_kᵀ)_bb), with each W_k filled from `params` element
+/// by element, as GradBench's GMM builds its Gram matrices. The adjoint reads
+/// each product `g` only for the shape of its zero adjoint (its elements are
+/// read, not needed), so the loop's tape keeps `g`'s shape and `w`, which
+/// the product's adjoint reads.
+#[differentiate(wrt(params))]
+fn gram_upper_sums(params: &[f64], d: usize) -> f64 {
+    let blocks = params.len() / (d * d);
+    let mut s = 0.0;
+    for k in 0..blocks {
+        let mut w = Mat::zeros(d, d);
+        for c in 0..d {
+            for r in 0..d {
+                w[(r, c)] = params[k * d * d + c * d + r];
+            }
+        }
+        let g = &w * w.transpose();
+        for b in 0..d {
+            s += g[(0, b)] * (1.0 + b as f64 * 0.1) + g[(b, b)];
+        }
+    }
+    s
+}
+
+/// Σ_k (x_k·A)₀₀·(x_k·A)₁₁ for a 2×3 `A`: the product's adjoint reads `A` and `x_k` again,
+/// so the tape holds `g`'s shape and the two elements, all numbers.
+#[differentiate(wrt(a, x))]
+fn scaled_diagonal_products(a: &Mat<f64>, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..x.len() {
+        let g = a * x[k];
+        s += g[(0, 0)] * g[(1, 1)];
+    }
+    s
+}
+
+#[test]
+fn values_taped_only_for_their_shape_give_exact_gradients() {
+    let mut rng = Rng::for_test("shape_only");
+    let d = 4;
+    for _ in 0..POINTS {
+        let params = uniform_point(&mut rng, 3 * d * d, -1.0, 1.0);
+        let (value, gradient) = gram_upper_sums_grad(&params, d);
+        assert_value(value, gram_upper_sums(&params, d));
+        assert_gradient(|p| gram_upper_sums(p, d), &params, &gradient);
+
+        let entries = uniform_point(&mut rng, 6, 0.5, 1.5);
+        let x = uniform_point(&mut rng, 5, -1.0, 1.0);
+        let a = Mat::from_fn(2, 3, |i, j| entries[i + 2 * j]);
+        let (value, gradient_a, gradient_x) = scaled_diagonal_products_grad(&a, &x);
+        assert_value(value, scaled_diagonal_products(&a, &x));
+        // ∂/∂A₀₀ = A₁₁·Σx², ∂/∂A₁₁ = A₀₀·Σx², ∂/∂x_k = 2·x_k·A₀₀·A₁₁.
+        let squares: f64 = x.iter().map(|xk| xk * xk).sum();
+        let expected_a = [a[(1, 1)] * squares, 0.0, 0.0, a[(0, 0)] * squares, 0.0, 0.0];
+        let flat_a: Vec<f64> = (0..6).map(|e| gradient_a[(e % 2, e / 2)]).collect();
+        assert_all_close(&flat_a, &expected_a, EXACT_TOLERANCE);
+        let expected_x: Vec<f64> = x.iter().map(|xk| 2.0 * xk * a[(0, 0)] * a[(1, 1)]).collect();
+        assert_all_close(&gradient_x, &expected_x, EXACT_TOLERANCE);
+    }
 }

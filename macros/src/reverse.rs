@@ -25,7 +25,10 @@
 //! loop nested in another allocates nothing per outer iteration; nothing else
 //! is stored, and cheap inactive values (indices) are computed again, as are
 //! element reads of parameters and of buffers nothing writes into any more
-//! (`ir::frozen_element_reads`). The loop counter is
+//! (`ir::frozen_element_reads`). A value whose adjoint reads nothing but its
+//! shape, for the zero its adjoint starts from (a product `g = w·wᵀ` read
+//! element by element), goes on the tape as that shape (`rules::ZeroShape`)
+//! and is dropped with its iteration. The loop counter is
 //! recomputed, not taped, and a zero adjoint of a known `f64` reads nothing, so
 //! a loop summing `s += x[i] * x[i]` tapes nothing at all. The adjoint of a
 //! loop-carried variable flows from each iteration to the one before it.
@@ -186,6 +189,9 @@ pub struct Adjoint {
     /// For each loop whose adjoint does work, keyed by its tape variable: the
     /// values each iteration stores on the tape (empty: no tape needed).
     pub tapes: HashMap<Var, Vec<Var>>,
+    /// Values on a tape whose adjoint sweep reads nothing but their shape
+    /// (for the zero of their adjoint): the tape keeps the shape instead.
+    pub shape_only: HashSet<Var>,
     /// Adjoints that receive contributions, so are declared `mut`.
     pub accumulated: HashSet<Var>,
     /// Whether the adjoint sweep reads the seed at all.
@@ -217,6 +223,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         frozen_reads: frozen_element_reads(function),
         residuals: HashMap::new(),
         tapes: HashMap::new(),
+        shape_only: HashSet::new(),
         replayed: replay::replayed_loops(function, activity, &eager),
         eager,
         eager_loops: HashMap::new(),
@@ -274,6 +281,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         body,
         residuals: builder.residuals,
         tapes: builder.tapes,
+        shape_only: builder.shape_only,
         accumulated,
         uses_seed,
         replayed: builder.replayed,
@@ -297,6 +305,7 @@ struct Builder<'a> {
     frozen_reads: HashSet<Var>,
     residuals: HashMap<Var, Residuals>,
     tapes: HashMap<Var, Vec<Var>>,
+    shape_only: HashSet<Var>,
     replayed: HashSet<Var>,
     /// The loops `eager.rs` chose, and what was built for them.
     eager: HashSet<Var>,
@@ -561,6 +570,16 @@ impl Builder<'_> {
             let needed: Vec<Var> = local.intersection(&iteration_reads).copied().collect();
             let (recomputed, taped) = self.rematerialize(&needed, &local, &available);
             let reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
+            // A value whose adjoint reads only its shape is dropped with its
+            // iteration; the tape keeps the shape.
+            let mut read_whole = BTreeSet::new();
+            reads_besides_zeros(&iteration, &mut read_whole);
+            self.shape_only.extend(
+                taped
+                    .iter()
+                    .copied()
+                    .filter(|var| !read_whole.contains(var) && !self.activity.is_number(*var)),
+            );
             (taped, reads)
         };
         for (head, exit, step, increments) in &countdowns {
@@ -962,6 +981,28 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             | AdjStmt::Seed(_)
             | AdjStmt::Flow { .. }
             | AdjStmt::Eager { .. } => {}
+        }
+    }
+}
+
+/// The primal variables that `body`'s adjoint statements read, at any depth,
+/// other than for the shape of a zero adjoint (`AdjStmt::Zero`).
+fn reads_besides_zeros(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
+    for stmt in body {
+        match stmt {
+            AdjStmt::Zero(_) => {}
+            AdjStmt::Branch {
+                then_body, else_body, ..
+            } => {
+                collect_reads(std::slice::from_ref(stmt), reads);
+                reads_besides_zeros(then_body, reads);
+                reads_besides_zeros(else_body, reads);
+            }
+            AdjStmt::Loop(adjoint_loop) => {
+                collect_reads(std::slice::from_ref(stmt), reads);
+                reads_besides_zeros(&adjoint_loop.body, reads);
+            }
+            _ => collect_reads(std::slice::from_ref(stmt), reads),
         }
     }
 }

@@ -990,6 +990,9 @@ impl Emitter<'_> {
             Some(residuals) if taping && self.uses_tape(stmt) => {
                 let items = residuals.iter().map(|var| {
                     let ident = self.ident(*var);
+                    if self.adjoint.shape_only.contains(var) {
+                        return quote!(::chainrule::rules::shape_for_zero(&#ident));
+                    }
                     // A head is moved onto the tape, as it takes its next value
                     // right after, unless that next value is another head
                     // (`(a, b) = (b, a)`), which must be left to read.
@@ -1073,7 +1076,11 @@ impl Emitter<'_> {
             if self.activity.is_scalar(*var) {
                 self.adjoint_stmt(&AdjStmt::ZeroScalar(*var))
             } else {
-                self.adjoint_stmt(&AdjStmt::Zero(*var))
+                // In the forward sweep, where the value itself is in scope.
+                let adj = self.adj(*var);
+                let primal = self.ident(*var);
+                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
+                quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
             }
         });
         let seed = self.adj(eager.seed);
@@ -1120,6 +1127,7 @@ impl Emitter<'_> {
     fn holds_numbers(&self, var: Var, index: Var) -> bool {
         var == index
             || self.activity.is_number(var)
+            || self.adjoint.shape_only.contains(&var)
             || self.adjoint.residuals.get(&var).is_some_and(|residuals| {
                 residuals
                     .then_vars
@@ -1186,7 +1194,12 @@ impl Emitter<'_> {
                 let adj = self.adj(*var);
                 let primal = self.ident(*var);
                 let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
-                quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
+                if self.adjoint.shape_only.contains(var) {
+                    // The tape kept only the shape (`reverse::Adjoint::shape_only`).
+                    quote!(let #mutability #adj = ::chainrule::rules::zero_shaped(&#primal);)
+                } else {
+                    quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
+                }
             }
             AdjStmt::ZeroScalar(var) => {
                 let adj = self.adj(*var);

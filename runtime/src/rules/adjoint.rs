@@ -1,6 +1,8 @@
 //! Adjoint values: a zero of the right shape, accumulation, and the record an
 //! `if` keeps of the branch it took.
 
+use std::marker::PhantomData;
+
 use super::kinds::{Kind, Operand, Target};
 
 /// A zero adjoint shaped like `value`: `0.0` for an `f64`, a zero `Col`,
@@ -8,6 +10,42 @@ use super::kinds::{Kind, Operand, Target};
 #[inline]
 pub fn zero_like<V: Operand + ?Sized>(value: &V) -> <V::Kind as Kind>::Owned {
     V::Kind::zeros_like(value.view())
+}
+
+/// The shape of a value of kind `K`, all that a loop's tape keeps of a
+/// value whose adjoint reads nothing but its shape (`g = w·wᵀ` read only
+/// element by element): a zero of that shape, not the value, is what the
+/// adjoint sweep needs, so the value is dropped with its iteration.
+pub struct ZeroShape<K> {
+    nrows: usize,
+    ncols: usize,
+    kind: PhantomData<K>,
+}
+
+impl<K> Clone for ZeroShape<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for ZeroShape<K> {}
+
+/// What [`zero_shaped`] needs of `value` later: its shape and kind.
+#[inline]
+pub fn shape_for_zero<V: Operand + ?Sized>(value: &V) -> ZeroShape<V::Kind> {
+    let (nrows, ncols) = V::Kind::shape(value.view());
+    ZeroShape {
+        nrows,
+        ncols,
+        kind: PhantomData,
+    }
+}
+
+/// A zero adjoint of the shape [`shape_for_zero`] kept: the same value as
+/// `zero_like` of the value it was taken from.
+#[inline]
+pub fn zero_shaped<K: Kind>(shape: &ZeroShape<K>) -> K::Owned {
+    K::zeros(shape.nrows, shape.ncols)
 }
 
 /// The 2-D shape of a value (a column or a `Vec` of n numbers is n×1, a
