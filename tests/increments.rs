@@ -1,4 +1,4 @@
-//! In-place increments `b[i] += e` (`increments.rs` in the macro: the
+//! In-place increments `b[i] += e` and `b[i] -= e` (`increments.rs` in the macro: the
 //! adjoint leaves the element's adjoint as it is instead of clearing and
 //! refilling it), and look-alikes that must be treated as a plain overwrite:
 //! an element written between the read and the store, a different index.
@@ -177,4 +177,33 @@ fn increment_then_store_in_a_branch(x: &[f64], n: usize) -> f64 {
 fn an_increment_followed_by_a_store_in_a_branch() {
     check_slice_function!(increment_then_store_in_a_branch, increment_then_store_in_a_branch_grad,
         increment_then_store_in_a_branch_vjp, increment_then_store_in_a_branch_pullback; 6, 6, -1.0, 1.0);
+}
+
+/// `-=` at a variable and at a constant index, `b[i] = b[i] - e` written out,
+/// and `b[i] = e - b[i]`, whose old element's adjoint changes sign: an
+/// overwrite, not an increment.
+#[differentiate(wrt(x))]
+fn decrements(x: &[f64], n: usize) -> f64 {
+    let mut b = vec![0.0; n];
+    for i in 0..n {
+        b[i] = x[i].exp();
+    }
+    for i in 0..n {
+        for j in 0..n {
+            b[j] -= x[i].cos() * x[j];
+        }
+        b[0] -= x[i] * x[i];
+        b[i] = b[i] - 0.5 * x[(i + 1) % n];
+        b[i] = x[i] - b[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += b[i] * b[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn in_place_decrements() {
+    check_slice_function!(decrements, decrements_grad, decrements_vjp, decrements_pullback; 4, 4, -1.0, 1.0);
 }

@@ -1,4 +1,5 @@
-//! In-place increments: `b[i] += e`, whose adjoint leaves `b̄[i]` as it is.
+//! In-place increments: `b[i] += e` and `b[i] -= e`, whose adjoints leave
+//! `b̄[i]` as it is.
 //!
 //! Lowering turns `b[i] += e` into three statements: `old = b[i]`,
 //! `new = old + e`, `b[i] = new`. Taken one by one, their adjoints read
@@ -7,7 +8,8 @@
 //! the adjoint buffer where one does, since ∂new/∂old = 1 means the adjoint
 //! of the old element is that of the new one. For such a triple the adjoint
 //! sweep only adds `b̄[i]` to `ē`'s side (`n̄ = b̄[i]`), and `old` gets no
-//! adjoint at all.
+//! adjoint at all. `new = old − e` is the same with `ē −= n̄`; `e − old`
+//! (∂new/∂old = −1) is not an increment.
 //!
 //! The triple must be exactly that: `old` read from the same buffer at the
 //! same index (the same variable, the same constant, or the same integer
@@ -55,10 +57,13 @@ fn find_in(block: &Block, uses: &HashMap<Var, usize>, values: &BufferUse, found:
                 value: Operand::Var(sum),
                 ..
             } if uses.get(sum) == Some(&1) => {
-                let Some((_, Op::Binary(BinaryOp::Add, lhs, rhs))) = definition(*sum) else {
-                    continue;
+                // `old + e`, `e + old` or `old − e`: ∂new/∂old = 1 in each.
+                let candidates = match definition(*sum) {
+                    Some((_, Op::Binary(BinaryOp::Add, lhs, rhs))) => vec![lhs, rhs],
+                    Some((_, Op::Binary(BinaryOp::Sub, lhs, _))) => vec![lhs],
+                    _ => continue,
                 };
-                for old in [lhs, rhs].into_iter().filter_map(Operand::var) {
+                for old in candidates.into_iter().filter_map(Operand::var) {
                     let Some((
                         read_position,
                         Op::Index {

@@ -457,11 +457,15 @@ impl Builder<'_> {
         (body, reads)
     }
 
-    /// Whether `value` is the sum of an in-place increment.
+    /// Whether `value` is the new element of an in-place increment
+    /// (`old + e`, `e + old` or `old − e`).
     fn is_increment(&self, value: &Operand) -> bool {
-        let definition = value.var().and_then(|var| self.definitions.get(&var));
-        matches!(definition, Some((_, Op::Binary(BinaryOp::Add, lhs, rhs)))
-            if [lhs, rhs].into_iter().any(|operand| operand.var().is_some_and(|var| self.increments.contains(&var))))
+        let is_old = |operand: &Operand| operand.var().is_some_and(|var| self.increments.contains(&var));
+        match value.var().and_then(|var| self.definitions.get(&var)) {
+            Some((_, Op::Binary(BinaryOp::Add, lhs, rhs))) => is_old(lhs) || is_old(rhs),
+            Some((_, Op::Binary(BinaryOp::Sub, lhs, _))) => is_old(lhs),
+            _ => false,
+        }
     }
 
     /// The adjoint of a loop: its iterations in reverse, each starting from
