@@ -62,19 +62,21 @@ pub fn gmm_objective(
     // ‖Q_k (xᵢ − μ_k)‖² = x̃ᵢᵀ W_k W_kᵀ x̃ᵢ is row i of `outer` times column k.
     let mut gram = Mat::zeros((d + 1) * (d + 2) / 2, kk);
     for k in 0..kk {
-        let mut w = Mat::zeros(d + 1, d);
+        // `w` is W_kᵀ = [Q_k  −Q_k μ_k], d × (d+1): Q_k's strict lower part
+        // goes in column by column, down contiguous columns.
+        let mut w = Mat::zeros(d, d + 1);
         for c in 0..d {
             let diagonal = q[(k, c)].exp();
             w[(c, c)] = diagonal;
-            w[(d, c)] -= diagonal * mu[(k, c)];
+            w[(c, d)] -= diagonal * mu[(k, c)];
             for r in c + 1..d {
                 // Q_k[r, c]: the strict lower part is stored column by column.
                 let lrc = l[(k, c * (2 * d - c - 1) / 2 + r - c - 1)];
-                w[(c, r)] = lrc;
-                w[(d, r)] -= lrc * mu[(k, c)];
+                w[(r, c)] = lrc;
+                w[(r, d)] -= lrc * mu[(k, c)];
             }
         }
-        let g = &w * w.transpose();
+        let g = w.transpose() * &w;
         for b in 0..d + 1 {
             for a in 0..b + 1 {
                 gram[(b * (b + 1) / 2 + a, k)] = g[(a, b)];
