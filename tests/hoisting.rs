@@ -252,3 +252,39 @@ fn reads_of_elements_that_are_not_floats() {
     let expected = [a[(0, 0)] + b[(0, 0)], a[(0, 1)] + b[(0, 1)]];
     assert_eq!(gradient, expected);
 }
+
+/// `a[(1, c)]`, a matrix element at a tuple index, is the same for every `j`
+/// in `c..ncols`; at `c = ncols` that loop is empty and the read would be
+/// out of bounds.
+#[differentiate(wrt(a, x))]
+fn matrix_element_at_a_tuple_index(a: &Mat<f64>, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for c in 0..=a.ncols() {
+        for j in c..a.ncols() {
+            s += (a[(1, c)] * x[j]).sin() + a[(0, j)] * a[(1, c)];
+        }
+    }
+    s
+}
+
+#[test]
+fn an_invariant_matrix_element_read_at_a_tuple_index() {
+    let mut rng = common::Rng::for_test("matrix_element_at_a_tuple_index");
+    for _ in 0..common::POINTS {
+        let point = common::uniform_point(&mut rng, 6 + 3, -1.5, 1.5);
+        let split = |p: &[f64]| (Mat::from_fn(2, 3, |i, j| p[i + 2 * j]), p[6..].to_vec());
+        let (a, x) = split(&point);
+        let (value, gradient_a, gradient_x) = matrix_element_at_a_tuple_index_grad(&a, &x);
+        common::assert_value(value, matrix_element_at_a_tuple_index(&a, &x));
+        let mut gradient: Vec<f64> = (0..6).map(|e| gradient_a[(e % 2, e / 2)]).collect();
+        gradient.extend(gradient_x);
+        common::assert_gradient(
+            |p| {
+                let (a, x) = split(p);
+                matrix_element_at_a_tuple_index(&a, &x)
+            },
+            &point,
+            &gradient,
+        );
+    }
+}

@@ -296,10 +296,12 @@ fn collect_float_buffers(block: &Block, buffers: &mut HashSet<Var>) {
 }
 
 /// Whether evaluating `expr` has no effect but its value: literals, paths,
-/// arithmetic, comparisons, casts and shape queries of those.
+/// arithmetic, comparisons, casts, shape queries and tuples (a matrix
+/// element's index `(i, j)`) of those.
 fn is_pure(expr: &syn::Expr) -> bool {
     match expr {
         syn::Expr::Lit(_) | syn::Expr::Path(_) => true,
+        syn::Expr::Tuple(tuple) => tuple.elems.iter().all(is_pure),
         syn::Expr::Paren(inner) => is_pure(&inner.expr),
         syn::Expr::Group(inner) => is_pure(&inner.expr),
         syn::Expr::Cast(cast) => is_pure(&cast.expr),
