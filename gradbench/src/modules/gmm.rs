@@ -85,22 +85,24 @@ pub fn gmm_objective(
     }
     let outer = point_outer_products(x);
     let squared = outer * gram;
-    // β_ik = α_k + Σ_j q_kj − ½ ‖Q_k (xᵢ − μ_k)‖²
     let shift = alpha + q * ones_col(d);
-    let beta = squared * -0.5 + ones_col(n) * shift.transpose();
 
-    // Σᵢ logsumexp_k β_ik. Terms below e⁻⁷⁰⁰ count as e⁻⁷⁰⁰: the sum, whose
-    // largest term is 1, is unchanged in f64, and no subnormal number (whose
-    // arithmetic is ~100× slower on x86) reaches the adjoint sweep.
+    // Σᵢ logsumexp_k β_ik with β_ik = α_k + Σ_j q_kj − ½ ‖Q_k (xᵢ − μ_k)‖²,
+    // each β_ik computed where it is read: an n × K matrix of them (and its
+    // adjoint, and those of the terms it is summed from) would cost the
+    // gradient more than the subtraction repeated. Terms below e⁻⁷⁰⁰ count as
+    // e⁻⁷⁰⁰: the sum, whose largest term is 1, is unchanged in f64, and no
+    // subnormal number (whose arithmetic is ~100× slower on x86) reaches the
+    // adjoint sweep.
     let mut sum_lse = 0.0;
     for i in 0..n {
-        let mut top = beta[(i, 0)];
+        let mut top = shift[0] - 0.5 * squared[(i, 0)];
         for k in 1..kk {
-            top = top.max(beta[(i, k)]);
+            top = top.max(shift[k] - 0.5 * squared[(i, k)]);
         }
         let mut sum_exp = 0.0;
         for k in 0..kk {
-            sum_exp += (beta[(i, k)] - top).max(-700.0).exp();
+            sum_exp += (shift[k] - 0.5 * squared[(i, k)] - top).max(-700.0).exp();
         }
         sum_lse += sum_exp.ln() + top;
     }
