@@ -576,8 +576,7 @@ impl Builder<'_> {
             let reads = self.prepend_recomputations(&mut iteration, &recomputed, iteration_reads);
             // A value whose adjoint reads only its shape is dropped with its
             // iteration; the tape keeps the shape.
-            let mut read_whole = BTreeSet::new();
-            reads_besides_zeros(&iteration, &mut read_whole);
+            let read_whole = reads_besides_zeros(&iteration);
             self.shape_only.extend(
                 taped
                     .iter()
@@ -989,28 +988,6 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
     }
 }
 
-/// The primal variables that `body`'s adjoint statements read, at any depth,
-/// other than for the shape of a zero adjoint (`AdjStmt::Zero`).
-fn reads_besides_zeros(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
-    for stmt in body {
-        match stmt {
-            AdjStmt::Zero(_) => {}
-            AdjStmt::Branch {
-                then_body, else_body, ..
-            } => {
-                collect_reads(std::slice::from_ref(stmt), reads);
-                reads_besides_zeros(then_body, reads);
-                reads_besides_zeros(else_body, reads);
-            }
-            AdjStmt::Loop(adjoint_loop) => {
-                collect_reads(std::slice::from_ref(stmt), reads);
-                reads_besides_zeros(&adjoint_loop.body, reads);
-            }
-            _ => collect_reads(std::slice::from_ref(stmt), reads),
-        }
-    }
-}
-
 /// Whether `stmt` creates the adjoint of `var` or adds to it.
 fn starts_or_feeds(stmt: &AdjStmt, var: Var) -> bool {
     match stmt {
@@ -1349,17 +1326,29 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
 
 /// Every primal variable `body` reads, nested branches included.
 pub fn all_reads(body: &[AdjStmt]) -> BTreeSet<Var> {
+    reads_at_any_depth(body, true)
+}
+
+/// Every primal variable `body` reads other than for the shape of a zero
+/// adjoint (`AdjStmt::Zero`), nested branches included.
+fn reads_besides_zeros(body: &[AdjStmt]) -> BTreeSet<Var> {
+    reads_at_any_depth(body, false)
+}
+
+fn reads_at_any_depth(body: &[AdjStmt], with_zeros: bool) -> BTreeSet<Var> {
     let mut reads = BTreeSet::new();
-    collect_reads(body, &mut reads);
     for stmt in body {
+        if with_zeros || !matches!(stmt, AdjStmt::Zero(_)) {
+            collect_reads(std::slice::from_ref(stmt), &mut reads);
+        }
         match stmt {
             AdjStmt::Branch {
                 then_body, else_body, ..
             } => {
-                reads.extend(all_reads(then_body));
-                reads.extend(all_reads(else_body));
+                reads.extend(reads_at_any_depth(then_body, with_zeros));
+                reads.extend(reads_at_any_depth(else_body, with_zeros));
             }
-            AdjStmt::Loop(adjoint_loop) => reads.extend(all_reads(&adjoint_loop.body)),
+            AdjStmt::Loop(adjoint_loop) => reads.extend(reads_at_any_depth(&adjoint_loop.body, with_zeros)),
             _ => {}
         }
     }

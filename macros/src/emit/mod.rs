@@ -1077,10 +1077,7 @@ impl Emitter<'_> {
                 self.adjoint_stmt(&AdjStmt::ZeroScalar(*var))
             } else {
                 // In the forward sweep, where the value itself is in scope.
-                let adj = self.adj(*var);
-                let primal = self.ident(*var);
-                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
-                quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
+                self.zero_adjoint(*var, false)
             }
         });
         let seed = self.adj(eager.seed);
@@ -1188,19 +1185,22 @@ impl Emitter<'_> {
         quote!(#(#stmts)*)
     }
 
+    /// `let adj_v = zero_like(&v)`, or `zero_shaped(&v)` where `v` names the
+    /// shape the tape kept of it (`reverse::Adjoint::shape_only`).
+    fn zero_adjoint(&self, var: Var, from_shape: bool) -> TokenStream {
+        let adj = self.adj(var);
+        let primal = self.ident(var);
+        let mutability = self.adjoint.accumulated.contains(&var).then(|| quote!(mut));
+        if from_shape {
+            quote!(let #mutability #adj = ::chainrule::rules::zero_shaped(&#primal);)
+        } else {
+            quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
+        }
+    }
+
     fn adjoint_stmt(&self, stmt: &AdjStmt) -> TokenStream {
         match stmt {
-            AdjStmt::Zero(var) => {
-                let adj = self.adj(*var);
-                let primal = self.ident(*var);
-                let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
-                if self.adjoint.shape_only.contains(var) {
-                    // The tape kept only the shape (`reverse::Adjoint::shape_only`).
-                    quote!(let #mutability #adj = ::chainrule::rules::zero_shaped(&#primal);)
-                } else {
-                    quote!(let #mutability #adj = ::chainrule::rules::zero_like(&#primal);)
-                }
-            }
+            AdjStmt::Zero(var) => self.zero_adjoint(*var, self.adjoint.shape_only.contains(var)),
             AdjStmt::ZeroScalar(var) => {
                 let adj = self.adj(*var);
                 let mutability = self.adjoint.accumulated.contains(var).then(|| quote!(mut));
