@@ -500,7 +500,7 @@ pub fn stored_buffers(block: &Block, stored: &mut HashSet<Var>) {
 }
 
 /// The buffers one statement writes into itself (not in nested blocks).
-fn buffers_stored_by(stmt: &Stmt) -> Vec<Var> {
+pub fn buffers_stored_by(stmt: &Stmt) -> Vec<Var> {
     match stmt {
         Stmt::Store { buffer, .. } => vec![*buffer],
         Stmt::Let {
@@ -529,18 +529,37 @@ fn buffers_stored_by(stmt: &Stmt) -> Vec<Var> {
 /// into once the read has run: the buffer still holds the element when the
 /// adjoint sweep reaches the read, so the adjoint can read it again instead
 /// of keeping it.
+pub fn frozen_element_reads(function: &Function) -> HashSet<Var> {
+    let params: HashSet<Var> = function.params.iter().map(|param| param.var).collect();
+    reads_after_last_write(&function.body)
+        .into_iter()
+        .filter(|read| !params.contains(&read.buffer))
+        .map(|read| read.var)
+        .collect()
+}
+
+/// An element read `let var = buffer[i]` that no write in its block follows.
+pub struct ReadAfterWrites {
+    pub var: Var,
+    pub buffer: Var,
+    /// Whether the read is inside a loop of the block, so may run many times.
+    pub in_loop: bool,
+}
+
+/// The element reads of `block` (at any depth) after which nothing in
+/// `block` writes their buffer.
 ///
 /// Statements are numbered in the order they are written. A write at
 /// position `p` can follow a read at `r` when `r < p`, or when both are in a
 /// loop, whose next iteration runs the write again; so a write inside a loop
-/// counts as written at the end of its outermost loop. A read is frozen when
-/// it comes after the last such position of its buffer.
-pub fn frozen_element_reads(function: &Function) -> HashSet<Var> {
+/// counts as written at the end of its outermost loop in `block`. A read is
+/// frozen when it comes after the last such position of its buffer.
+pub fn reads_after_last_write(block: &Block) -> Vec<ReadAfterWrites> {
     #[derive(Default)]
     struct Scan {
         position: usize,
         last_write: HashMap<Var, usize>,
-        reads: Vec<(Var, Var, usize)>,
+        reads: Vec<(ReadAfterWrites, usize)>,
     }
     fn scan(block: &Block, state: &mut Scan, in_loop: &mut Option<Vec<Var>>) {
         for stmt in &block.stmts {
@@ -563,7 +582,14 @@ pub fn frozen_element_reads(function: &Function) -> HashSet<Var> {
                             ..
                         },
                     ..
-                } => state.reads.push((*var, *base, state.position)),
+                } => {
+                    let read = ReadAfterWrites {
+                        var: *var,
+                        buffer: *base,
+                        in_loop: in_loop.is_some(),
+                    };
+                    state.reads.push((read, state.position));
+                }
                 Stmt::If(stmt) => {
                     scan(&stmt.then_block, state, in_loop);
                     scan(&stmt.else_block, state, in_loop);
@@ -581,14 +607,12 @@ pub fn frozen_element_reads(function: &Function) -> HashSet<Var> {
         }
     }
     let mut state = Scan::default();
-    scan(&function.body, &mut state, &mut None);
-    let params: HashSet<Var> = function.params.iter().map(|param| param.var).collect();
+    scan(block, &mut state, &mut None);
+    let last_write = state.last_write;
     state
         .reads
         .into_iter()
-        .filter(|(_, base, position)| {
-            !params.contains(base) && state.last_write.get(base).is_none_or(|written| position > written)
-        })
-        .map(|(read, _, _)| read)
+        .filter(|(read, position)| last_write.get(&read.buffer).is_none_or(|written| position > written))
+        .map(|(read, _)| read)
         .collect()
 }

@@ -6,7 +6,7 @@
 //! per module: `attr` (options) → `signature` (parameter types) →
 //! `early_exit` (`return` in loops to `break`) → `lower` (body to IR) →
 //! `hoist` (loop-invariant reads out of loops) → `check` (activity, missing rules) → `replay` (loops to run again rather
-//! than tape) → `reverse` (adjoint IR) → `emit` (tokens), driven by
+//! than tape) → `snapshots` (buffers to copy rather than tape their reads) → `reverse` (adjoint IR) → `emit` (tokens), driven by
 //! `expand`.
 
 mod attr;
@@ -25,6 +25,7 @@ mod replay;
 mod reverse;
 mod rules;
 mod signature;
+mod snapshots;
 
 use proc_macro::TokenStream;
 

@@ -25,7 +25,9 @@
 //! loop nested in another allocates nothing per outer iteration; nothing else
 //! is stored, and cheap inactive values (indices) are computed again, as are
 //! element reads of parameters and of buffers nothing writes into any more
-//! (`ir::frozen_element_reads`). A value whose adjoint reads nothing but its
+//! (`ir::frozen_element_reads`), and reads of a scratch buffer after its last
+//! write in an iteration, from the copy of the buffer the loop took at the
+//! end of that iteration (`snapshots.rs`). A value whose adjoint reads nothing but its
 //! shape, for the zero its adjoint starts from (a product `g = w·wᵀ` read
 //! element by element), goes on the tape as that shape (`rules::ZeroShape`)
 //! and is dropped with its iteration. The loop counter is
@@ -54,6 +56,7 @@ use crate::ir::{
     stored_buffers,
 };
 use crate::rules::{self, Input};
+use crate::snapshots::{self, Snapshot};
 use crate::{eager, increments, replay};
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
@@ -200,12 +203,19 @@ pub struct Adjoint {
     pub replayed: HashSet<Var>,
     /// The loops whose adjoint runs in the forward sweep, by tape.
     pub eager: HashMap<Var, EagerLoop>,
+    /// The buffers a loop copies at the end of each iteration, by tape, with
+    /// the element reads its adjoint takes from the copies (`snapshots.rs`).
+    pub snapshots: HashMap<Var, Vec<Snapshot>>,
 }
 
 pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     let mut definitions = HashMap::new();
     collect_definitions(&function.body, &mut definitions);
     let eager = eager::eager_loops(function, activity);
+    let replayed = replay::replayed_loops(function, activity, &eager);
+    let iteration_reads = snapshots::iteration_reads(function, activity, &replayed, &eager);
+    let mut frozen_reads = frozen_element_reads(function);
+    frozen_reads.extend(iteration_reads.all_reads());
     let mut builder = Builder {
         activity,
         definitions,
@@ -220,11 +230,11 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
             stored_buffers(&function.body, &mut written);
             written
         },
-        frozen_reads: frozen_element_reads(function),
+        frozen_reads,
         residuals: HashMap::new(),
         tapes: HashMap::new(),
         shape_only: HashSet::new(),
-        replayed: replay::replayed_loops(function, activity, &eager),
+        replayed,
         eager,
         eager_loops: HashMap::new(),
         increments: increments::in_place_increments(function),
@@ -274,9 +284,21 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
     start_from_first_contributions(&mut body);
     let mut accumulated = HashSet::new();
     collect_accumulated(&body, &mut accumulated);
+    let mut recomputed = HashSet::new();
+    collect_recomputed(&body, &mut recomputed);
     for eager_loop in builder.eager_loops.values() {
         collect_accumulated(&eager_loop.iteration, &mut accumulated);
+        collect_recomputed(&eager_loop.iteration, &mut recomputed);
     }
+    // A copy pays only for the reads taken from it.
+    let mut snapshots = iteration_reads.snapshots;
+    for taken in snapshots.values_mut() {
+        for snapshot in taken.iter_mut() {
+            snapshot.reads.retain(|read| recomputed.contains(read));
+        }
+        taken.retain(|snapshot| !snapshot.reads.is_empty());
+    }
+    snapshots.retain(|_, taken| !taken.is_empty());
     Adjoint {
         body,
         residuals: builder.residuals,
@@ -286,6 +308,7 @@ pub fn reverse(function: &Function, activity: &Activity) -> Adjoint {
         uses_seed,
         replayed: builder.replayed,
         eager: builder.eager_loops,
+        snapshots,
     }
 }
 
@@ -1320,6 +1343,25 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             | AdjStmt::Replay { .. }
             | AdjStmt::CountdownStart { .. }
             | AdjStmt::CountdownStep { .. } => {}
+        }
+    }
+}
+
+/// The values `body` computes again, at any depth.
+fn collect_recomputed(body: &[AdjStmt], recomputed: &mut HashSet<Var>) {
+    for stmt in body {
+        match stmt {
+            AdjStmt::Recompute { var, .. } => {
+                recomputed.insert(*var);
+            }
+            AdjStmt::Branch {
+                then_body, else_body, ..
+            } => {
+                collect_recomputed(then_body, recomputed);
+                collect_recomputed(else_body, recomputed);
+            }
+            AdjStmt::Loop(adjoint_loop) => collect_recomputed(&adjoint_loop.body, recomputed),
+            _ => {}
         }
     }
 }

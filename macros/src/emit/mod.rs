@@ -176,6 +176,9 @@ struct Emitter<'a> {
     stored: HashSet<Var>,
     /// Each `let`'s operation, for values the adjoint sweep recomputes.
     definitions: HashMap<Var, (&'a Op, Span)>,
+    /// The element reads the adjoint takes from a loop's copies of their
+    /// buffer: the loop's tape and the buffer.
+    snapshot_reads: HashMap<Var, (Var, Var)>,
 }
 
 /// Every `let` of the body with its operation and the start of its origin.
@@ -218,6 +221,15 @@ impl<'a> Emitter<'a> {
         stored_buffers(&function.body, &mut stored);
         let mut definitions = HashMap::new();
         let_definitions(&function.body, &mut definitions);
+        let snapshot_reads = adjoint
+            .snapshots
+            .iter()
+            .flat_map(|(tape, snapshots)| {
+                snapshots
+                    .iter()
+                    .flat_map(move |snapshot| snapshot.reads.iter().map(move |read| (*read, (*tape, snapshot.buffer))))
+            })
+            .collect();
         Emitter {
             item,
             function,
@@ -225,6 +237,7 @@ impl<'a> Emitter<'a> {
             adjoint,
             stored,
             definitions,
+            snapshot_reads,
         }
     }
 }
@@ -281,6 +294,16 @@ impl Emitter<'_> {
     /// The gradient of `var` that the eager loop with this tape summed.
     fn eager_sum(&self, tape: Var, var: Var) -> Ident {
         mixed(&format!("{}_of_{}", self.adj(var), self.ident(tape)))
+    }
+
+    /// The copies of `buffer` that the loop with this tape takes.
+    fn snapshots(&self, tape: Var, buffer: Var) -> Ident {
+        mixed(&format!("snapshots_of_{}_in_{}", self.ident(buffer), self.ident(tape)))
+    }
+
+    /// One iteration's copy of `buffer`, in the adjoint of the loop with this tape.
+    fn snapshot_view(&self, tape: Var, buffer: Var) -> Ident {
+        mixed(&format!("{}_at_end_of_{}", self.ident(buffer), self.ident(tape)))
     }
 
     fn generated_name(&self, suffix: &str) -> Ident {
@@ -1044,6 +1067,18 @@ impl Emitter<'_> {
             let mutability = self.stored.contains(&carried.exit).then(|| quote!(mut));
             quote!(let #mutability #exit = #head;)
         });
+        let snapshot_pushes = self
+            .adjoint
+            .snapshots
+            .get(&stmt.tape)
+            .filter(|_| taping)
+            .into_iter()
+            .flatten()
+            .map(|snapshot| {
+                let snapshots = self.snapshots(stmt.tape, snapshot.buffer);
+                let buffer = self.ident(snapshot.buffer);
+                quote!(#snapshots.push(&#buffer);)
+            });
         let count_trips = (taping && stmt.exit_flag.is_some() && self.uses_tape(stmt))
             .then(|| quote!(let #trips = #tape.len() - #trips;));
         let (eager_start, eager_iteration, eager_end) = match self.adjoint.eager.get(&stmt.tape) {
@@ -1058,6 +1093,7 @@ impl Emitter<'_> {
                 #body
                                 #eager_iteration
                                 #tape_push
+                                #(#snapshot_pushes)*
                                 #advances
                 #stop
             }
@@ -1102,6 +1138,14 @@ impl Emitter<'_> {
     fn tape_declarations(&self) -> Vec<TokenStream> {
         let mut loops = Vec::new();
         loops_in(&self.function.body, &mut loops);
+        let snapshots = loops.iter().flat_map(|stmt| {
+            let taken = self.adjoint.snapshots.get(&stmt.tape).into_iter().flatten();
+            taken.map(|snapshot| {
+                let snapshots = self.snapshots(stmt.tape, snapshot.buffer);
+                quote!(let mut #snapshots = ::chainrule::rules::Snapshots::new();)
+            })
+        });
+        let snapshots: Vec<TokenStream> = snapshots.collect();
         loops
             .into_iter()
             .filter(|stmt| self.uses_tape(stmt))
@@ -1115,6 +1159,7 @@ impl Emitter<'_> {
                     quote!(let mut #tape = ::std::vec::Vec::new();)
                 }
             })
+            .chain(snapshots)
             .collect()
     }
 
@@ -1361,9 +1406,15 @@ impl Emitter<'_> {
                 quote!(#exit = #head;)
             }
             AdjStmt::Loop(adjoint_loop) => self.adjoint_loop(adjoint_loop),
-            AdjStmt::Recompute { var, .. } => match self.definitions.get(var) {
-                Some((op, origin)) => self.forward_let(*var, op, *origin),
-                None => TokenStream::new(),
+            AdjStmt::Recompute { var, .. } => match (self.definitions.get(var), self.snapshot_reads.get(var)) {
+                (Some((Op::Index { index, .. }, _)), Some((tape, buffer))) => {
+                    let ident = self.ident(*var);
+                    let view = self.snapshot_view(*tape, *buffer);
+                    let index = self.operand(index);
+                    quote!(let #ident = #view[#index];)
+                }
+                (Some((op, origin)), _) => self.forward_let(*var, op, *origin),
+                (None, _) => TokenStream::new(),
             },
             AdjStmt::Replay { tape, .. } => match self.replayed_loop(*tape) {
                 Some(replayed) => self.forward_block(&replayed.body, true),
@@ -1429,6 +1480,27 @@ impl Emitter<'_> {
         let mut replayed_writes = HashSet::new();
         self.replayed_stores(body, &mut replayed_writes);
         let body = self.adjoint_stmts(body);
+        // Each iteration reads its copies of buffers from the end of their
+        // snapshots back, which are dropped after the loop.
+        let (mut snapshots_start, mut snapshots_end) = (TokenStream::new(), TokenStream::new());
+        let body = match self.adjoint.snapshots.get(tape) {
+            Some(taken) => {
+                let mut views = TokenStream::new();
+                for snapshot in taken {
+                    let snapshots = self.snapshots(*tape, snapshot.buffer);
+                    let view = self.snapshot_view(*tape, snapshot.buffer);
+                    let cursor = mixed(&format!("end_of_{snapshots}"));
+                    snapshots_start.extend(quote!(let mut #cursor = #snapshots.end();));
+                    views.extend(quote! {
+                        #cursor -= #snapshots.width();
+                        let #view = #snapshots.at(#cursor);
+                    });
+                    snapshots_end.extend(quote!(#snapshots.truncate(#cursor);));
+                }
+                quote!(#views #body)
+            }
+            None => body,
+        };
         let residuals = self.adjoint.tapes.get(tape).map_or(&[][..], Vec::as_slice);
         let tape = self.ident(*tape);
         let trips = self.ident(*trips);
@@ -1451,18 +1523,22 @@ impl Emitter<'_> {
         let range = range_tokens(&start, end.as_ref(), *inclusive, !*reverse);
         if residuals.is_empty() {
             quote! {
+                #snapshots_start
                 for #index_pattern in #range {
                     #body
                 }
+                #snapshots_end
             }
         } else {
             // This run's entries are the last ones on the tape.
             let run = range_tokens(&start, end.as_ref(), *inclusive, false);
             quote! {
+                #snapshots_start
                 let #trips = #tape.len() - ::core::iter::Iterator::size_hint(&#run).0;
                 for (#index_pattern, #pattern) in ::core::iter::Iterator::zip(#range, ::core::iter::Iterator::rev(#tape.drain(#trips..))) {
                     #body
                 }
+                #snapshots_end
             }
         }
     }

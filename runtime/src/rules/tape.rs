@@ -97,6 +97,60 @@ impl<T: 'static> Drop for Tape<T> {
     }
 }
 
+/// Copies of a buffer, one per loop iteration, for the adjoint of a loop
+/// that reads the buffer after writing it (the macro's `snapshots.rs`): the
+/// forward sweep [pushes](Snapshots::push) the buffer at the end of every
+/// iteration, and the adjoint sweep walks back from [`Snapshots::end`],
+/// reading each iteration's copy [`at`](Snapshots::at) its start, then
+/// [truncates](Snapshots::truncate) what it walked.
+#[derive(Debug, Default)]
+pub struct Snapshots<T: 'static> {
+    values: Tape<T>,
+    width: usize,
+}
+
+impl<T: Copy + 'static> Snapshots<T> {
+    /// No copies yet.
+    pub fn new() -> Self {
+        Snapshots {
+            values: Tape::new(),
+            width: 0,
+        }
+    }
+
+    /// Appends a copy of `buffer`, whose length every copy shares.
+    #[inline]
+    pub fn push(&mut self, buffer: &[T]) {
+        self.width = buffer.len();
+        self.values.reserve(buffer.len());
+        self.values.extend_from_slice(buffer);
+    }
+
+    /// Where the last copy ends.
+    #[inline]
+    pub fn end(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The length of one copy.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The copy that starts at `start`.
+    #[inline]
+    pub fn at(&self, start: usize) -> &[T] {
+        &self.values[start..start + self.width]
+    }
+
+    /// Drops the copies from `end` on.
+    #[inline]
+    pub fn truncate(&mut self, end: usize) {
+        self.values.truncate(end);
+    }
+}
+
 /// Hands the memory of this thread's kept tapes back to the allocator.
 pub fn release_tapes() {
     // A thread being torn down has nothing left to release.
