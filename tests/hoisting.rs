@@ -89,6 +89,47 @@ fn a_read_past_the_end_in_an_empty_loop() {
     check_slice_function!(past_the_end, past_the_end_grad, past_the_end_vjp, past_the_end_pullback; 4, 4, -1.0, 1.0);
 }
 
+/// Look-alikes of the triangular product's `xc[i]`, which is read unguarded
+/// before the loop over `j` since `xc` has as many elements as `i` counts:
+/// here `short` has n − 1 elements, read at `i < n` only while the loop over
+/// `j > i` runs (not at i = n − 1), and `long` has n, read at `k ≤ n` only
+/// while the loop over `j ≥ k` runs (not at k = n). Both reads must stay
+/// guarded.
+#[differentiate(wrt(x))]
+fn in_bounds_only_while_the_loop_runs(x: &[f64], n: usize) -> f64 {
+    let mut short = vec![0.0; n - 1];
+    for i in 0..n - 1 {
+        short[i] = x[i] * x[i + 1];
+    }
+    let mut long = vec![0.0; n];
+    for i in 0..n {
+        long[i] = x[i].sin();
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += short[i] * x[j];
+        }
+    }
+    for k in 0..=n {
+        for j in k..n {
+            s += long[k] * x[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn reads_of_local_buffers_in_bounds_only_while_the_loop_runs() {
+    check_slice_function!(
+        in_bounds_only_while_the_loop_runs,
+        in_bounds_only_while_the_loop_runs_grad,
+        in_bounds_only_while_the_loop_runs_vjp,
+        in_bounds_only_while_the_loop_runs_pullback;
+        4, 4, -1.0, 1.0
+    );
+}
+
 /// Look-alike: `v[0]` does not change its index but the loop writes it, so
 /// each iteration reads the value the previous one stored.
 #[differentiate(wrt(x))]

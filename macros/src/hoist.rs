@@ -23,28 +23,89 @@
 //! element store). The reads run under `if start < end` (`<=` for `..=`): a
 //! read the empty loop never makes cannot panic. The `if` hands each value
 //! to the body through a merge whose other side, `0.0` for the empty loop,
-//! nothing reads.
+//! nothing reads. Reads that cannot panic need no `if`: `b[i]` with `i` the
+//! counter of an enclosing `for i in a..n` and `b` a `vec![…; n]` of the
+//! same `n` (`in_bounds_indices`). Without the `if`, the gradient keeps no
+//! record of it, and the read is an element read like any other, which the
+//! adjoint may read again rather than tape.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use syn::visit_mut::VisitMut;
 
 use crate::ir::{
-    Block, IfStmt, LoopStmt, Names, Op, Operand, Param, ParamKind, Phi, Stmt, Var, VarInfo, stored_buffers,
+    Block, Function, IfStmt, LoopStmt, Names, Op, Operand, Param, ParamKind, Phi, Stmt, Var, VarInfo, stored_buffers,
 };
-use crate::replay::{all_defined, mentions_in};
+use crate::replay::{BufferUse, all_defined, mentions_in};
 use crate::rules::{SHAPE_QUERIES, method_rule};
 
 /// Moves loop-invariant element reads out of every loop of `body`, innermost
-/// loops first.
-pub fn hoist_invariant_reads(body: &mut Block, params: &[Param], vars: &mut Vec<VarInfo>, names: &mut Names) {
+/// loops first; `in_bounds` are the reads that need no guard
+/// ([`in_bounds_indices`]).
+pub fn hoist_invariant_reads(
+    body: &mut Block,
+    params: &[Param],
+    vars: &mut Vec<VarInfo>,
+    names: &mut Names,
+    in_bounds: &HashSet<(Var, Var)>,
+) {
     let float_buffers = float_buffers(body, params);
     let mut hoister = Hoister {
         vars,
         names,
         float_buffers,
+        in_bounds,
     };
     hoister.block(body);
+}
+
+/// The pairs (loop counter `i`, buffer `b`) for which `b[i]` is in bounds
+/// wherever `i` is: `i` counts `for i in a..n` (not `..=`) and `b` is made
+/// by `vec![…; n]` (or `[…; n]`) of the same `n`; element stores and pushes
+/// never shorten it.
+pub fn in_bounds_indices(function: &Function) -> HashSet<(Var, Var)> {
+    let buffers = BufferUse::new(function);
+    let mut lengths = Vec::new();
+    let mut loops = Vec::new();
+    collect_lengths_and_loops(&function.body, &mut lengths, &mut loops);
+    let mut pairs = HashSet::new();
+    for (index, end) in loops {
+        for (buffer, len) in &lengths {
+            if buffers.same_value(end, len) {
+                pairs.insert((index, *buffer));
+            }
+        }
+    }
+    pairs
+}
+
+/// Each buffer made by a fill with its length, and each non-inclusive
+/// range loop's counter with its end.
+fn collect_lengths_and_loops<'a>(
+    block: &'a Block,
+    lengths: &mut Vec<(Var, &'a Operand)>,
+    loops: &mut Vec<(Var, &'a Operand)>,
+) {
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                var,
+                op: Op::Fill { len, .. },
+                ..
+            } => lengths.push((*var, len)),
+            Stmt::If(branch) => {
+                collect_lengths_and_loops(&branch.then_block, lengths, loops);
+                collect_lengths_and_loops(&branch.else_block, lengths, loops);
+            }
+            Stmt::Loop(inner) => {
+                if let (Some(end), false) = (&inner.end, inner.inclusive) {
+                    loops.push((inner.index, end));
+                }
+                collect_lengths_and_loops(&inner.body, lengths, loops);
+            }
+            Stmt::Let { .. } | Stmt::Store { .. } => {}
+        }
+    }
 }
 
 struct Hoister<'a> {
@@ -53,6 +114,8 @@ struct Hoister<'a> {
     /// The buffers whose element reads may move: those holding `f64`s, so
     /// that the `if` has a value (`0.0`) for the empty loop.
     float_buffers: HashSet<Var>,
+    /// The reads `b[i]` that cannot panic, as (`i`, `b`).
+    in_bounds: &'a HashSet<(Var, Var)>,
 }
 
 impl Hoister<'_> {
@@ -147,6 +210,40 @@ impl Hoister<'_> {
                 }
                 body_stmt => stmt.body.stmts.push(body_stmt),
             }
+        }
+        // An index is often a copy of the counter (`let c = i;`).
+        let counter = |index: Var| {
+            let copied = guarded.iter().find_map(|guarded_stmt| match guarded_stmt {
+                Stmt::Let {
+                    var,
+                    op:
+                        Op::Opaque {
+                            expr: syn::Expr::Path(_),
+                            reads,
+                            ..
+                        },
+                    ..
+                } if *var == index && reads.len() == 1 => Some(reads[0]),
+                _ => None,
+            });
+            copied.unwrap_or(index)
+        };
+        let cannot_panic = guarded.iter().all(|guarded_stmt| match guarded_stmt {
+            Stmt::Let {
+                op:
+                    Op::Index {
+                        base: Operand::Var(buffer),
+                        index: Operand::Var(index),
+                    },
+                ..
+            } => self.in_bounds.contains(&(counter(*index), *buffer)),
+            Stmt::Let {
+                op: Op::Index { .. }, ..
+            } => false,
+            _ => true,
+        });
+        if cannot_panic {
+            return guarded;
         }
         let mut still_read = BTreeSet::new();
         mentions_in(&stmt.body, &mut still_read);

@@ -78,17 +78,24 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
     let mut stmts = Vec::new();
     let result = lowerer.lower_tail(frames, &mut stmts);
     let inout = lowerer.inout_values(signature, &params, item);
-    let mut body = Block { stmts };
-    hoist::hoist_invariant_reads(&mut body, &params, &mut lowerer.vars, &mut lowerer.names);
-    Function {
+    let mut function = Function {
         vars: lowerer.vars,
         output: signature.output,
         params,
-        body,
+        body: Block { stmts },
         result,
         recursive: lowerer.recursive,
         inout,
-    }
+    };
+    let in_bounds = hoist::in_bounds_indices(&function);
+    hoist::hoist_invariant_reads(
+        &mut function.body,
+        &function.params,
+        &mut function.vars,
+        &mut lowerer.names,
+        &in_bounds,
+    );
+    function
 }
 
 /// What a user variable holds at a point of the body.
