@@ -97,24 +97,41 @@ fn split(point: &[f64], d: usize) -> (&[f64], &[f64]) {
     point.split_at(point.len() - d)
 }
 
+/// Checks a generated gradient at `point` (`x`, then the last `d` entries
+/// `w`): its value against `f`'s, its gradient against central differences.
+#[track_caller]
+fn check_at(
+    point: &[f64],
+    d: usize,
+    f: impl Fn(&[f64], &[f64]) -> f64,
+    grad: impl Fn(&[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>),
+) {
+    let (x, w) = split(point, d);
+    let (value, gradient_x, gradient_w) = grad(x, w);
+    assert_value(value, f(x, w));
+    let gradient = [gradient_x, gradient_w].concat();
+    assert_gradient(
+        |p| {
+            let (x, w) = split(p, d);
+            f(x, w)
+        },
+        point,
+        &gradient,
+    );
+}
+
 #[test]
 fn reads_after_the_last_write_of_an_iteration_come_from_its_copy() {
     let mut rng = Rng::for_test("snapshots");
     let (d, n) = (4, 5);
     for _ in 0..POINTS {
         let point = uniform_point(&mut rng, n * d + d, -0.5, 0.5);
-        let (x, w) = split(&point, d);
         for passes in [1, 3] {
-            let (value, gradient_x, gradient_w) = centred_norms_grad(x, w, d, passes);
-            assert_value(value, centred_norms(x, w, d, passes));
-            let gradient = [gradient_x, gradient_w].concat();
-            assert_gradient(
-                |p| {
-                    let (x, w) = split(p, d);
-                    centred_norms(x, w, d, passes)
-                },
+            check_at(
                 &point,
-                &gradient,
+                d,
+                |x, w| centred_norms(x, w, d, passes),
+                |x, w| centred_norms_grad(x, w, d, passes),
             );
         }
     }
@@ -126,18 +143,7 @@ fn reads_between_writes_stay_taped() {
     let (d, n) = (3, 6);
     for _ in 0..POINTS {
         let point = uniform_point(&mut rng, n * d + d, -0.5, 0.5);
-        let (x, w) = split(&point, d);
-        let (value, gradient_x, gradient_w) = rewritten_grad(x, w, d);
-        assert_value(value, rewritten(x, w, d));
-        let gradient = [gradient_x, gradient_w].concat();
-        assert_gradient(
-            |p| {
-                let (x, w) = split(p, d);
-                rewritten(x, w, d)
-            },
-            &point,
-            &gradient,
-        );
+        check_at(&point, d, |x, w| rewritten(x, w, d), |x, w| rewritten_grad(x, w, d));
     }
 }
 
@@ -147,17 +153,6 @@ fn an_eager_loop_reads_its_buffer_in_place() {
     let (d, n) = (4, 7);
     for _ in 0..POINTS {
         let point = uniform_point(&mut rng, n * d + d, -1.0, 1.0);
-        let (x, w) = split(&point, d);
-        let (value, gradient_x, gradient_w) = eager_sines_grad(x, w, d);
-        assert_value(value, eager_sines(x, w, d));
-        let gradient = [gradient_x, gradient_w].concat();
-        assert_gradient(
-            |p| {
-                let (x, w) = split(p, d);
-                eager_sines(x, w, d)
-            },
-            &point,
-            &gradient,
-        );
+        check_at(&point, d, |x, w| eager_sines(x, w, d), |x, w| eager_sines_grad(x, w, d));
     }
 }
