@@ -812,6 +812,81 @@ fn three_nested_loops_of_different_kinds() {
     }
 }
 
+// ----- counters stepped by inner loops ----------------------------------------------------
+
+/// Packed pairs: `p` counts the pairs `i < j`, stepped only by the inner
+/// loop, as ADBench's GMM walks the packed lower triangle of its factors.
+/// The adjoint counts `p` back down through both loops instead of taping it.
+#[differentiate]
+fn packed_pairs(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = n;
+    for i in 0..n {
+        for j in i + 1..n {
+            s = 0.9 * s + (x[p] * x[i]).sin() * x[j];
+            p += 1;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_counter_stepped_only_by_an_inner_loop() {
+    let n = 5;
+    check_slice_function!(packed_pairs, packed_pairs_grad, packed_pairs_vjp, packed_pairs_pullback;
+        n, n + n * (n - 1) / 2, -1.5, 1.5);
+}
+
+/// Three levels, the counter stepped by 2 in the innermost loop only, and
+/// read between the loops after they stepped it: the end-of-iteration value
+/// the countdown starts from.
+#[differentiate]
+fn counter_three_levels_down(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = 0;
+    for a in 0..n {
+        for b in 0..a {
+            for c in b..a {
+                s = 0.9 * s + x[p] * x[c].sin();
+                p += 2;
+            }
+            s += x[p] * x[b];
+        }
+        s *= x[p].cos();
+    }
+    s
+}
+
+#[test]
+fn a_counter_stepped_three_loops_down_and_read_between_them() {
+    // n = 4 steps the counter Σ_a a(a + 1)/2 = 10 times, by 2.
+    check_slice_function!(counter_three_levels_down, counter_three_levels_down_grad, counter_three_levels_down_vjp,
+        counter_three_levels_down_pullback; 4, 21, -1.2, 1.2);
+}
+
+/// Look-alike: the outer body reads the counter before the inner loop steps
+/// it, in a quotient and as an argument of a call, values the adjoint cannot
+/// count back to before that loop's adjoint has run, so they are taped.
+#[differentiate]
+fn counter_read_before_the_inner_loop(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = 0;
+    for i in 0..n {
+        s = (s / (p as f64 + 1.0) + weighted_window(x, p, p)).sin();
+        for j in 0..i {
+            s += x[p] * x[j];
+            p += 1;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_counter_read_before_the_inner_loop_steps_it() {
+    check_slice_function!(counter_read_before_the_inner_loop, counter_read_before_the_inner_loop_grad,
+        counter_read_before_the_inner_loop_vjp, counter_read_before_the_inner_loop_pullback; 5, 11, -1.5, 1.5);
+}
+
 // ----- loop-carried values ---------------------------------------------------------------
 
 /// Swaps `a` and `b` n times: the value is a·b² for even n and b·a² for odd n.

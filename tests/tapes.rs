@@ -258,3 +258,38 @@ fn values_taped_only_for_their_shape_give_exact_gradients() {
         assert_all_close(&gradient_x, &expected_x, EXACT_TOLERANCE);
     }
 }
+
+/// `s ← s/2 + w_p·w_{p+1}` twice per outer iteration, `p` stepped only by
+/// the inner loop: its adjoint counts `p` back down through both loops, and
+/// the weights are parameters read again, so nothing goes on a tape.
+#[differentiate(wrt(w))]
+fn paired_weights(w: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut p = 0;
+    for _ in 0..n {
+        for _ in 0..2 {
+            s = 0.5 * s + w[p] * w[p + 1];
+            p += 1;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_counter_stepped_by_an_inner_loop_is_counted_back_not_taped() {
+    let mut rng = Rng::for_test("paired_weights");
+    // Taping the counter would take 8 bytes per outer iteration, more than
+    // `KEPT_BYTES` in all, and the tape would be kept.
+    let n = LONG * 2;
+    let w = uniform_point(&mut rng, 2 * n + 1, -1.0, 1.0);
+    release_tapes();
+    let (value, gradient) = paired_weights_grad(&w, n);
+    assert_eq!(kept_bytes(), 0, "a tape was kept");
+    assert_value(value, paired_weights(&w, n));
+    assert_directional_derivatives(|w| paired_weights(w, n), &w, &gradient, &mut rng);
+    for _ in 0..POINTS {
+        let w = uniform_point(&mut rng, 9, -1.0, 1.0);
+        let (_, gradient) = paired_weights_grad(&w, 4);
+        assert_gradient(|w| paired_weights(w, 4), &w, &gradient);
+    }
+}

@@ -361,7 +361,8 @@ pub fn mentions_in(block: &Block, used: &mut BTreeSet<Var>) {
     }
 }
 
-fn stmt_reads(stmt: &Stmt, used: &mut BTreeSet<Var>) {
+/// Every variable a statement reads, nested blocks included.
+pub fn stmt_reads(stmt: &Stmt, used: &mut BTreeSet<Var>) {
     match stmt {
         Stmt::Let { op, .. } => {
             used.extend(op.operands().into_iter().filter_map(Operand::var));

@@ -32,7 +32,10 @@
 //! element by element), goes on the tape as that shape (`rules::ZeroShape`)
 //! and is dropped with its iteration. The loop counter is
 //! recomputed, not taped, and a zero adjoint of a known `f64` reads nothing, so
-//! a loop summing `s += x[i] * x[i]` tapes nothing at all. The adjoint of a
+//! a loop summing `s += x[i] * x[i]` tapes nothing at all. An integer the
+//! loop steps by a constant (`k += 1`) is counted back down instead of
+//! taped, and so is one that only an inner loop steps, when that loop counts
+//! it back (`Builder::inner_countdown`). The adjoint of a
 //! loop-carried variable flows from each iteration to the one before it.
 //!
 //! A loop chosen by `replay.rs` tapes only its carried values: each of its
@@ -58,6 +61,19 @@ use crate::ir::{
 use crate::rules::{self, Input};
 use crate::snapshots::{self, Snapshot};
 use crate::{eager, increments, replay};
+
+/// A counter that an inner loop steps and counts back down
+/// (`Builder::inner_countdown`).
+struct InnerCountdown {
+    /// The counter at the start of each iteration.
+    head: Var,
+    /// The counter after the loop, where the countdown starts.
+    exit: Var,
+    /// The counter at the end of an iteration: the inner loop's exit.
+    next: Var,
+    /// The inner loop's counter.
+    inner: Var,
+}
 
 /// Where a contribution goes: the adjoint of `var`, or a transposed view of
 /// it when the operand was `var.transpose()`.
@@ -142,6 +158,14 @@ pub enum AdjStmt {
     /// …and each reverse iteration steps it back (`head -= 1`), instead of
     /// keeping its value of every iteration on the tape.
     CountdownStep { head: Var, step: Operand, increments: bool },
+    /// `let next = head;` first in a reverse iteration of a loop whose
+    /// counter only an inner loop steps: the counter's value at the end of
+    /// the iteration, where the inner loop's countdown starts…
+    CountdownEnd { next: Var, head: Var },
+    /// …and `head = inner;` last: the inner loop's counter, counted back to
+    /// the value it started from, which is the counter's at the start of the
+    /// iteration.
+    CountdownFrom { head: Var, inner: Var },
     /// `let adj_var = adj_from` (a copy): the first contribution to `var`
     /// starts its adjoint instead of being added to a zero.
     InitFrom { var: Var, from: Var, scalar: bool },
@@ -572,6 +596,19 @@ impl Builder<'_> {
         if !self.inner_loops_tape(&stmt.body) {
             self.replayed.remove(&stmt.tape);
         }
+        // Counters stepped by inner loops are counted back too, except in a
+        // loop that may stop early, and in a replayed body, which needs each
+        // counter's value at the start of the iteration, before the inner
+        // loops' adjoints have counted it back.
+        let stepped_by_inner_loops: Vec<InnerCountdown> = if driven_by_tape || self.replayed.contains(&stmt.tape) {
+            Vec::new()
+        } else {
+            stmt.carried
+                .iter()
+                .filter_map(|carried| self.inner_countdown(carried, &stmt.body, &iteration))
+                .collect()
+        };
+        available.extend(stepped_by_inner_loops.iter().map(|countdown| countdown.next));
         let (taped, mut iteration_reads) = if self.replayed.contains(&stmt.tape) {
             // The replay defines everything the body does again, from the
             // carried heads and what the body reads from outside.
@@ -624,6 +661,24 @@ impl Builder<'_> {
             body.push(AdjStmt::CountdownStart {
                 head: *head,
                 exit: *exit,
+            });
+        }
+        for countdown in &stepped_by_inner_loops {
+            iteration_reads.remove(&countdown.next);
+            iteration.insert(
+                0,
+                AdjStmt::CountdownEnd {
+                    next: countdown.next,
+                    head: countdown.head,
+                },
+            );
+            iteration.push(AdjStmt::CountdownFrom {
+                head: countdown.head,
+                inner: countdown.inner,
+            });
+            body.push(AdjStmt::CountdownStart {
+                head: countdown.head,
+                exit: countdown.exit,
             });
         }
         reads.extend(
@@ -844,6 +899,52 @@ impl Builder<'_> {
         })
     }
 
+    /// A counter that only an inner loop steps (`for j in i + 1..d { k += 1 }`
+    /// inside `for i in 0..d`), when that loop's adjoint counts it back down:
+    /// after it, the inner loop's counter holds its value at the start of
+    /// the outer iteration, so the outer loop needs no tape for it either.
+    /// The body must not read the counter besides starting the inner loop
+    /// with it, since the adjoint only learns that value at the end of the
+    /// iteration.
+    fn inner_countdown(&self, carried: &Carried, body: &Block, iteration: &[AdjStmt]) -> Option<InnerCountdown> {
+        if self.activity.is_active(carried.head) {
+            return None;
+        }
+        let next = carried.next.var()?;
+        let (inner_position, counter) = body.stmts.iter().enumerate().find_map(|(position, stmt)| match stmt {
+            Stmt::Loop(inner) if inner.exit_flag.is_none() => inner
+                .carried
+                .iter()
+                .find(|counter| counter.exit == next && counter.init.var() == Some(carried.head))
+                .map(|counter| (position, counter)),
+            _ => None,
+        })?;
+        let counted_back = iteration.iter().any(
+            |stmt| matches!(stmt, AdjStmt::CountdownStart { head, exit } if *head == counter.head && *exit == next),
+        );
+        let mut read_elsewhere = BTreeSet::new();
+        for (position, stmt) in body.stmts.iter().enumerate() {
+            match stmt {
+                Stmt::Loop(inner) if position == inner_position => {
+                    read_elsewhere.extend(inner.start.var());
+                    read_elsewhere.extend(inner.end.as_ref().and_then(Operand::var));
+                    for other in inner.carried.iter().filter(|other| other.head != counter.head) {
+                        read_elsewhere.extend(other.init.var());
+                    }
+                    read_elsewhere.extend(inner.carried.iter().filter_map(|carried| carried.next.var()));
+                    replay::mentions_in(&inner.body, &mut read_elsewhere);
+                }
+                _ => replay::stmt_reads(stmt, &mut read_elsewhere),
+            }
+        }
+        (counted_back && !read_elsewhere.contains(&carried.head)).then_some(InnerCountdown {
+            head: carried.head,
+            exit: carried.exit,
+            next,
+            inner: counter.head,
+        })
+    }
+
     /// Puts the recomputations first in a block's adjoint, and returns the
     /// block's reads with the recomputed values replaced by what they read.
     fn prepend_recomputations(
@@ -998,6 +1099,8 @@ fn collect_reads(body: &[AdjStmt], reads: &mut BTreeSet<Var>) {
             }
             AdjStmt::CountdownStep { step, .. } => reads.extend(step.var()),
             AdjStmt::ZeroScalar(_)
+            | AdjStmt::CountdownEnd { .. }
+            | AdjStmt::CountdownFrom { .. }
             | AdjStmt::ZeroLikeAdjoint { .. }
             | AdjStmt::InitFrom { .. }
             | AdjStmt::InitSeed { .. }
@@ -1073,7 +1176,9 @@ fn adjoint_vars(body: &[AdjStmt], mentioned: &mut BTreeSet<Var>, declared: &mut 
             AdjStmt::Recompute { .. }
             | AdjStmt::Replay { .. }
             | AdjStmt::CountdownStart { .. }
-            | AdjStmt::CountdownStep { .. } => {}
+            | AdjStmt::CountdownStep { .. }
+            | AdjStmt::CountdownEnd { .. }
+            | AdjStmt::CountdownFrom { .. } => {}
         }
     }
 }
@@ -1342,7 +1447,9 @@ fn collect_accumulated(body: &[AdjStmt], accumulated: &mut HashSet<Var>) {
             | AdjStmt::Recompute { .. }
             | AdjStmt::Replay { .. }
             | AdjStmt::CountdownStart { .. }
-            | AdjStmt::CountdownStep { .. } => {}
+            | AdjStmt::CountdownStep { .. }
+            | AdjStmt::CountdownEnd { .. }
+            | AdjStmt::CountdownFrom { .. } => {}
         }
     }
 }

@@ -1362,6 +1362,16 @@ impl Emitter<'_> {
                     quote!(#head += #step;)
                 }
             }
+            AdjStmt::CountdownEnd { next, head } => {
+                let next = self.ident(*next);
+                let head = self.ident(*head);
+                quote!(let #next = #head;)
+            }
+            AdjStmt::CountdownFrom { head, inner } => {
+                let head = self.ident(*head);
+                let inner = self.ident(*inner);
+                quote!(#head = #inner;)
+            }
             AdjStmt::SeedInOut { var, param } => {
                 let adj = self.adj(*var);
                 let param = self.param_ident(*param);
