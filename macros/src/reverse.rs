@@ -153,7 +153,8 @@ pub enum AdjStmt {
     /// reads `reads` from outside the body.
     Replay { tape: Var, reads: Vec<Var> },
     /// `let mut head = exit;` before a loop's adjoint: a counter the loop
-    /// steps by a constant (`k += 1`) starts from its value after the loop…
+    /// steps by a constant (`k += 1`), or that only an inner loop steps
+    /// (`CountdownEnd`), starts from its value after the loop…
     CountdownStart { head: Var, exit: Var },
     /// …and each reverse iteration steps it back (`head -= 1`), instead of
     /// keeping its value of every iteration on the tape.
