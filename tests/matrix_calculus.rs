@@ -1559,6 +1559,39 @@ fn self_inner(x: &Col<f64>) -> f64 {
     x.transpose() * x
 }
 
+/// AᵀA, a Gram matrix: one product in the adjoint, Ā = A(S + Sᵀ).
+#[differentiate]
+fn gram_of_columns(a: &Mat<f64>) -> Mat<f64> {
+    a.transpose() * a
+}
+
+/// AAᵀ: Ā = (S + Sᵀ)A.
+#[differentiate]
+fn gram_of_rows(a: &Mat<f64>) -> Mat<f64> {
+    a * a.transpose()
+}
+
+/// xxᵀ, the outer product of a column with itself: x̄ = (S + Sᵀ)x.
+#[differentiate]
+fn self_outer(x: &Col<f64>) -> Mat<f64> {
+    x * x.transpose()
+}
+
+/// rrᵀ = ‖r‖² for an owned row: ∇ = 2r.
+#[differentiate]
+fn row_self_inner(r: Row<f64>) -> f64 {
+    &r * r.transpose()
+}
+
+/// Σ (AᵀA ∘ C): the Gram matrix of an intermediate, read with weights
+/// that are not symmetric, so that its adjoint is not symmetric either.
+#[differentiate(wrt(a))]
+fn weighted_gram(a: &Mat<f64>, c: &Mat<f64>) -> f64 {
+    let b = a * 2.0;
+    let g = b.transpose() * &b;
+    sum(hadamard(&g, c))
+}
+
 #[differentiate]
 fn rescale_if_long(a: &Mat<f64>, x: &Col<f64>) -> f64 {
     let mut z = a * x;
@@ -1619,6 +1652,43 @@ fn a_value_multiplied_by_itself() {
         assert_close(&value, &(4.0 * x.squared_norm_l2()), EXACT);
         assert_close(&grad, &(&x * 8.0), EXACT);
         check_fd(&x, alias, &grad);
+    }
+}
+
+#[test]
+fn a_value_multiplied_by_its_own_transpose() {
+    let mut rng = Rng::new(125);
+    for (m, n) in SHAPES {
+        let a = rng.mat(m, n);
+        let seed = rng.mat(n, n);
+        let (value, seed_a) = gram_of_columns_vjp(&a, &seed);
+        assert_close(&value, &(a.transpose() * &a), EXACT);
+        assert_close(&seed_a, &(&a * (&seed + seed.transpose())), EXACT);
+        check_fd(&a, |a| inner(&seed, &gram_of_columns(a)), &seed_a);
+
+        let seed = rng.mat(m, m);
+        let (value, seed_a) = gram_of_rows_vjp(&a, &seed);
+        assert_close(&value, &(&a * a.transpose()), EXACT);
+        assert_close(&seed_a, &((&seed + seed.transpose()) * &a), EXACT);
+        check_fd(&a, |a| inner(&seed, &gram_of_rows(a)), &seed_a);
+
+        let c = rng.mat(n, n);
+        let (value, grad_a) = weighted_gram_grad(&a, &c);
+        assert_close(&value, &inner(&c, &(4.0 * a.transpose() * &a)), EXACT);
+        assert_close(&grad_a, &(4.0 * &a * (&c + c.transpose())), EXACT);
+        check_fd(&a, |a| weighted_gram(a, &c), &grad_a);
+
+        let (x, seed) = (rng.col(m), rng.mat(m, m));
+        let (value, seed_x) = self_outer_vjp(&x, &seed);
+        assert_close(&value, &(&x * x.transpose()), EXACT);
+        assert_close(&seed_x, &((&seed + seed.transpose()) * &x), EXACT);
+        check_fd(&x, |x| inner(&seed, &self_outer(x)), &seed_x);
+
+        let r = rng.row(n);
+        let (value, grad_r) = row_self_inner_grad(r.clone());
+        assert_close(&value, &r.squared_norm_l2(), EXACT);
+        assert_close(&grad_r, &(&r * 2.0), EXACT);
+        check_fd(&r, |r| row_self_inner(r.clone()), &grad_r);
     }
 }
 

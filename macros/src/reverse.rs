@@ -1030,6 +1030,12 @@ impl Builder<'_> {
             }
             Op::Binary(..) | Op::Neg(_) | Op::Method { .. } | Op::Index { .. } => {
                 let rule = match op {
+                    Op::Binary(BinaryOp::Mul, Operand::Transposed(a), Operand::Var(b)) if a == b => {
+                        Some(rules::self_product_rule(true))
+                    }
+                    Op::Binary(BinaryOp::Mul, Operand::Var(a), Operand::Transposed(b)) if a == b => {
+                        Some(rules::self_product_rule(false))
+                    }
                     Op::Binary(binary, ..) => rules::binary_rule(*binary),
                     Op::Neg(_) => Some(&rules::NEG),
                     Op::Method { method, .. } => rules::method_rule(&method.to_string()),

@@ -75,6 +75,29 @@ static MUL: Rule = Rule {
     arity: 2,
     pullbacks: &[pb(0, "mul_pb_lhs", &[Arg(1)]), pb(1, "mul_pb_rhs", &[Arg(0)])],
 };
+/// A product of a value with its own transpose, `aᵀ·a` (`transposed_first`)
+/// or `a·aᵀ`: [`binary_rule`]'s two pullbacks would each add half of its
+/// adjoint with a product of their own; this rule adds both halves with one.
+pub fn self_product_rule(transposed_first: bool) -> &'static Rule {
+    if transposed_first {
+        // y = aᵀ·a: ā += a·(ȳ + ȳᵀ)
+        &GRAM_OF_COLUMNS
+    } else {
+        // y = a·aᵀ: ā += (ȳ + ȳᵀ)·a
+        &GRAM_OF_ROWS
+    }
+}
+
+static GRAM_OF_COLUMNS: Rule = Rule {
+    name: "*",
+    arity: 2,
+    pullbacks: &[pb(1, "gram_of_columns_pb", &[Arg(1)])],
+};
+static GRAM_OF_ROWS: Rule = Rule {
+    name: "*",
+    arity: 2,
+    pullbacks: &[pb(0, "gram_of_rows_pb", &[Arg(0)])],
+};
 static DIV: Rule = Rule {
     name: "/",
     arity: 2,

@@ -8,8 +8,8 @@
 //! faer's `matmul(…, Accum::Add, …)` and transposed views, never materialising
 //! a transpose. Division is by a scalar.
 
-use faer::Accum;
 use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef};
 
 use super::kinds::{Column, Kind, Matrix, Operand, RowVector, Scalar, Target, parallelism};
 
@@ -252,6 +252,50 @@ where
     Y: Operand<Kind = <A::Kind as ProductRule<T::Kind>>::Output> + ?Sized,
 {
     A::Kind::pullback_rhs(adj_b.view_mut(), adj_y.view(), a.view());
+}
+
+/// y = aᵀ·a, the same `a` on both sides (a Gram matrix, or ‖a‖² for a
+/// column): the operands' two rules, ā += (ȳ·aᵀ)ᵀ = a·ȳᵀ and ā += a·ȳ, add
+/// up to ā += a·(ȳ + ȳᵀ), one product instead of two.
+#[inline]
+pub fn gram_of_columns_pb<T, Y, A>(adj_a: &mut T, adj_y: &Y, a: &A)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    A: Operand<Kind = T::Kind> + ?Sized,
+{
+    let a = A::Kind::as_2d(a.view());
+    let adj_a = T::Kind::as_2d_mut(adj_a.view_mut());
+    with_symmetrized(Y::Kind::as_2d(adj_y.view()), |alpha, symmetric| {
+        matmul(adj_a, Accum::Add, a, symmetric, alpha, parallelism());
+    });
+}
+
+/// y = a·aᵀ, the same `a` on both sides: ā += (ȳ + ȳᵀ)·a, one product
+/// instead of the two of the operands' rules (ā += ȳ·a and ā += ȳᵀ·a).
+#[inline]
+pub fn gram_of_rows_pb<T, Y, A>(adj_a: &mut T, adj_y: &Y, a: &A)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    A: Operand<Kind = T::Kind> + ?Sized,
+{
+    let a = A::Kind::as_2d(a.view());
+    let adj_a = T::Kind::as_2d_mut(adj_a.view_mut());
+    with_symmetrized(Y::Kind::as_2d(adj_y.view()), |alpha, symmetric| {
+        matmul(adj_a, Accum::Add, symmetric, a, alpha, parallelism());
+    });
+}
+
+/// Calls `product(alpha, s)` with `alpha·s = ȳ + ȳᵀ`: a 1×1 `ȳ` (the
+/// adjoint of ‖a‖²) is passed as it is with `alpha = 2`, without allocating.
+fn with_symmetrized(adj_y: MatRef<'_, f64>, product: impl FnOnce(f64, MatRef<'_, f64>)) {
+    if adj_y.nrows() == 1 && adj_y.ncols() == 1 {
+        product(2.0, adj_y);
+    } else {
+        let symmetric = Mat::from_fn(adj_y.nrows(), adj_y.ncols(), |i, j| adj_y[(i, j)] + adj_y[(j, i)]);
+        product(1.0, symmetric.as_ref());
+    }
 }
 
 /// Division by a scalar.
