@@ -140,6 +140,36 @@ fn the_hessian_of_a_quadratic_form_is_a_plus_a_transpose() {
     }
 }
 
+/// Σ (AᵀA ∘ C): the adjoint of AᵀA takes one product (`gram_of_columns_pb`),
+/// which the Hessian differentiates again.
+#[differentiate(hessian, wrt(a))]
+fn weighted_gram(a: &Mat<f64>, c: &Mat<f64>) -> f64 {
+    let g = a.transpose() * a;
+    sum(hadamard(&g, c))
+}
+
+#[test]
+fn the_hessian_of_a_weighted_gram_matrix() {
+    // ∇ = A(C + Cᵀ), so the Hessian times V is V(C + Cᵀ).
+    let mut rng = Rng::for_test("weighted_gram");
+    let (m, n) = (3, 2);
+    for _ in 0..POINTS {
+        let a = Mat::from_fn(m, n, |_, _| rng.signed(0.1, 2.0));
+        let c = Mat::from_fn(n, n, |_, _| rng.signed(0.1, 2.0));
+        let (value, hessian) = weighted_gram_hessian(&a, &c);
+        assert_value(value, weighted_gram(&a, &c));
+        let v = Mat::from_fn(m, n, |_, _| rng.seed());
+        let (_, product) = weighted_gram_hvp(&a, &c, &v);
+        let expected = &v * (&c + c.transpose());
+        for i in 0..m {
+            for j in 0..n {
+                assert!((product[(i, j)] - expected[(i, j)]).abs() < 1e-12 * (1.0 + expected[(i, j)].abs()));
+            }
+        }
+        check_product(&hessian, &fd::to_vec(&v), &fd::to_vec(&product));
+    }
+}
+
 #[differentiate(hessian)]
 fn frobenius(m: &Mat<f64>) -> f64 {
     m.squared_norm_l2()
