@@ -257,6 +257,91 @@ fn second_derivatives_at_the_kink_of_a_norm_stay_finite() {
     assert_eq!((hx, hy), (Col::zeros(2), 2.0));
 }
 
+/// Functions whose inner value has zero slope at 0 but whose outer function
+/// has a derivative that is infinite somewhere else (√ at 0, `asin` at ±1):
+/// at 0 the tangent of the inner value is 0, and the Hessian is not.
+#[differentiate(hessian)]
+fn pseudo_huber(r: f64) -> f64 {
+    (1.0 + r * r).sqrt() - 1.0
+}
+
+#[differentiate(hessian)]
+fn smooth_distance(x: f64, y: f64) -> f64 {
+    (x * x + y * y + 1.0).sqrt()
+}
+
+#[differentiate(hessian)]
+fn stationary_roots(x: f64) -> f64 {
+    (1.0 + x * x).powf(1.5) + (1.0 + x * x).cbrt() + (0.5 * x * x).asin() + (2.0 + x * x).acosh() + 2f64.powf(x * x)
+}
+
+#[differentiate(hessian)]
+fn power_of_a_square(x: f64, b: f64) -> f64 {
+    (1.0 + x * x).powf(b * b)
+}
+
+#[differentiate(hessian)]
+fn smooth_norm(w: &Col<f64>) -> f64 {
+    (w.squared_norm_l2() + 1.0).sqrt()
+}
+
+#[test]
+fn second_derivatives_where_an_inner_value_is_stationary() {
+    let (value, hessian) = pseudo_huber_hessian(0.0);
+    assert_eq!((value, hessian[(0, 0)]), (0.0, 1.0));
+    assert_eq!(pseudo_huber_hvp(0.0, 1.0).1, 1.0);
+
+    // ∇² √(x² + y² + 1) at the origin is I.
+    let (_, hessian) = smooth_distance_hessian(0.0, 0.0);
+    assert_eq!(hessian, Mat::<f64>::identity(2, 2));
+
+    // (1 + x²)^1.5 → 3, ∛(1 + x²) → 2/3, asin(x²/2) → 1, acosh(2 + x²) → 2/√3,
+    // 2^(x²) → 2 ln 2.
+    let (_, hessian) = stationary_roots_hessian(0.0);
+    let expected = 3.0 + 2.0 / 3.0 + 1.0 + 2.0 / 3.0_f64.sqrt() + 2.0 * 2.0_f64.ln();
+    assert!(
+        (hessian[(0, 0)] - expected).abs() < 1e-14,
+        "{} ≠ {expected}",
+        hessian[(0, 0)]
+    );
+
+    // (1 + x²)^(b²): ∂²/∂x² = 2b² at x = 0, and ∂²/∂b² = 0 there (1^(b²) = 1).
+    for b in [0.5, 1.0, 2.0] {
+        let (_, hessian) = power_of_a_square_hessian(0.0, b);
+        assert!((hessian[(0, 0)] - 2.0 * b * b).abs() < 1e-14);
+        assert_eq!((hessian[(0, 1)], hessian[(1, 0)], hessian[(1, 1)]), (0.0, 0.0, 0.0));
+    }
+
+    let (_, hessian) = smooth_norm_hessian(&Col::zeros(3));
+    assert_eq!(hessian, Mat::<f64>::identity(3, 3));
+
+    // And at random points, against central differences of the gradient.
+    let mut rng = Rng::for_test("stationary_roots");
+    for _ in 0..POINTS {
+        let point = [rng.signed(0.01, 0.9), rng.signed(0.3, 1.5)];
+        let (_, hessian) = stationary_roots_hessian(point[0]);
+        check_hessian(|p| vec![stationary_roots_grad(p[0]).1], &point[..1], &hessian);
+        let (_, hessian) = power_of_a_square_hessian(point[0], point[1]);
+        check_hessian(
+            |p| {
+                let (_, dx, db) = power_of_a_square_grad(p[0], p[1]);
+                vec![dx, db]
+            },
+            &point,
+            &hessian,
+        );
+        let (_, hessian) = smooth_distance_hessian(point[0], point[1]);
+        check_hessian(
+            |p| {
+                let (_, dx, dy) = smooth_distance_grad(p[0], p[1]);
+                vec![dx, dy]
+            },
+            &point,
+            &hessian,
+        );
+    }
+}
+
 // ----- through calls of other functions with `hessian` ------------------------
 
 /// x³, a helper with a Hessian of its own.

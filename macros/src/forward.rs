@@ -376,18 +376,35 @@ impl Forward<'_> {
         self.merge(guard, else_stmts, zero(), value, out)
     }
 
-    /// `if ṫ == 0 { 0 } else { build }`, for the term `∂·ṫ` of a partial
-    /// derivative `∂` that may be infinite or undefined where the function
-    /// is finite (√a at a = 0, ln a of aᵇ at a < 0): a tangent that is exactly
-    /// zero contributes zero there, not ∞·0 = NaN.
+    /// `if ṫ == 0 && singular { 0 } else { build }`, for the term `∂·ṫ` of a
+    /// partial derivative `∂` that is infinite or undefined where `singular`
+    /// holds although the function is finite there (√a at a = 0, ln a of aᵇ
+    /// at a ≤ 0): a tangent that is exactly zero contributes zero there, not
+    /// ∞·0 = NaN. Only there: elsewhere the term is `build`'s even where `ṫ`
+    /// is 0, so that `f_hvp`, differentiating it again, gets `∂·∂ṫ/∂x`, which
+    /// need not be 0 (√(1 + r²) at r = 0 has ṫ = 2r·ṙ = 0 but ∂ṫ/∂r = 2ṙ).
     fn unless_still(
         &mut self,
         tangent: &Operand,
+        singular: Operand,
         build: impl FnOnce(&mut Self, &mut Vec<Stmt>) -> Operand,
         out: &mut Vec<Stmt>,
     ) -> Operand {
-        let guard = self.equals(tangent, &constant("0.0"), out);
+        let (still, singular_code) = (self.render(tangent), self.render(&singular));
+        let reads = tangent.var().into_iter().chain(singular.var()).collect();
+        let guard = self.opaque(parse_quote!(#still == 0.0 && #singular_code), reads, out);
         self.zero_where(guard, build, out)
+    }
+
+    /// A condition on the primal value `a`, written by `condition` from its code.
+    fn primal_condition(
+        &mut self,
+        a: &Operand,
+        condition: impl FnOnce(TokenStream) -> syn::Expr,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        let code = self.render(a);
+        self.opaque(condition(code), a.var().into_iter().collect(), out)
     }
 
     /// The sum of the terms that are present.
@@ -868,11 +885,13 @@ impl Forward<'_> {
                 };
                 self.sum(value_term.into_iter().chain(base_term).collect(), out)
             }
-            // ẏ = ȧ / (2y), 0 where ȧ = 0
+            // ẏ = ȧ / (2y), 0 where ȧ = 0 and y = 0
             "sqrt" => {
                 let ta = ta?;
+                let singular = self.equals(&y, &constant("0.0"), out);
                 Some(self.unless_still(
                     &ta.clone(),
+                    singular,
                     |this, out| {
                         let divisor = this.mul(constant("2.0"), y, out);
                         this.div(ta, divisor, out)
@@ -880,11 +899,13 @@ impl Forward<'_> {
                     out,
                 ))
             }
-            // ẏ = ȧ / (3y²), 0 where ȧ = 0
+            // ẏ = ȧ / (3y²), 0 where ȧ = 0 and y = 0
             "cbrt" => {
                 let ta = ta?;
+                let singular = self.equals(&y, &constant("0.0"), out);
                 Some(self.unless_still(
                     &ta.clone(),
+                    singular,
                     |this, out| {
                         let square = this.mul(y.clone(), y, out);
                         let divisor = this.mul(constant("3.0"), square, out);
@@ -921,12 +942,17 @@ impl Forward<'_> {
                 scale(self, factor, out)
             }
             // y = aᵇ: ẏ = b·aᵇ⁻¹·ȧ (0 for b = 0) + y·ln a·ḃ (0 where y = 0),
-            // each term 0 where its tangent is
+            // each term 0 where its tangent is and its factor is not finite
+            // (a = 0 with b < 1; a ≤ 0)
             "powf" => {
                 let b = b?;
                 let base_term = ta.as_ref().map(|ta| {
+                    let (base, exponent) = (self.render(&a), self.render(&b));
+                    let reads = a.var().into_iter().chain(b.var()).collect();
+                    let singular = self.opaque(parse_quote!(#base == 0.0 && #exponent < 1.0), reads, out);
                     self.unless_still(
                         ta,
+                        singular,
                         |this, out| {
                             let guard = this.equals(&b, &constant("0.0"), out);
                             let factor = this.zero_where(
@@ -944,8 +970,10 @@ impl Forward<'_> {
                     )
                 });
                 let exponent_term = tb.map(|tb| {
+                    let singular = self.primal_condition(&a, |base| parse_quote!(!(#base > 0.0)), out);
                     self.unless_still(
                         &tb.clone(),
+                        singular,
                         |this, out| {
                             let guard = this.equals(&y, &constant("0.0"), out);
                             let factor = this.zero_where(
@@ -1005,11 +1033,13 @@ impl Forward<'_> {
                 let factor = self.add(constant("1.0"), square, out);
                 scale(self, factor, out)
             }
-            // ẏ = ±ȧ / √(1 − a²), 0 where ȧ = 0
+            // ẏ = ±ȧ / √(1 − a²), 0 where ȧ = 0 and |a| = 1
             "asin" | "acos" => {
                 let ta = ta?;
+                let singular = self.primal_condition(&a, |a| parse_quote!(f64::abs(#a) >= 1.0), out);
                 Some(self.unless_still(
                     &ta.clone(),
+                    singular,
                     |this, out| {
                         let square = this.mul(a.clone(), a, out);
                         let difference = this.sub(constant("1.0"), square, out);
@@ -1064,11 +1094,13 @@ impl Forward<'_> {
                 let root = self.method("sqrt", shifted, Vec::new(), out);
                 over(self, root, out)
             }
-            // ẏ = ȧ / √(a² − 1), 0 where ȧ = 0
+            // ẏ = ȧ / √(a² − 1), 0 where ȧ = 0 and a = 1
             "acosh" => {
                 let ta = ta?;
+                let singular = self.primal_condition(&a, |a| parse_quote!(#a <= 1.0), out);
                 Some(self.unless_still(
                     &ta.clone(),
+                    singular,
                     |this, out| {
                         let square = this.mul(a.clone(), a, out);
                         let shifted = this.sub(square, constant("1.0"), out);
