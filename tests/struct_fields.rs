@@ -5,7 +5,9 @@
 //! closures of iterator sums and `Col::from_fn`), fields holding vectors
 //! (`for row in &data.rows`, `data.rows[i][j]`, `helper(w, &data.rows[i])`,
 //! `for a in &data.arrays { helper(w, a) }`),
-//! and a tuple of constants (`pair.0`). Every generated function is checked against
+//! a tuple of constants (`pair.0`), and datasets held as slices of tuples or
+//! structs (`data[i].0`, `for &(x, y) in data`, `for s in samples { s.x }`).
+//! Every generated function is checked against
 //! central finite differences at random points, and the Jacobian of an affine
 //! map against its matrix.
 
@@ -256,5 +258,80 @@ fn fields_holding_vectors_are_read_by_reference() {
         let expected = c0 + c1 + c1 * faer::Scale(c0[1]);
         assert_close(&gradient, &expected, 1e-12);
         check_fd(&v, |v| column_scores(v, &data), &gradient);
+    }
+}
+
+// ----- datasets held as slices of tuples and of structs -----------------------
+
+/// One observation of a dataset held as a slice of structs.
+struct Sample {
+    x: f64,
+    y: f64,
+}
+
+/// Σ (w·x + b − y)² over `(x, y)` pairs, read every way a user reads a
+/// slice of tuples: by index and field, a `for` pattern that takes each pair
+/// apart (with and without `.iter()` and `.enumerate()`), a `let` that takes
+/// an element apart, and a map over the pairs.
+#[differentiate(wrt(w, b), forward)]
+fn pairs_loss(w: f64, b: f64, data: &[(f64, f64)]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..data.len() {
+        total += (w * data[i].0 + b - data[i].1).powi(2);
+    }
+    for &(x, y) in data {
+        total += 0.5 * (w * x - y).powi(2);
+    }
+    for (i, &(x, y)) in data.iter().enumerate() {
+        total += (i as f64 + 1.0) * b * x * y;
+    }
+    let (x0, y0) = data[0];
+    let mapped: f64 = data.iter().map(|&(x, y)| (w * x + b).tanh() * y).sum();
+    total + w * x0 * y0 + mapped
+}
+
+/// Σ (w·x + b − y)² over a slice of structs, by index and by element, with
+/// the elements zipped with a slice of weights.
+#[differentiate(wrt(w, b))]
+fn samples_slice_loss(w: f64, b: f64, samples: &[Sample], weights: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..samples.len() {
+        total += (w * samples[i].x + b - samples[i].y).powi(2);
+    }
+    for s in samples {
+        total += (w * s.x).sin() * s.y;
+    }
+    for (s, &weight) in samples.iter().zip(weights) {
+        total += weight * (b - s.y).powi(2);
+    }
+    total
+}
+
+#[test]
+fn slices_of_tuples_and_structs_are_constant_data() {
+    let mut rng = Rng::new(19);
+    for n in [1, 3, 6] {
+        let data: Vec<(f64, f64)> = (0..n).map(|_| (rng.scalar(), rng.scalar())).collect();
+        let (w, b) = (rng.scalar(), rng.scalar());
+        let (value, grad_w, grad_b) = pairs_loss_grad(w, b, &data);
+        assert_eq!(value, pairs_loss(w, b, &data));
+        let f = |p: &[f64]| pairs_loss(p[0], p[1], &data);
+        fd::check_gradient(f, &[w, b], &[grad_w, grad_b]).assert_within(1e-6);
+        let (_, tangent) = pairs_loss_jvp(w, b, &data, 0.3, -0.7);
+        assert_close(&tangent, &(0.3 * grad_w - 0.7 * grad_b), 1e-12);
+
+        let samples: Vec<Sample> = data.iter().map(|&(x, y)| Sample { x, y }).collect();
+        let weights: Vec<f64> = (0..n).map(|_| rng.positive()).collect();
+        let (value, grad_w, grad_b) = samples_slice_loss_grad(w, b, &samples, &weights);
+        assert_eq!(value, samples_slice_loss(w, b, &samples, &weights));
+        let f = |p: &[f64]| samples_slice_loss(p[0], p[1], &samples, &weights);
+        fd::check_gradient(f, &[w, b], &[grad_w, grad_b]).assert_within(1e-6);
+        // The closed form of the first loop alone, on one sample.
+        if n == 1 {
+            let (x, y) = data[0];
+            let r = w * x + b - y;
+            let expected_b = 2.0 * r + 2.0 * weights[0] * (b - y);
+            assert_close(&grad_b, &expected_b, 1e-12);
+        }
     }
 }

@@ -1450,6 +1450,7 @@ impl Lowerer<'_> {
             sequence,
             is_reference,
             reversed,
+            destructured,
         } in &header.elements
         {
             let position = if *reversed {
@@ -1480,7 +1481,17 @@ impl Lowerer<'_> {
                 },
             };
             let copied = matches!(op, Op::Index { .. });
+            let constant_sequence = sequence.var().is_some_and(|var| {
+                self.constant_params.contains(&var)
+                    || self.constant_borrows.contains(&var)
+                    || self.borrowed_elements.contains(&var)
+            });
             let element = self.emit(&mut body, name, origin, op);
+            if constant_sequence && (!copied || *destructured) {
+                // `for s in samples`, `for &(x, y) in data`: the element of a
+                // constant holds constants, read as `s.x` or taken apart.
+                self.constant_borrows.extend(element.var());
+            }
             if *is_reference
                 && copied
                 && let Operand::Var(var) = element
@@ -1760,6 +1771,7 @@ impl Lowerer<'_> {
                 sequence: operand,
                 is_reference: yields_references && !element.dereferenced,
                 reversed: element.reversed,
+                destructured: element.destructured,
             });
         }
         let end = Some(self.opaque(&walk.length(), out));
@@ -1767,10 +1779,11 @@ impl Lowerer<'_> {
         if index_names.is_empty() && !bound.computed.is_empty() {
             index_names.push("chainrule_step".to_owned());
         }
-        let computed = index_names
+        let mut computed = index_names
             .first()
             .map(|counter| bound.computed_statements(counter))
             .unwrap_or_default();
+        computed.append(&mut bound.destructured);
         Some(LoopHeader {
             start: Operand::Const(syn::parse_quote!(0)),
             end,
@@ -1859,12 +1872,33 @@ impl Lowerer<'_> {
                     .is_some_and(|var| self.constant_borrows.contains(&var))
         };
         match strip_parens(expr) {
-            Expr::Field(field) => holds_constants(&field.base),
+            Expr::Field(field) => holds_constants(&field.base) || self.is_constant_element(&field.base),
             Expr::Index(index) if !matches!(strip_parens(&index.index), Expr::Range(_)) => {
                 !self.named_constant(&index.expr) && holds_constants(&index.expr)
             }
             _ => false,
         }
+    }
+
+    /// Whether `expr` is an element of a parameter never differentiated,
+    /// `data[i]`: a place of its own only as the base of a field
+    /// (`data[i].0`, `samples[i].x`) or of a tuple pattern; alone, it is an
+    /// ordinary element read.
+    fn is_constant_element(&self, expr: &Expr) -> bool {
+        matches!(strip_parens(expr), Expr::Index(index)
+            if !matches!(strip_parens(&index.index), Expr::Range(_)) && self.named_constant(&index.expr))
+    }
+
+    /// Whether `expr` is a value whose parts (`.0`, `.x`) are constants: a
+    /// parameter never differentiated, a place inside one, an element of
+    /// one, or a borrow of such a place.
+    fn is_constant_value(&self, expr: &Expr) -> bool {
+        self.named_constant(expr)
+            || self.is_constant_place(expr)
+            || self.is_constant_element(expr)
+            || self
+                .named_var(expr)
+                .is_some_and(|var| self.constant_borrows.contains(&var))
     }
 
     /// `&place` of a place inside a constant parameter: a borrow, so that a
@@ -2190,6 +2224,9 @@ struct LoopElement {
     /// Whether step `i` reads `sequence[len − 1 − i]`, under a `.rev()`
     /// inside a `zip` or an `enumerate`.
     reversed: bool,
+    /// Whether the element is a tuple the loop's pattern takes apart
+    /// (`for &(x, y) in data`).
+    destructured: bool,
 }
 
 fn strip_parens(expr: &Expr) -> &Expr {

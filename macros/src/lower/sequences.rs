@@ -20,6 +20,7 @@
 //! `(a..b).zip(xs)`, binds `a + i`.
 
 use syn::Expr;
+use syn::spanned::Spanned;
 
 use super::{Lowerer, pattern_name, strip_parens};
 
@@ -209,6 +210,9 @@ pub(super) struct WalkBindings<'a> {
     /// The sub-slices and range values bound to a name, computed from the
     /// loop's index at the top of its body.
     pub(super) computed: Vec<(String, Computed<'a>)>,
+    /// `let (x, y) = element;` for each element bound to a tuple pattern,
+    /// at the top of the body: the element gets a name of its own.
+    pub(super) destructured: Vec<syn::Stmt>,
 }
 
 /// A value each step computes from the loop's index.
@@ -272,6 +276,10 @@ pub(super) struct BoundElement<'a> {
     pub(super) dereferenced: bool,
     /// Whether step `i` reads the element `len − 1 − i`.
     pub(super) reversed: bool,
+    /// Whether the element is a tuple of constants that the loop's pattern
+    /// takes apart (`for &(x, y) in data`), in one of
+    /// [`WalkBindings::destructured`].
+    pub(super) destructured: bool,
 }
 
 impl Lowerer<'_> {
@@ -294,19 +302,37 @@ impl Lowerer<'_> {
                 copied,
                 reversed,
             } => {
-                let (name, dereferenced) = match pat {
-                    syn::Pat::Reference(reference) if reference.mutability.is_none() => {
-                        (pattern_name(&reference.pat), true)
-                    }
-                    pat => (pattern_name(pat), *copied),
+                let (inner, dereferenced) = match pat {
+                    syn::Pat::Reference(reference) if reference.mutability.is_none() => (&*reference.pat, true),
+                    pat => (pat, *copied),
                 };
-                if let Some(name) = self.bound_name(name, pat, "each element", "`for &x in xs`")? {
+                if let syn::Pat::Tuple(tuple) = inner {
+                    // `for &(x, y) in data` over a constant sequence of
+                    // tuples: the element is named, then taken apart as a
+                    // constant tuple is.
+                    let name = format!("chainrule_element{}", bound.destructured.len());
+                    let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
+                    bound
+                        .destructured
+                        .push(syn::parse_quote_spanned!(tuple.span()=> let #tuple = #ident;));
                     bound.elements.push(BoundElement {
                         name,
                         iterable,
                         sequence,
                         dereferenced,
                         reversed: *reversed,
+                        destructured: true,
+                    });
+                    return Some(());
+                }
+                if let Some(name) = self.bound_name(pattern_name(inner), pat, "each element", "`for &x in xs`")? {
+                    bound.elements.push(BoundElement {
+                        name,
+                        iterable,
+                        sequence,
+                        dereferenced,
+                        reversed: *reversed,
+                        destructured: false,
                     });
                 }
                 Some(())

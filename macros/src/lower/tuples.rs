@@ -142,7 +142,7 @@ impl Lowerer<'_> {
                 self.split_if(expr_if, arity, out)
             }
             // A tuple parameter that is not differentiated, or such a field.
-            constant if self.named_constant(constant) || self.is_constant_place(constant) => Some(
+            constant if self.is_constant_value(constant) => Some(
                 (0..arity)
                     .map(|index| {
                         let index = syn::Index::from(index);
