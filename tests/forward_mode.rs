@@ -589,3 +589,40 @@ fn local_faer_buffers_written_by_element_carry_tangents() {
         check_tangent(primal, &point, &direction, tangent, &fd::to_vec(&gradient));
     }
 }
+
+/// A tangent of another size than its parameter is refused with a message
+/// naming the function, the parameter and both shapes, not read out of
+/// bounds or cut short.
+#[test]
+#[should_panic(
+    expected = "the tangent of `xs` given to `buffers_jvp` (or the direction given to `buffers_hvp`) is 1×1 but `xs` \
+                is 2×1"
+)]
+fn a_slice_tangent_shorter_than_its_parameter_is_refused() {
+    let _ = buffers_jvp(&[1.0, 2.0], 0.5, &[1.0], 0.0);
+}
+
+#[test]
+#[should_panic(
+    expected = "the tangent of `w` given to `least_squares_jvp` (or the direction given to `least_squares_hvp`) is \
+                3×1 but `w` is 2×1"
+)]
+fn a_column_tangent_longer_than_its_parameter_is_refused() {
+    let (w, x, y) = (Col::zeros(2), Mat::zeros(4, 2), Col::zeros(4));
+    let _ = least_squares_jvp(&w, &x, &y, &Col::zeros(3), &Mat::zeros(4, 2), &Col::zeros(4));
+}
+
+#[differentiate(hessian)]
+fn squared_sum(xs: &[f64]) -> f64 {
+    let s: f64 = xs.iter().sum();
+    s * s
+}
+
+#[test]
+#[should_panic(
+    expected = "the tangent of `xs` given to `squared_sum_jvp` (or the direction given to `squared_sum_hvp`) is 3×1 \
+                but `xs` is 2×1"
+)]
+fn a_direction_longer_than_its_parameter_is_refused() {
+    let _ = squared_sum_hvp(&[1.0, 2.0], &[1.0, 0.0, 5.0]);
+}

@@ -76,6 +76,33 @@ pub fn check_seed<V: Operand + ?Sized>(seed: &V, value_shape: (usize, usize), fu
     );
 }
 
+/// Checks that the tangent of `parameter` handed to `function_jvp` (or the
+/// direction handed to `function_hvp`) is shaped like the parameter: a
+/// shorter one would be read out of bounds, a longer one silently cut short.
+///
+/// # Panics
+/// With a message naming the function, the parameter and both shapes, when
+/// they differ.
+#[track_caller]
+pub fn check_tangent<T: Operand + ?Sized, P: Operand + ?Sized>(
+    tangent: &T,
+    primal: &P,
+    function: &str,
+    parameter: &str,
+) {
+    let (tangent_shape, primal_shape) = (shape_of(tangent), shape_of(primal));
+    assert!(
+        tangent_shape == primal_shape,
+        "the tangent of `{parameter}` given to `{function}_jvp` (or the direction given to `{function}_hvp`) is \
+         {}×{} but `{parameter}` is {}×{} (rows × columns, a vector of n numbers being n×1): pass a tangent shaped \
+         like the parameter",
+        tangent_shape.0,
+        tangent_shape.1,
+        primal_shape.0,
+        primal_shape.1
+    );
+}
+
 /// `adjoint += contribution`.
 ///
 /// An empty value stands for a zero of a shape not known yet (see

@@ -31,8 +31,8 @@ pub mod scalar;
 pub mod tape;
 
 pub use adjoint::{
-    Branch, Pullback, ZeroShape, accumulate, accumulate_scaled, adjoint_from, check_seed, keep, pull, shape_for_zero,
-    shape_of, zero_like, zero_shaped,
+    Branch, Pullback, ZeroShape, accumulate, accumulate_scaled, adjoint_from, check_seed, check_tangent, keep, pull,
+    shape_for_zero, shape_of, zero_like, zero_shaped,
 };
 pub use arithmetic::*;
 pub use elementwise::*;
