@@ -255,9 +255,11 @@ impl<const N: usize> Kind for Array<N> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value chainrule can differentiate",
     label = "expected `f64`, or a faer `Col`, `Row` or `Mat` of `f64` (owned, a reference or a view)",
-    note = "a gradient of type `()` means that a called #[differentiate] function does not differentiate \
+    note = "if the type is `()`, a gradient: a called #[differentiate] function does not differentiate \
             with respect to this argument, although the caller passes a value that depends on the differentiated \
-            parameters: add the parameter to the callee's `wrt(...)`"
+            parameters: add the parameter to the callee's `wrt(...)`",
+    note = "if the type is an integer (`{{integer}}`, `usize`), fix the expression rustc reports at its own span, \
+            or write float literals as `2.0`, not `2`"
 )]
 pub trait Operand {
     type Kind: Kind;
