@@ -306,7 +306,8 @@ impl Lowerer<'_> {
                     syn::Pat::Reference(reference) if reference.mutability.is_none() => (&*reference.pat, true),
                     pat => (pat, *copied),
                 };
-                if let syn::Pat::Tuple(tuple) = inner {
+                let destructured = matches!(inner, syn::Pat::Tuple(_));
+                let name = if destructured {
                     // `for &(x, y) in data` over a constant sequence of
                     // tuples: the element is named, then taken apart as a
                     // constant tuple is.
@@ -314,25 +315,19 @@ impl Lowerer<'_> {
                     let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
                     bound
                         .destructured
-                        .push(syn::parse_quote_spanned!(tuple.span()=> let #tuple = #ident;));
+                        .push(syn::parse_quote_spanned!(inner.span()=> let #inner = #ident;));
+                    Some(name)
+                } else {
+                    self.bound_name(pattern_name(inner), pat, "each element", "`for &x in xs`")?
+                };
+                if let Some(name) = name {
                     bound.elements.push(BoundElement {
                         name,
                         iterable,
                         sequence,
                         dereferenced,
                         reversed: *reversed,
-                        destructured: true,
-                    });
-                    return Some(());
-                }
-                if let Some(name) = self.bound_name(pattern_name(inner), pat, "each element", "`for &x in xs`")? {
-                    bound.elements.push(BoundElement {
-                        name,
-                        iterable,
-                        sequence,
-                        dereferenced,
-                        reversed: *reversed,
-                        destructured: false,
+                        destructured,
                     });
                 }
                 Some(())

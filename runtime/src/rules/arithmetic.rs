@@ -9,7 +9,7 @@
 //! a transpose. Division is by a scalar.
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef};
+use faer::{Accum, Mat};
 
 use super::kinds::{Column, Kind, Matrix, Operand, RowVector, Scalar, Target, parallelism};
 
@@ -264,11 +264,7 @@ where
     Y: Operand + ?Sized,
     A: Operand<Kind = T::Kind> + ?Sized,
 {
-    let a = A::Kind::as_2d(a.view());
-    let adj_a = T::Kind::as_2d_mut(adj_a.view_mut());
-    with_symmetrized(Y::Kind::as_2d(adj_y.view()), |alpha, symmetric| {
-        matmul(adj_a, Accum::Add, a, symmetric, alpha, parallelism());
-    });
+    add_symmetrized_product(adj_a, adj_y, a, false);
 }
 
 /// y = a·aᵀ, the same `a` on both sides: ā += (ȳ + ȳᵀ)·a, one product
@@ -280,22 +276,39 @@ where
     Y: Operand + ?Sized,
     A: Operand<Kind = T::Kind> + ?Sized,
 {
-    let a = A::Kind::as_2d(a.view());
-    let adj_a = T::Kind::as_2d_mut(adj_a.view_mut());
-    with_symmetrized(Y::Kind::as_2d(adj_y.view()), |alpha, symmetric| {
-        matmul(adj_a, Accum::Add, symmetric, a, alpha, parallelism());
-    });
+    add_symmetrized_product(adj_a, adj_y, a, true);
 }
 
-/// Calls `product(alpha, s)` with `alpha·s = ȳ + ȳᵀ`: a 1×1 `ȳ` (the
-/// adjoint of ‖a‖²) is passed as it is with `alpha = 2`, without allocating.
-fn with_symmetrized(adj_y: MatRef<'_, f64>, product: impl FnOnce(f64, MatRef<'_, f64>)) {
-    if adj_y.nrows() == 1 && adj_y.ncols() == 1 {
-        product(2.0, adj_y);
+/// ā += a·(ȳ + ȳᵀ), or (ȳ + ȳᵀ)·a when `symmetric_first`. A 1×1 `ȳ` (the
+/// adjoint of ‖a‖²) is used as it is with the factor 2, without allocating.
+fn add_symmetrized_product<T, Y, A>(adj_a: &mut T, adj_y: &Y, a: &A, symmetric_first: bool)
+where
+    T: Target + ?Sized,
+    Y: Operand + ?Sized,
+    A: Operand<Kind = T::Kind> + ?Sized,
+{
+    let a = A::Kind::as_2d(a.view());
+    let adj_y = Y::Kind::as_2d(adj_y.view());
+    let summed;
+    let (alpha, symmetric) = if adj_y.nrows() == 1 && adj_y.ncols() == 1 {
+        (2.0, adj_y)
     } else {
-        let symmetric = Mat::from_fn(adj_y.nrows(), adj_y.ncols(), |i, j| adj_y[(i, j)] + adj_y[(j, i)]);
-        product(1.0, symmetric.as_ref());
-    }
+        summed = Mat::from_fn(adj_y.nrows(), adj_y.ncols(), |i, j| adj_y[(i, j)] + adj_y[(j, i)]);
+        (1.0, summed.as_ref())
+    };
+    let (lhs, rhs) = if symmetric_first {
+        (symmetric, a)
+    } else {
+        (a, symmetric)
+    };
+    matmul(
+        T::Kind::as_2d_mut(adj_a.view_mut()),
+        Accum::Add,
+        lhs,
+        rhs,
+        alpha,
+        parallelism(),
+    );
 }
 
 /// Division by a scalar.
