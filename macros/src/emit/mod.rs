@@ -1028,13 +1028,16 @@ impl Emitter<'_> {
                     }
                 });
                 let capacity_range = range_tokens(&start, end.as_ref(), stmt.inclusive, false);
-                let decl = if stmt.exit_flag.is_some() {
+                if stmt.exit_flag.is_some() {
                     // How long the tape was: the iterations that run are counted after.
-                    quote!(let #trips = #tape.len();)
+                    (quote!(let #trips = #tape.len();), quote!(#tape.push((#(#items,)*));))
                 } else {
-                    quote!(#tape.reserve(::core::iter::Iterator::size_hint(&#capacity_range).0);)
-                };
-                (decl, quote!(#tape.push((#(#items,)*));))
+                    // Room for every iteration, so that a push cannot grow the tape.
+                    (
+                        quote!(#tape.reserve(::core::iter::Iterator::size_hint(&#capacity_range).0);),
+                        quote!(::chainrule::rules::push_reserved(&mut #tape, (#(#items,)*));),
+                    )
+                }
             }
             _ => (TokenStream::new(), TokenStream::new()),
         };

@@ -39,4 +39,4 @@ pub use elementwise::*;
 pub use flat::{flat_len, set_hessian_column, set_jacobian_row, unit_like};
 pub use reductions::*;
 pub use scalar::*;
-pub use tape::{Snapshots, Tape, kept_bytes, release_tapes};
+pub use tape::{Snapshots, Tape, kept_bytes, push_reserved, release_tapes};

@@ -97,6 +97,24 @@ impl<T: 'static> Drop for Tape<T> {
     }
 }
 
+/// Appends `record` to a loop's tape that was reserved for the loop's trip
+/// count before the loop, so that it has room for one record per iteration.
+///
+/// The room is checked, but running out is a panic, not a growth: `Vec::push`
+/// would keep a call to its growth path inside the loop, and since a call
+/// may overwrite every floating-point register, the loop would then keep its
+/// running values (a sum, a maximum) in memory, paying a store and a load per
+/// iteration on the chain that carries them. A call that cannot return
+/// needs no register saved, so the loop runs as fast as the primal's.
+#[inline(always)]
+pub fn push_reserved<T>(tape: &mut Vec<T>, record: T) {
+    assert!(
+        tape.len() < tape.capacity(),
+        "chainrule: a loop pushed more records than the trip count its tape was reserved for"
+    );
+    tape.push(record);
+}
+
 /// Copies of a buffer, one per loop iteration, for the adjoint of a loop
 /// that reads the buffer after writing it (the macro's `snapshots.rs`): the
 /// forward sweep [pushes](Snapshots::push) the buffer at the end of every
@@ -265,6 +283,24 @@ mod tests {
         tape.reserve(2 * LARGE);
         assert_eq!(&tape[..], &[1.0, 2.0, 3.0]);
         assert!(tape.capacity() >= 4 * LARGE);
+    }
+
+    #[test]
+    fn a_reserved_tape_takes_one_record_per_reserved_iteration() {
+        let mut tape = Tape::<(f64, usize)>::new();
+        tape.reserve(3);
+        let room = tape.capacity();
+        for i in 0..room {
+            push_reserved(&mut tape, (i as f64, i));
+        }
+        assert_eq!(tape.len(), room);
+        assert_eq!(tape[2], (2.0, 2));
+        let overflow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| push_reserved(&mut tape, (0.0, 0))));
+        assert!(
+            overflow.is_err(),
+            "a push past the reserved room panics instead of growing"
+        );
+        assert_eq!(tape.len(), room);
     }
 
     #[test]
