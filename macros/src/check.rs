@@ -596,15 +596,28 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
     // `*r` through a reference the body cannot see into would drop the
     // derivative of what it reads.
     if let Op::Opaque {
-        expr: syn::Expr::Unary(syn::ExprUnary {
-            op: syn::UnOp::Deref(_),
-            ..
-        }),
+        expr:
+            syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Deref(_),
+                expr: pointer,
+                ..
+            }),
         reads,
         ..
     } = op
         && reads.iter().any(|read| activity.is_active(*read))
     {
+        // `*xs.last().unwrap()`: the method that makes the reference says what to do.
+        if let Some((method, hint)) = chained_methods(pointer)
+            .into_iter()
+            .find_map(|method| unsupported_method_hint(&method.to_string()).map(|hint| (method, hint)))
+        {
+            cx.error_at(
+                method.span(),
+                format!("chainrule cannot differentiate through `{method}`: {hint}"),
+            );
+            return;
+        }
         cx.error_spanned_by(
             origin,
             "chainrule cannot follow this `*` to a value with a derivative; use the value it points to directly \
@@ -629,6 +642,11 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
             "`%` has no derivative rule in chainrule; it may only be applied to values that do not depend on \
              the differentiated parameters (use `x - (x / m).trunc() * m` for a differentiable remainder)",
         ),
+        Op::Call { func, .. } => {
+            if let Some(message) = library_function_hint(func) {
+                cx.error_spanned_by(func, message);
+            }
+        }
         Op::Method { method, args, .. } => match rules::method_rule(&method.to_string()) {
             None => match unsupported_method_hint(&method.to_string()) {
                 Some(hint) => cx.error_at(
@@ -655,6 +673,51 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
         },
         _ => {}
     }
+}
+
+/// The methods of a chain `a.f().g()`, outermost first.
+fn chained_methods(expr: &syn::Expr) -> Vec<&syn::Ident> {
+    let mut methods = Vec::new();
+    let mut expr = expr;
+    loop {
+        match expr {
+            syn::Expr::MethodCall(call) => {
+                methods.push(&call.method);
+                expr = &call.receiver;
+            }
+            syn::Expr::Paren(paren) => expr = &paren.expr,
+            _ => return methods,
+        }
+    }
+}
+
+/// What to write instead of a standard library function that has no rule,
+/// for a call whose path names the library (`std::mem::swap(…)`).
+fn library_function_hint(func: &syn::ExprPath) -> Option<String> {
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let from_library = matches!(segments.first().map(String::as_str), Some("std" | "core" | "alloc"))
+        || matches!(
+            segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+            ["mem", "swap" | "replace" | "take"]
+        );
+    if !from_library {
+        return None;
+    }
+    let path = segments.join("::");
+    let hint = match segments.last().map(String::as_str) {
+        Some("swap") => "swap two values with a tuple assignment: `(a, b) = (b, a);`",
+        Some("replace" | "take") => "keep the old value with `let` and assign the new one: `let old = a; a = new;`",
+        _ => {
+            "write the computation with operators and `f64` methods, or put it in a function with its own \
+             #[differentiate] (or a `rule`) and call that"
+        }
+    };
+    Some(format!("chainrule has no derivative rule for `{path}`: {hint}"))
 }
 
 /// What to write instead of a method users reach for that has no rule.
@@ -689,7 +752,7 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
              local: `let t = v[i]; v[i] = v[j]; v[j] = t;`"
         }
         "sin_cos" => "take the pair apart where it is computed: `let (s, c) = x.sin_cos();`, or read `x.sin_cos().0`",
-        "first" | "last" => "index the element instead: `xs[0]`, `xs[xs.len() - 1]`",
+        "first" | "last" | "get" => "index the element instead: `xs[0]`, `xs[xs.len() - 1]`, `xs[i]`",
         "from" | "into" => {
             "a value with a derivative is already an `f64`: use it as it is (`n as f64` converts a constant integer)"
         }

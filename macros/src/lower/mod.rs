@@ -727,11 +727,7 @@ impl Lowerer<'_> {
 
     fn unsupported_expr(&mut self, expr: &Expr) {
         let message = match expr {
-            Expr::Closure(_) => {
-                "closures are supported only as the last argument of `Col::from_fn`, `Row::from_fn` and \
-                 `Mat::from_fn` in a #[differentiate] function; write a loop, or a separate function with its \
-                 own #[differentiate], and call it"
-            }
+            Expr::Closure(_) => CLOSURES,
             Expr::Unsafe(_) => "`unsafe` is not supported in a #[differentiate] function",
 
             Expr::Let(_) => "`if let` is not supported by #[differentiate]; use a plain `if` on a comparison",
@@ -1052,6 +1048,14 @@ impl Lowerer<'_> {
             return value;
         }
         if let Some(name) = func.path.get_ident().map(ToString::to_string) {
+            // A closure bound with `let` has had its error where it is written.
+            if let Some(Binding {
+                value: Some(Operand::Const(Expr::Closure(_))),
+                ..
+            }) = self.lookup(&name)
+            {
+                return self.placeholder(expr);
+            }
             if self.lookup(&name).is_some() {
                 self.cx.error_spanned_by(
                     func,
@@ -2079,6 +2083,25 @@ impl VisitMut for Renamer<'_, '_> {
     }
 }
 
+/// Where closures may be written, and what to write for a helper closure.
+const CLOSURES: &str = "closures are supported only in `xs.iter().map(|x| …).sum()`, `.fold(init, |acc, x| …)` \
+     and `.map(|x| …).collect()` pipelines and as the last argument of `Col::from_fn`, `Row::from_fn` and \
+     `Mat::from_fn`; for a helper such as `let sq = |v| v * v`, write `fn sq(v: f64) -> f64` with its own \
+     #[differentiate] and call it";
+
+/// What to write for `max_by` and its kin, which compare through a closure.
+const SEARCH_BY_ORDER: &str = "`max_by`, `min_by` and their `_key` forms have no derivative rule; find the \
+     extreme value with a fold, `xs.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x))`, or a loop \
+     (`let mut m = xs[0]; for &x in xs { m = m.max(x); }`)";
+
+/// Whether a method searches an iterator through a comparison closure.
+fn is_search_by_order(method: &Ident) -> bool {
+    matches!(
+        method.to_string().as_str(),
+        "max_by" | "min_by" | "max_by_key" | "min_by_key"
+    )
+}
+
 /// Finds constructs that cannot be kept inside an opaque expression.
 struct OpaqueChecker {
     problem: Option<(Span, &'static str)>,
@@ -2090,7 +2113,8 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
             return;
         }
         let problem = match expr {
-            Expr::Closure(_) => Some("closures are not supported in a #[differentiate] function"),
+            Expr::Closure(_) => Some(CLOSURES),
+            Expr::MethodCall(call) if is_search_by_order(&call.method) => Some(SEARCH_BY_ORDER),
             Expr::Macro(_) => Some("macro calls are not supported in a #[differentiate] function"),
             Expr::Block(_) | Expr::Unsafe(_) => {
                 Some("blocks are not supported inside a condition; bind the value with `let` first")
@@ -2103,7 +2127,11 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
             _ => None,
         };
         if let Some(message) = problem {
-            self.problem = Some((expr.span(), message));
+            let span = match expr {
+                Expr::MethodCall(call) => call.method.span(),
+                _ => expr.span(),
+            };
+            self.problem = Some((span, message));
             return;
         }
         syn::visit::visit_expr(self, expr);
