@@ -144,7 +144,9 @@ fn a_vec_copied_from_a_slice() {
         |p| scaled_squares(&p[..3], p[3]),
         |p, u, v| {
             let seed = u.to_vec();
-            let (value, dxs, ds) = scaled_squares_vjp(&p[..3], p[3], &seed);
+            // The seed of a `Vec` result is a slice: a `&Vec<f64>` or a part of a longer one.
+            let (value, dxs, ds) = scaled_squares_vjp(&p[..3], p[3], &u[..3]);
+            assert_eq!(scaled_squares_vjp(&p[..3], p[3], &seed).1, dxs);
             let (_, pullback) = scaled_squares_pullback(&p[..3], p[3]);
             let (pxs, ps) = pullback(&seed, (&p[..3], p[3]));
             let (_, tangent) = scaled_squares_jvp(&p[..3], p[3], &v[..3], v[3]);
@@ -256,7 +258,7 @@ fn outer_square(x: &Col<f64>) -> Mat<f64> {
                            `scaled_squares` is 3×1"
 )]
 fn a_vec_seed_longer_or_shorter_than_the_value_is_refused() {
-    let _ = scaled_squares_vjp(&[1.0, 2.0, 3.0], 0.5, &vec![1.0, 1.0]);
+    let _ = scaled_squares_vjp(&[1.0, 2.0, 3.0], 0.5, &[1.0, 1.0]);
 }
 
 #[test]

@@ -670,10 +670,12 @@ impl Emitter<'_> {
         let pullback = mixed("pullback");
         let seed = mixed("seed");
         let output = self.output_type();
-        let (seed_type, seed_ref) = if self.function.output == Shape::Scalar {
-            (quote!(f64), quote!(&#seed))
-        } else {
-            (quote!(&#output), quote!(#seed))
+        let (seed_type, seed_ref) = match self.function.output {
+            Shape::Scalar => (quote!(f64), quote!(&#seed)),
+            // A `Vec` result takes its seed as a slice (a `&Vec<f64>` coerces to
+            // it); the pullback keeps it as the result's own type.
+            Shape::Slice => (quote!(&[f64]), quote!(&#seed.to_vec())),
+            _ => (quote!(&#output), quote!(#seed)),
         };
         let (patterns, outputs) = self.gradient_bindings();
         let output_types = self.wrt_gradient_types();
