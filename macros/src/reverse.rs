@@ -53,6 +53,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use proc_macro2::Span;
+
 use crate::check::Activity;
 use crate::ir::{
     BinaryOp, Block, CallArg, Carried, Function, LoopStmt, Op, Operand, Origin, Stmt, Var, frozen_element_reads,
@@ -92,12 +94,14 @@ pub enum AdjStmt {
     ZeroScalar(Var),
     /// `adj_v += seed`: the adjoint of the function's result.
     Seed(Var),
-    /// `kernel(&mut adj_target, &adj_out, &reads...)`.
+    /// `kernel(&mut adj_target, &adj_out, &reads...)`, reported at `span`
+    /// (the expression it differentiates) if its operands have no rule.
     Kernel {
         kernel: &'static str,
         target: Target,
         out: Var,
         reads: Vec<Operand>,
+        span: Span,
     },
     /// `adj_target += adj_from`, for a `Phi` or an identity such as a cast.
     Flow { target: Target, from: Var },
@@ -487,6 +491,7 @@ impl Builder<'_> {
                             target,
                             out: *buffer,
                             reads: vec![index.clone()],
+                            span: Span::call_site(),
                         });
                     }
                     // v[i] = v[i] + e: the old element's adjoint is the new one's.
@@ -1008,6 +1013,7 @@ impl Builder<'_> {
                             target,
                             out: var,
                             reads: vec![Operand::Const(syn::parse_quote!(#position))],
+                            span: origin.start,
                         });
                     }
                 }
@@ -1020,6 +1026,7 @@ impl Builder<'_> {
                         target,
                         out: var,
                         reads: Vec::new(),
+                        span: origin.start,
                     });
                 }
             }
@@ -1062,6 +1069,7 @@ impl Builder<'_> {
                         target,
                         out: var,
                         reads,
+                        span: origin.start,
                     });
                 }
             }

@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
 
@@ -838,7 +838,7 @@ impl Emitter<'_> {
                         BinaryOp::Rem => "rem",
                     };
                     let kernel = Ident::new(kernel, span);
-                    quote!(::chainrule::rules::#kernel(&#lhs, &#rhs))
+                    located_at(quote!(::chainrule::rules::#kernel(&#lhs, &#rhs)), span)
                 }
             }
             Op::Neg(operand) => {
@@ -1275,12 +1275,15 @@ impl Emitter<'_> {
                 target,
                 out,
                 reads,
+                span,
             } => {
                 let kernel = Ident::new(kernel, Span::call_site());
                 let target = self.target(*target);
                 let out = self.adj(*out);
                 let reads = reads.iter().map(|read| self.operand(read));
-                quote!(::chainrule::rules::#kernel(#target, &#out #(, &#reads)*);)
+                let call = quote!(::chainrule::rules::#kernel(#target, &#out #(, &#reads)*));
+                let call = located_at(call, *span);
+                quote!(#call;)
             }
             AdjStmt::Flow { target, from } => {
                 let target = self.target(*target);
@@ -1621,4 +1624,25 @@ fn pullback_path(func: &syn::ExprPath) -> syn::ExprPath {
         last.ident = format_ident!("{}_pullback", last.ident, span = last.ident.span());
     }
     path
+}
+
+/// `tokens` placed at `span` in the source, each name still resolved as
+/// before: a type error in a generated call (an operand of a type with no
+/// rule, such as `n: usize` in `s / n`) is then reported at the user's
+/// expression rather than at the attribute.
+fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut relocated = Group::new(group.delimiter(), located_at(group.stream(), span));
+                relocated.set_span(group.span().located_at(span));
+                TokenTree::Group(relocated)
+            }
+            mut token => {
+                token.set_span(token.span().located_at(span));
+                token
+            }
+        })
+        .collect()
 }
