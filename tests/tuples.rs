@@ -150,10 +150,18 @@ fn a_simultaneous_assignment_in_a_loop_reads_the_old_values() {
 }
 
 /// A weight w against a constant (centre, scale): ((w − centre) / scale)²,
-/// with ∂w = 2 (w − centre) / scale².
-#[differentiate]
+/// with ∂w = 2 (w − centre) / scale². A tuple of `f64`s is constant only
+/// when `wrt` leaves it out.
+#[differentiate(wrt(w))]
 fn scaled_distance(w: f64, settings: (f64, f64)) -> f64 {
     let (centre, scale) = settings;
+    ((w - centre) / scale).powi(2)
+}
+
+/// The same through a reference, taken apart with `*settings`.
+#[differentiate(wrt(w))]
+fn scaled_distance_by_reference(w: f64, settings: &(f64, f64)) -> f64 {
+    let (centre, scale) = *settings;
     ((w - centre) / scale).powi(2)
 }
 
@@ -166,5 +174,10 @@ fn a_constant_tuple_parameter_is_taken_apart() {
         let (value, derivative) = scaled_distance_grad(w, settings);
         assert_eq!(value, scaled_distance(w, settings));
         assert_close(derivative, 2.0 * (w - settings.0) / settings.1.powi(2), EXACT_TOLERANCE);
+        let (value, derivative) = scaled_distance_by_reference_grad(w, &settings);
+        assert_eq!(value, scaled_distance(w, settings));
+        assert_close(derivative, 2.0 * (w - settings.0) / settings.1.powi(2), EXACT_TOLERANCE);
+        fd::check_gradient(|p| scaled_distance_by_reference(p[0], &settings), &[w], &[derivative])
+            .assert_within(FD_TOLERANCE);
     }
 }

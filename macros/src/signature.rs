@@ -275,6 +275,43 @@ fn is_float_container(ty: &Type) -> bool {
     }
 }
 
+/// A tuple or an array, possibly borrowed, that holds `f64`s other than as a
+/// plain `[f64; N]`: `(f64, f64)`, `[[f64; 2]; 2]`. Slices and `Vec`s of such
+/// values are datasets, constant without a word.
+fn is_float_compound(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => is_float_compound(&reference.elem),
+        Type::Paren(paren) => is_float_compound(&paren.elem),
+        Type::Group(group) => is_float_compound(&group.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().any(holds_f64),
+        Type::Array(array) => holds_f64(&array.elem),
+        _ => false,
+    }
+}
+
+/// Whether `ty` has an `f64` anywhere in it.
+fn holds_f64(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => {
+            is_named(path, "f64")
+                || path.path.segments.iter().any(|segment| match &segment.arguments {
+                    syn::PathArguments::AngleBracketed(args) => args
+                        .args
+                        .iter()
+                        .any(|arg| matches!(arg, syn::GenericArgument::Type(ty) if holds_f64(ty))),
+                    _ => false,
+                })
+        }
+        Type::Reference(reference) => holds_f64(&reference.elem),
+        Type::Paren(paren) => holds_f64(&paren.elem),
+        Type::Group(group) => holds_f64(&group.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().any(holds_f64),
+        Type::Array(array) => holds_f64(&array.elem),
+        Type::Slice(slice) => holds_f64(&slice.elem),
+        _ => false,
+    }
+}
+
 fn is_named(path: &syn::TypePath, name: &str) -> bool {
     path.qself.is_none() && path.path.is_ident(name)
 }
@@ -283,6 +320,20 @@ fn select_wrt(cx: &mut Ctxt, params: &mut [SigParam], options: &Options) {
     let Some(wrt) = &options.wrt else {
         for param in params.iter_mut() {
             param.wrt = param.kind.is_differentiable();
+            // Without `wrt`, every float parameter is differentiated: one whose
+            // numbers chainrule cannot differentiate must not silently become
+            // a constant.
+            if !param.wrt && is_float_compound(&param.ty) {
+                let ty = param.ty.to_token_stream().to_string().replace("& ", "&");
+                cx.error_spanned_by(
+                    &param.ty,
+                    format!(
+                        "chainrule cannot differentiate with respect to a `{ty}`: pass its numbers as separate \
+                         `f64` parameters, a `[f64; N]` or a faer `Mat<f64>` (a matrix), or name the parameters \
+                         to differentiate with `wrt(...)` to keep this one constant"
+                    ),
+                );
+            }
         }
         return;
     };

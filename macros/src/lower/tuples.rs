@@ -141,15 +141,14 @@ impl Lowerer<'_> {
             Expr::If(expr_if) if branch_tuple(&expr_if.then_branch, arity).is_some() => {
                 self.split_if(expr_if, arity, out)
             }
+            // `*pair` of a constant `&(f64, f64)`: its fields are read through the reference.
+            Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Deref(_),
+                expr: constant,
+                ..
+            }) if self.is_constant_value(constant) => Some(fields_of(constant, arity, span)),
             // A tuple parameter that is not differentiated, or such a field.
-            constant if self.is_constant_value(constant) => Some(
-                (0..arity)
-                    .map(|index| {
-                        let index = syn::Index::from(index);
-                        syn::parse_quote_spanned!(span=> #constant.#index)
-                    })
-                    .collect(),
-            ),
+            constant if self.is_constant_value(constant) => Some(fields_of(constant, arity, span)),
             value => match sin_cos_angle(value) {
                 Some(angle) if arity == 2 => {
                     let angle = self.evaluate_part(angle, out);
@@ -228,4 +227,15 @@ fn sin_cos_angle(expr: &Expr) -> Option<&Expr> {
         Expr::MethodCall(call) if call.method == "sin_cos" && call.args.is_empty() => Some(&call.receiver),
         _ => None,
     }
+}
+
+/// `constant.0`, `constant.1`, …: the parts of a constant tuple of `arity`
+/// values, read where they are.
+fn fields_of(constant: &Expr, arity: usize, span: proc_macro2::Span) -> Vec<Expr> {
+    (0..arity)
+        .map(|index| {
+            let index = syn::Index::from(index);
+            syn::parse_quote_spanned!(span=> #constant.#index)
+        })
+        .collect()
 }
