@@ -741,7 +741,12 @@ fn unsupported_method_hint(method: &str) -> Option<&'static str> {
         "iter" | "into_iter" | "iter_mut" | "zip" | "chain" | "skip" | "take" | "step_by" | "chunks" | "windows" => {
             "iterators are differentiated only as the sequence of a `for` loop and in `.map(|x| …).sum()`, \
              `.fold(init, |acc, x| …)` and `.map(|x| …).collect()` over `xs.iter()`, `.enumerate()`, \
-             `.zip(ys)`, `xs.windows(k)`, `xs.chunks(k)` or a range; index the elements in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
+             `.zip(ys)`, `xs.windows(k)`, `xs.chunks(k)` or a range (a sum needs its type, `.sum::<f64>()` or \
+             `let s: f64 = …`; the largest element is `.fold(f64::NEG_INFINITY, f64::max)`, not `reduce` or \
+             `max_by`); index the elements in a loop instead (`for i in 0..xs.len() { … xs[i] … }`)"
+        }
+        "add" | "sub" | "mul" | "div" | "neg" | "add_assign" | "sub_assign" | "mul_assign" | "div_assign" => {
+            "write the operator instead: `a + b`, `a - b`, `a * b`, `a / b`, `-a`, `a += b`"
         }
         "reverse" | "rotate_left" | "rotate_right" => {
             "only buffers of indices are permuted in place; build the permuted values as a new buffer instead, \
