@@ -222,6 +222,29 @@ fn block_expressions_with_inner_lets() {
 
 // ----- if / else if / else --------------------------------------------------------------
 
+/// A leaky ReLU as a `match` whose guards test the value by its own name
+/// (`_ if x < 0.0`), which is what the error for `v if v < 0.0` suggests.
+#[differentiate]
+fn leaky_relu_by_match(x: f64) -> f64 {
+    match x {
+        _ if x < 0.0 => 0.1 * x,
+        _ => x,
+    }
+}
+
+#[test]
+fn match_guards_on_the_value_itself() {
+    let g = generated!(leaky_relu_by_match, leaky_relu_by_match_grad, leaky_relu_by_match_vjp, leaky_relu_by_match_pullback; x);
+    check_branches(
+        &g,
+        &mut Rng::for_test("leaky_relu_by_match"),
+        &[(-3.0, 3.0)],
+        2,
+        |p| away_from(p[0], &[0.0], 0.01).then_some(usize::from(p[0] >= 0.0)),
+        Some(&|p| vec![if p[0] < 0.0 { 0.1 } else { 1.0 }]),
+    );
+}
+
 #[differentiate]
 fn piecewise(x: f64) -> f64 {
     if x < -1.0 {

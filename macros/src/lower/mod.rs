@@ -1274,12 +1274,16 @@ impl Lowerer<'_> {
     /// with the scrutinee evaluated once. The arms are taken on primal
     /// values, as branches are; `None` after reporting a pattern that binds.
     fn match_as_if(&mut self, expr_match: &syn::ExprMatch, out: &mut Vec<Stmt>) -> Option<Expr> {
-        if binds_variables_in(expr_match) {
-            self.cx.error_spanned_by(
-                expr_match.match_token,
+        if let Some(arm) = expr_match.arms.iter().find(|arm| binds_variables(&arm.pat)) {
+            let message = if arm.guard.is_some() {
                 "#[differentiate] supports `match` on values without bindings (integers, ranges, enum variants \
-                 without fields, `_`); bind fields with `let` in the arm instead",
-            );
+                 without fields, `_`); for an arm such as `v if v < 0.0 =>`, test the matched value by its own \
+                 name, `_ if x < 0.0 =>`, or write `if x < 0.0 { … } else { … }`"
+            } else {
+                "#[differentiate] supports `match` on values without bindings (integers, ranges, enum variants \
+                 without fields, `_`); bind fields with `let` in the arm instead"
+            };
+            self.cx.error_spanned_by(&arm.pat, message);
             return None;
         }
         let scrutinee = self.opaque(&expr_match.expr, out);
@@ -2155,10 +2159,6 @@ fn binds_variables(pat: &syn::Pat) -> bool {
     let mut finder = Finder(false);
     finder.visit_pat(pat);
     finder.0
-}
-
-fn binds_variables_in(expr_match: &syn::ExprMatch) -> bool {
-    expr_match.arms.iter().any(|arm| binds_variables(&arm.pat))
 }
 
 /// The tokens of a `for` loop's header, `for pattern in iterable`.
