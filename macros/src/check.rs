@@ -694,24 +694,19 @@ fn chained_methods(expr: &syn::Expr) -> Vec<&syn::Ident> {
 /// What to write instead of a standard library function that has no rule,
 /// for a call whose path names the library (`std::mem::swap(…)`).
 fn library_function_hint(func: &syn::ExprPath) -> Option<String> {
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|segment| segment.ident.to_string())
-        .collect();
-    let from_library = matches!(segments.first().map(String::as_str), Some("std" | "core" | "alloc"))
-        || matches!(
-            segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-            ["mem", "swap" | "replace" | "take"]
-        );
+    let segments = crate::lower::path_segments(func);
+    let names: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let from_library = matches!(
+        names.as_slice(),
+        ["std" | "core" | "alloc", ..] | ["mem", "swap" | "replace" | "take"]
+    );
     if !from_library {
         return None;
     }
     let path = segments.join("::");
-    let hint = match segments.last().map(String::as_str) {
-        Some("swap") => "swap two values with a tuple assignment: `(a, b) = (b, a);`",
-        Some("replace" | "take") => "keep the old value with `let` and assign the new one: `let old = a; a = new;`",
+    let hint = match names.last() {
+        Some(&"swap") => "swap two values with a tuple assignment: `(a, b) = (b, a);`",
+        Some(&("replace" | "take")) => "keep the old value with `let` and assign the new one: `let old = a; a = new;`",
         _ => {
             "write the computation with operators and `f64` methods, or put it in a function with its own \
              #[differentiate] (or a `rule`) and call that"

@@ -2459,6 +2459,15 @@ fn typed_literal(literal: &syn::ExprLit, ty: &syn::Type) -> Expr {
     })
 }
 
+/// The names along a function's path: `["std", "mem", "swap"]`.
+pub fn path_segments(func: &syn::ExprPath) -> Vec<String> {
+    func.path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect()
+}
+
 /// Whether `func` names a function of `chainrule::ops` (`relu`,
 /// `ops::relu`, `chainrule::prelude::relu`). A function of the user's with
 /// such a name that takes an owned vector would get a type error, not a
@@ -2467,12 +2476,7 @@ pub fn is_ops_function(func: &syn::ExprPath) -> bool {
     if func.qself.is_some() {
         return false;
     }
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|segment| segment.ident.to_string())
-        .collect();
+    let segments = path_segments(func);
     let Some((name, prefix)) = segments.split_last() else {
         return false;
     };
