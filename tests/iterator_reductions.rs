@@ -1,8 +1,8 @@
 //! Sums, products, folds and collected maps over iterators, the way Rust
 //! code often writes them: `x.iter().map(|v| v * v).sum::<f64>()`,
 //! `(0..n).map(|i| …).sum()`, `.product()`, `x.iter().fold(init, |acc, &v| …)`,
-//! `x.iter().map(|v| …).collect::<Vec<f64>>()`, maps by a function's name
-//! (`.map(f64::exp)`) and maps in a row. The macro writes each as the
+//! `x.iter().map(|v| …).collect::<Vec<f64>>()` (or into a faer `Col` or
+//! `Row`), maps by a function's name (`.map(f64::exp)`) and maps in a row. The macro writes each as the
 //! `for` loop it stands for, so the closure is differentiated as a loop body
 //! is.
 //!
@@ -184,6 +184,61 @@ fn a_collected_map_over_a_range_keeps_its_offset() {
         assert_eq!(value, neighbour_products(&x));
         fd::check_gradient(neighbour_products, &x, &gradient).assert_within(FD_TOLERANCE);
         assert_eq!(gradient[0], 0.0, "x₀ is not read");
+    }
+}
+
+/// Maps collected into faer vectors: a `Col` whose type a `let` states, a
+/// `Row` named by the turbofish over a range, and a callee whose `Col`
+/// result is a collected map.
+#[differentiate(forward, hessian)]
+fn collected_into_faer(x: &Col<f64>, w: &[f64]) -> f64 {
+    let softplus: Col<f64> = x.iter().map(|v| (1.0 + v.exp()).ln()).collect();
+    let weighted = (0..w.len()).map(|i| w[i] * x[i]).collect::<Row<f64>>();
+    &weighted * &softplus + half_exponentials(w).squared_norm_l2()
+}
+
+/// `exp(w / 2)` element by element, collected into the `Col` it returns.
+#[differentiate(forward, hessian, jacobian)]
+fn half_exponentials(w: &[f64]) -> Col<f64> {
+    w.iter().map(|v| (0.5 * v).exp()).collect()
+}
+
+#[test]
+fn maps_collected_into_faer_vectors_match_central_differences() {
+    let mut rng = Rng::for_test("collected_into_faer");
+    let at = |p: &[f64]| collected_into_faer(&Col::from_fn(3, |i| p[i]), &p[3..]);
+    for _ in 0..POINTS {
+        let point = uniform_point(&mut rng, 6, -1.5, 1.5);
+        let x = Col::from_fn(3, |i| point[i]);
+        let w = &point[3..];
+        let (value, adj_x, adj_w) = collected_into_faer_grad(&x, w);
+        let softplus = |v: f64| (1.0 + v.exp()).ln();
+        let by_hand: f64 = (0..3).map(|i| w[i] * x[i] * softplus(x[i]) + w[i].exp()).sum();
+        assert_all_close(&[value], &[by_hand], EXACT_TOLERANCE);
+        let gradient: Vec<f64> = adj_x.iter().copied().chain(adj_w.iter().copied()).collect();
+        fd::check_gradient(at, &point, &gradient).assert_within(FD_TOLERANCE);
+
+        let (_, hessian) = collected_into_faer_hessian(&x, w);
+        let numeric = fd::central_jacobian(
+            |p| {
+                let (_, adj_x, adj_w) = collected_into_faer_grad(&Col::from_fn(3, |i| p[i]), &p[3..]);
+                adj_x.iter().copied().chain(adj_w).collect()
+            },
+            &point,
+        );
+        for i in 0..6 {
+            let row: Vec<f64> = (0..6).map(|j| hessian[(i, j)]).collect();
+            let expected: Vec<f64> = (0..6).map(|j| numeric[(i, j)]).collect();
+            assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
+
+        let (_, jacobian) = half_exponentials_jacobian(w);
+        for i in 0..3 {
+            for j in 0..3 {
+                let expected = if i == j { 0.5 * (0.5 * w[i]).exp() } else { 0.0 };
+                assert_all_close(&[jacobian[(i, j)]], &[expected], EXACT_TOLERANCE);
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Closures the lowering accepts: faer's `from_fn` constructors and
 //! iterator reductions (`sum`, `product`, `fold`, a `map` collected into a
-//! `Vec`) over what a `for` loop iterates, through the `map`s and `filter`s
+//! `Vec`, `Col` or `Row`) over what a `for` loop iterates, through the `map`s and `filter`s
 //! that `pipelines.rs` turns into loop bodies.
 //!
 //! None of them is differentiated as a closure. Each call is rewritten, as
@@ -279,16 +279,17 @@ impl Lowerer<'_> {
     /// the type is known) and `(a..b).map(|i| e).collect()`: a `vec!` of
     /// zeros of that length written element by element in the loop the
     /// iterator stands for, so that `e` is differentiated as a loop body is.
-    /// `None` for other calls.
+    /// Collected into a faer `Col<f64>` or `Row<f64>`, the zeros are
+    /// `Col::zeros(n)` or `Row::zeros(n)`. `None` for other calls.
     pub(super) fn lower_collected_map(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
         if call.method != "collect" || !call.args.is_empty() {
             return None;
         }
-        match (&call.turbofish, turbofish_type(call)) {
-            (None, _) => {}
-            (Some(_), Some(path)) if path.segments.last().is_some_and(|last| last.ident == "Vec") => {}
-            _ => return None,
-        }
+        let collection = match (&call.turbofish, turbofish_type(call)) {
+            (None, _) => Collection::Vec,
+            (Some(_), Some(path)) => collection_of(path)?,
+            (Some(_), None) => return None,
+        };
         let span = call.span();
         let Pipeline {
             source,
@@ -317,9 +318,10 @@ impl Lowerer<'_> {
                 };
                 let first = Ident::new("chainrule_start", span);
                 let index = &index.ident;
+                let zeros = collection.zeros(quote::quote!(#end - #first));
                 syn::parse_quote_spanned!(span=> {
                     let #first = #start;
-                    let mut #values = vec![0.0_f64; #end - #first];
+                    let mut #values = #zeros;
                     for #index in #first..#end {
                         #(#stmts)*
                         #values[#index - #first] = #value;
@@ -330,8 +332,9 @@ impl Lowerer<'_> {
             source => {
                 let length = Walk::of(source)?.length();
                 let position = Ident::new("chainrule_position", span);
+                let zeros = collection.zeros(length);
                 syn::parse_quote_spanned!(span=> {
-                    let mut #values = vec![0.0_f64; #length];
+                    let mut #values = #zeros;
                     for (#position, #pattern) in #source.enumerate() {
                         #(#stmts)*
                         #values[#position] = #value;
@@ -344,41 +347,46 @@ impl Lowerer<'_> {
     }
 }
 
-/// The body with `::<f64>` written on the sums and products whose type the
-/// function states elsewhere: `let s: f64 = xs.iter().sum();`, and, in a
-/// function returning `f64`, `xs.iter().sum()` as its last expression or
-/// `return`ed. [`Lowerer::lower_iterator_reduction`] then knows they add
-/// `f64`s, as rustc does.
-pub(super) fn typed_reductions(stmts: &[syn::Stmt], returns_f64: bool) -> Vec<syn::Stmt> {
-    struct Annotate {
-        returns_f64: bool,
+/// The body with the types the function states elsewhere written on the
+/// iterator ends that need them, as rustc infers them:
+/// - `::<f64>` on the sums and products of `let s: f64 = xs.iter().sum();`
+///   and, in a function returning `f64`, on `xs.iter().sum()` as its last
+///   expression or `return`ed, so that
+///   [`Lowerer::lower_iterator_reduction`] knows they add `f64`s;
+/// - `::<Col<f64>>` (or the `Vec` or `Row` stated) on the `collect()` of
+///   `let y: Col<f64> = ….collect();` and of a function's result of that
+///   type, so that [`Lowerer::lower_collected_map`] builds that value.
+pub(super) fn typed_iterator_ends(stmts: &[syn::Stmt], output: &syn::ReturnType) -> Vec<syn::Stmt> {
+    struct Annotate<'a> {
+        returned: Option<&'a syn::Type>,
     }
-    impl syn::visit_mut::VisitMut for Annotate {
+    impl syn::visit_mut::VisitMut for Annotate<'_> {
         fn visit_local_mut(&mut self, local: &mut syn::Local) {
             if let syn::Pat::Type(typed) = &local.pat
-                && is_f64(&typed.ty)
                 && let Some(init) = &mut local.init
             {
-                annotate_f64(&mut init.expr);
+                annotate(&mut init.expr, &typed.ty);
             }
             syn::visit_mut::visit_local_mut(self, local);
         }
         fn visit_expr_return_mut(&mut self, ret: &mut syn::ExprReturn) {
-            if self.returns_f64
-                && let Some(value) = &mut ret.expr
-            {
-                annotate_f64(value);
+            if let (Some(ty), Some(value)) = (self.returned, &mut ret.expr) {
+                annotate(value, ty);
             }
             syn::visit_mut::visit_expr_return_mut(self, ret);
         }
         // A closure's `return` returns from the closure.
         fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
     }
+    let returned = match output {
+        syn::ReturnType::Type(_, ty) => Some(&**ty),
+        syn::ReturnType::Default => None,
+    };
     let mut stmts = stmts.to_vec();
-    if returns_f64 && let Some(syn::Stmt::Expr(tail, None)) = stmts.last_mut() {
-        annotate_f64(tail);
+    if let (Some(ty), Some(syn::Stmt::Expr(tail, None))) = (returned, stmts.last_mut()) {
+        annotate(tail, ty);
     }
-    let mut annotate = Annotate { returns_f64 };
+    let mut annotate = Annotate { returned };
     for stmt in &mut stmts {
         syn::visit_mut::VisitMut::visit_stmt_mut(&mut annotate, stmt);
     }
@@ -386,19 +394,61 @@ pub(super) fn typed_reductions(stmts: &[syn::Stmt], returns_f64: bool) -> Vec<sy
 }
 
 /// `.sum()` or `.product()` of an iterator, without a turbofish, becomes
-/// `.sum::<f64>()`. (faer's own `.sum()` of a vector or matrix stays.)
-fn annotate_f64(expr: &mut Expr) {
+/// `.sum::<f64>()` where `ty` is `f64` (faer's own `.sum()` of a vector or
+/// matrix stays); `.collect()` becomes `.collect::<ty>()` where `ty` is a
+/// `Vec`, `Col` or `Row`.
+fn annotate(expr: &mut Expr, ty: &syn::Type) {
     let mut expr = expr;
     while let Expr::Paren(paren) = expr {
         expr = &mut paren.expr;
     }
-    if let Expr::MethodCall(call) = expr
-        && (call.method == "sum" || call.method == "product")
-        && call.args.is_empty()
-        && call.turbofish.is_none()
-        && is_iterator(&call.receiver)
-    {
+    let Expr::MethodCall(call) = expr else {
+        return;
+    };
+    if !call.args.is_empty() || call.turbofish.is_some() || !is_iterator(&call.receiver) {
+        return;
+    }
+    let reduction = call.method == "sum" || call.method == "product";
+    if reduction && is_f64(ty) {
         call.turbofish = Some(syn::parse_quote!(::<f64>));
+    } else if call.method == "collect"
+        && let syn::Type::Path(path) = ty
+        && collection_of(&path.path).is_some()
+    {
+        call.turbofish = Some(syn::parse_quote!(::<#ty>));
+    }
+}
+
+/// What a `collect()` into `path` builds, by the last segment of the type:
+/// `Vec<f64>`, faer's `Col<f64>` or `Row<f64>`.
+fn collection_of(path: &syn::Path) -> Option<Collection> {
+    match path.segments.last()?.ident.to_string().as_str() {
+        "Vec" => Some(Collection::Vec),
+        "Col" | "Row" => {
+            let mut constructor = path.clone();
+            constructor.segments.last_mut()?.arguments = syn::PathArguments::None;
+            Some(Collection::Faer(constructor))
+        }
+        _ => None,
+    }
+}
+
+/// The value a collected `map` is written into.
+enum Collection {
+    /// `vec![0.0; n]`.
+    Vec,
+    /// `Col::zeros(n)` or `Row::zeros(n)`, by the path the type was named
+    /// with (`Col` or `faer::Col`).
+    Faer(syn::Path),
+}
+
+impl Collection {
+    /// `length` zeros to write the collected elements into.
+    fn zeros(&self, length: impl quote::ToTokens) -> Expr {
+        match self {
+            Collection::Vec => syn::parse_quote!(vec![0.0_f64; #length]),
+            Collection::Faer(constructor) => syn::parse_quote!(#constructor::zeros(#length)),
+        }
     }
 }
 

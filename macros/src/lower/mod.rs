@@ -43,8 +43,8 @@ use crate::ctxt::Ctxt;
 use crate::early_exit;
 use crate::hoist;
 use crate::ir::{
-    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Shape, Stmt,
-    Var, VarInfo, callee_name,
+    BinaryOp, Block, CallArg, Carried, Function, IfStmt, LoopStmt, Names, Op, Operand, Origin, Param, Phi, Stmt, Var,
+    VarInfo, callee_name,
 };
 use crate::rules;
 use crate::signature::Signature;
@@ -71,7 +71,7 @@ pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) 
     let mut lowerer = Lowerer::new(cx, item.sig.ident.to_string());
     let params = lowerer.bind_params(signature);
     let stmts = pushes::preallocated_pushes(&item.block.stmts);
-    let stmts = closures::typed_reductions(&stmts, signature.output == Shape::Scalar);
+    let stmts = closures::typed_iterator_ends(&stmts, &item.sig.output);
     let body = early_exit::returns_to_breaks(&stmts, signature.output, &item.sig.output);
     let frames = vec![Frame::new(&body)];
     lowerer.scopes.push(HashMap::new());
@@ -1046,6 +1046,9 @@ impl Lowerer<'_> {
         };
         if let Some(value) = self.lower_from_fn(func, call, out) {
             return value;
+        }
+        if is_length_query(func) {
+            return self.opaque(expr, out);
         }
         if let Some(name) = func.path.get_ident().map(ToString::to_string) {
             // A closure bound with `let` has had its error where it is written.
@@ -2042,8 +2045,7 @@ impl VisitMut for Renamer<'_, '_> {
         // A shape query reads the shape of its receiver, not its values.
         let shape_query = match expr {
             Expr::MethodCall(call) => rules::SHAPE_QUERIES.contains(&call.method.to_string().as_str()),
-            Expr::Call(call) => matches!(&*call.func, Expr::Path(path)
-                if path.path.segments.last().is_some_and(|last| last.ident == "length")),
+            Expr::Call(call) => matches!(&*call.func, Expr::Path(path) if is_length_query(path)),
             _ => false,
         };
         // `p.swap(0, 1)` or `&mut p` changes `p` in place.
@@ -2466,6 +2468,13 @@ pub fn path_segments(func: &syn::ExprPath) -> Vec<String> {
         .iter()
         .map(|segment| segment.ident.to_string())
         .collect()
+}
+
+/// Whether `func` is `::chainrule::rules::length`, which the lowering
+/// writes for the number of elements of a sequence: an integer read from
+/// its receiver's shape.
+fn is_length_query(func: &syn::ExprPath) -> bool {
+    path_segments(func) == ["chainrule", "rules", "length"]
 }
 
 /// Whether `func` names a function of `chainrule::ops` (`relu`,
