@@ -10,7 +10,7 @@ mod common;
 
 use chainrule::fd;
 use chainrule::prelude::*;
-use common::{POINTS, Rng, assert_all_close, assert_value};
+use common::{EXACT_TOLERANCE, POINTS, Rng, assert_all_close, assert_value};
 
 /// √(x² + y²) away from the origin, 0 within 10⁻¹² of it: the guard written
 /// to keep the derivative finite.
@@ -152,4 +152,36 @@ fn an_element_with_no_weight_gets_no_derivative_from_its_square_root() {
     let (_, gradient) = weighted_roots_grad(&v, &w);
     let expected = [0.0, 0.5, 0.5 / 2.0 / 2.0_f64.sqrt()];
     assert_all_close(&fd::to_vec(&gradient), &expected, 1e-12);
+}
+
+/// Σ √vᵢ + v₁·v₂ over the elements of a vector, for forward mode at an
+/// element equal to 0.
+#[differentiate(forward, hessian)]
+fn summed_roots(v: &Col<f64>) -> f64 {
+    sqrt(v).sum() + v[1] * v[2]
+}
+
+#[test]
+fn a_direction_that_leaves_a_zero_element_alone_has_finite_elementwise_tangents() {
+    let mut rng = Rng::for_test("summed_roots");
+    for _ in 0..POINTS {
+        let v = Col::from_fn(3, |i| if i == 0 { 0.0 } else { rng.uniform(0.2, 2.0) });
+        let direction = Col::from_fn(3, |i| if i == 0 { 0.0 } else { rng.signed(0.25, 2.0) });
+        // ∂/∂v₁ = 1/(2√v₁) + v₂, ∂/∂v₂ = 1/(2√v₂) + v₁; v₀ does not move.
+        let slope = |i: usize, j: usize| 0.5 / v[i].sqrt() + v[j];
+        let (value, tangent) = summed_roots_jvp(&v, &direction);
+        assert_value(value, summed_roots(&v));
+        let expected = slope(1, 2) * direction[1] + slope(2, 1) * direction[2];
+        assert_all_close(&[tangent], &[expected], EXACT_TOLERANCE);
+        // H = [·, ·, ·; ·, −¼v₁^(−3/2), 1; ·, 1, −¼v₂^(−3/2)] on the elements
+        // that move, and row 0 meets the direction only through its 0.
+        let (_, product) = summed_roots_hvp(&v, &direction);
+        let curvature = |i: usize| -0.25 * v[i].powf(-1.5);
+        let expected = [
+            0.0,
+            curvature(1) * direction[1] + direction[2],
+            direction[1] + curvature(2) * direction[2],
+        ];
+        assert_all_close(&fd::to_vec(&product), &expected, EXACT_TOLERANCE);
+    }
 }

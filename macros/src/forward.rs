@@ -1252,12 +1252,26 @@ impl Forward<'_> {
                 let inverse = self.ops_call("powi", vec![a, constant("-1")], out);
                 Some(self.ops_call("hadamard", vec![ta, inverse], out))
             }
-            // ẏ = ½ ȧ ⊙ y⁻¹
+            // ẏ = ½ ȧ ⊙ y⁻¹, 0 where ȧ = 0 and y = 0: there y is taken as 1,
+            // so that its inverse and the second derivatives stay finite, and
+            // the element's tangent is multiplied by 0.
             "sqrt" => {
                 let ta = ta?;
-                let inverse = self.ops_call("powi", vec![y, constant("-1")], out);
+                let (tangent, value) = (self.render(&ta), self.render(&y));
+                let reads: Vec<_> = ta.var().into_iter().chain(y.var()).collect();
+                let mut mask = |at: f64, elsewhere: f64| {
+                    self.opaque(
+                        parse_quote!(::chainrule::rules::where_still_at_zero(&#tangent, &#value, #at, #elsewhere)),
+                        reads.clone(),
+                        out,
+                    )
+                };
+                let (shift, keep) = (mask(1.0, 0.0), mask(0.0, 1.0));
+                let shifted = self.add(y, shift, out);
+                let inverse = self.ops_call("powi", vec![shifted, constant("-1")], out);
                 let product = self.ops_call("hadamard", vec![ta, inverse], out);
-                Some(self.mul(constant("0.5"), product, out))
+                let kept = self.ops_call("hadamard", vec![product, keep], out);
+                Some(self.mul(constant("0.5"), kept, out))
             }
             // ẏ = ȧ − ȧ ⊙ y ⊙ y
             "tanh" => {

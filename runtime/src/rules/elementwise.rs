@@ -96,6 +96,27 @@ where
     *adj_s.view_mut() += Y::Kind::as_2d(adj_y.view()).sum();
 }
 
+/// `at` where the tangent `t` and the value `y` are both 0, `elsewhere`
+/// elsewhere. Forward mode of `ops::sqrt`, ẏ = ½ ṫ ⊘ y, asks for both masks
+/// at once: it shifts `y` by the first (`at = 1`) so that its inverse stays
+/// finite at a root of 0, and multiplies by the second (`at = 0`), so that an
+/// element the direction leaves alone there has the tangent 0, as the scalar
+/// rule gives, not 0·∞ = NaN.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn where_still_at_zero<T, Y>(t: &T, y: &Y, at: f64, elsewhere: f64) -> <T::Kind as Kind>::Owned
+where
+    T: Operand + ?Sized,
+    Y: Operand<Kind = T::Kind> + ?Sized,
+{
+    T::Kind::zip_map(
+        t.view(),
+        y.view(),
+        |t, y| if t == 0.0 && y == 0.0 { at } else { elsewhere },
+    )
+}
+
 /// The slope of ReLU at each element of `a`: 1 where `a > 0`, else 0 (the
 /// convention `relu'(0) = 0`). Forward mode multiplies tangents by it.
 pub fn relu_slope<A: Operand + ?Sized>(a: &A) -> <A::Kind as Kind>::Owned {

@@ -95,6 +95,19 @@ pub trait Kind {
         out
     }
 
+    /// `f` applied to the elements of `a` and `b` in the same place, a new
+    /// value.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    #[inline]
+    fn zip_map(a: Self::View<'_>, b: Self::View<'_>, f: impl Fn(f64, f64) -> f64) -> Self::Owned {
+        let mut out = Self::zeros_like(a);
+        zip!(Self::as_2d_mut(out.view_mut()), Self::as_2d(a), Self::as_2d(b))
+            .for_each(|unzip!(o, a, b)| *o = f(*a, *b));
+        out
+    }
+
     /// `a / divisor`, computed as faer's `/` does for vectors and matrices:
     /// each element times `1 / divisor`.
     #[inline]
@@ -154,6 +167,10 @@ impl Kind for Scalar {
     #[inline]
     fn map(a: &f64, f: impl Fn(f64) -> f64) -> f64 {
         f(*a)
+    }
+    #[inline]
+    fn zip_map(a: &f64, b: &f64, f: impl Fn(f64, f64) -> f64) -> f64 {
+        f(*a, *b)
     }
     #[inline]
     fn divide(a: &f64, divisor: f64) -> f64 {
