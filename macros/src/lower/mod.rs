@@ -28,6 +28,7 @@ use syn::{Expr, Ident};
 
 mod closures;
 mod effects;
+mod exponents;
 mod faer_macros;
 mod pipelines;
 mod pushes;
@@ -172,6 +173,9 @@ struct Lowerer<'a> {
     copy_arrays: std::collections::HashSet<Var>,
     /// Whether the function calls itself.
     recursive: bool,
+    /// The parameters of an integer type other than `i32`, with the type's
+    /// name, for the error on `x.powi(n)` with `n: usize`.
+    integer_params: HashMap<Var, String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -197,6 +201,7 @@ impl<'a> Lowerer<'a> {
             inout_names: std::collections::HashSet::new(),
             pending_writes: Vec::new(),
             buffers: std::collections::HashSet::new(),
+            integer_params: HashMap::new(),
         }
     }
 }
@@ -241,6 +246,9 @@ impl Lowerer<'_> {
             }
             if matches!(param.kind, crate::ir::ParamKind::Constant { .. }) {
                 self.constant_params.insert(var);
+            }
+            if let Some(integer) = exponents::integer_other_than_i32(&param.ty) {
+                self.integer_params.insert(var, integer);
             }
             if matches!(param.ty, syn::Type::Reference(_)) {
                 self.borrowed_params.insert(var);
@@ -992,6 +1000,9 @@ impl Lowerer<'_> {
         let name = call.method.to_string();
         if rules::PREDICATES.contains(&name.as_str()) {
             return self.opaque(expr, out);
+        }
+        if self.report_exponent_type(call) {
+            return self.placeholder(expr);
         }
         if let Some(turbofish) = &call.turbofish {
             self.cx.error_spanned_by(
