@@ -19,7 +19,7 @@
 
 use crate::attr::Options;
 use crate::ctxt::Ctxt;
-use crate::ir::{BinaryOp, Block, Function, Op, Operand, Origin, Shape, Stmt, Var};
+use crate::ir::{BinaryOp, Block, Function, Op, Operand, Origin, ParamKind, Shape, Stmt, Var};
 use crate::rules;
 
 /// Which variables carry a derivative, and which are certainly `Copy`.
@@ -42,6 +42,10 @@ pub struct Activity {
     /// `scalar`, which also holds for variables nothing defines, such as the
     /// records of branches). See `find_numbers`.
     number: Vec<bool>,
+    /// A parameter that is a vector or matrix (`&Col<f64>`, `&[f64]`,
+    /// `Mat<f64>`, …): certainly not a number, unlike some `owned_array`s
+    /// (`w.transpose() * x`, whose shape this pass does not follow).
+    array_param: Vec<bool>,
 }
 
 impl Activity {
@@ -65,6 +69,15 @@ impl Activity {
         match operand {
             Operand::Var(var) => self.owned_array[var.0] || self.borrowed[var.0],
             Operand::Transposed(_) => true,
+            Operand::Const(_) => false,
+        }
+    }
+
+    /// Whether the operand is a vector or matrix parameter, or its
+    /// transpose.
+    fn operand_is_array_param(&self, operand: &Operand) -> bool {
+        match operand {
+            Operand::Var(var) | Operand::Transposed(var) => self.array_param[var.0],
             Operand::Const(_) => false,
         }
     }
@@ -94,6 +107,7 @@ impl Activity {
             borrowed: vec![false; count],
             owned_array: vec![false; count],
             number: vec![false; count],
+            array_param: vec![false; count],
         };
         for param in &function.params {
             activity.active[param.var.0] = param.wrt;
@@ -109,6 +123,7 @@ impl Activity {
         self.primitive[slot] = copyable && !param.kind.is_differentiable() || self.scalar[slot];
         self.borrowed[slot] = copyable && !self.primitive[slot];
         self.owned_array[slot] = !copyable && param.kind.is_differentiable();
+        self.array_param[slot] = matches!(param.kind, ParamKind::Array { .. } | ParamKind::SliceInOut);
     }
 
     /// Whether a derivative flows through the operation: one of its operands
@@ -200,6 +215,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         borrowed: vec![false; count],
         owned_array: vec![false; count],
         number: vec![false; count],
+        array_param: vec![false; count],
     };
     for param in &function.params {
         activity.active[param.var.0] = param.wrt;
@@ -637,6 +653,25 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
             origin,
             "converting a differentiated value to `f32` would drop its derivative; keep it `f64`",
         ),
+        // Neither faer nor Rust adds a number to every element: rustc says so
+        // at the `+`, and the sum's rule would add an error of its own.
+        Op::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), a, b)
+            if activity.operand_is_array_param(a) && is_number(activity, b)
+                || is_number(activity, a) && activity.operand_is_array_param(b) =>
+        {
+            let (written, instead) = match (op, activity.operand_is_array_param(a)) {
+                (BinaryOp::Add, _) => ("x + s", "add_scalar(x, s)"),
+                (_, true) => ("x - s", "add_scalar(x, -s)"),
+                (_, false) => ("s - x", "add_scalar(-x, s)"),
+            };
+            cx.error_spanned_by(
+                origin,
+                format!(
+                    "a vector or matrix and a number cannot be added or subtracted; for `{written}` element by \
+                     element, write `chainrule::ops::{instead}`"
+                ),
+            );
+        }
         Op::Binary(BinaryOp::Rem, ..) => cx.error_spanned_by(
             origin,
             "`%` has no derivative rule in chainrule; it may only be applied to values that do not depend on \
@@ -672,6 +707,32 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
             Some(_) => {}
         },
         _ => {}
+    }
+}
+
+/// Whether `operand` is certainly a number: a variable [`find_numbers`]
+/// marks, or a numeric literal.
+fn is_number(activity: &Activity, operand: &Operand) -> bool {
+    match operand {
+        Operand::Var(var) => activity.is_number(*var),
+        Operand::Transposed(_) => false,
+        Operand::Const(expr) => {
+            let expr = match expr {
+                syn::Expr::Unary(syn::ExprUnary {
+                    op: syn::UnOp::Neg(_),
+                    expr,
+                    ..
+                }) => expr,
+                expr => expr,
+            };
+            matches!(
+                expr,
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Float(_) | syn::Lit::Int(_),
+                    ..
+                })
+            )
+        }
     }
 }
 
