@@ -1761,6 +1761,13 @@ impl Lowerer<'_> {
             });
         }
         let Some(walk) = Walk::of(iterable) else {
+            if let Some((adapter, instead)) = sequences::adapter_without_rule(iterable) {
+                self.cx.error_at(
+                    adapter.span(),
+                    format!("#[differentiate] has no rule for the iterator adapter `{adapter}`: {instead}"),
+                );
+                return None;
+            }
             self.cx.error_spanned_by(
                 iterable,
                 "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of slices, \

@@ -200,6 +200,37 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The first adapter of `iterable`'s chain that no [`Walk`] has, with what
+/// to write instead, for the adapters with a usual rewrite: `skip`, `take`,
+/// `step_by`, `chain`. `None` for others.
+pub(super) fn adapter_without_rule(iterable: &Expr) -> Option<(&syn::Ident, &'static str)> {
+    let mut current = strip_parens(iterable);
+    let mut first = None;
+    while let Expr::MethodCall(call) = current {
+        let instead = match call.method.to_string().as_str() {
+            "skip" => Some(
+                "walk a sub-slice, `xs[k..].iter()` for `xs.iter().skip(k)`, or count from `k`: \
+                 `for i in k..xs.len() { … xs[i] … }`",
+            ),
+            "take" => Some(
+                "walk a sub-slice, `xs[..k].iter()` for `xs.iter().take(k)`, or count to `k`: \
+                 `for i in 0..k.min(xs.len()) { … xs[i] … }`",
+            ),
+            "step_by" => Some(
+                "count the steps and compute the index: `for j in 0..(b - a).div_ceil(s) { let i = a + j * s; … }` \
+                 for `(a..b).step_by(s)`",
+            ),
+            "chain" => Some("write one loop for each sequence, one after the other"),
+            _ => None,
+        };
+        if let Some(instead) = instead {
+            first = Some((&call.method, instead));
+        }
+        current = strip_parens(&call.receiver);
+    }
+    first
+}
+
 /// What a loop's pattern binds in a [`Walk`].
 #[derive(Default)]
 pub(super) struct WalkBindings<'a> {

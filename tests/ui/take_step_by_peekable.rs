@@ -1,0 +1,29 @@
+// `take` and `step_by` have no rule: the error points at the adapter and
+// gives the sub-slice or counted loop to write instead. An adapter with no
+// usual rewrite (`peekable`) gets the list of what a loop may walk.
+use chainrule::differentiate;
+
+#[differentiate]
+fn head_cubes(xs: &[f64]) -> f64 {
+    xs.iter().take(2).map(|v| v * v * v).sum::<f64>()
+}
+
+#[differentiate]
+fn even_sines(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in (0..xs.len()).step_by(2) {
+        s += xs[i].sin();
+    }
+    s
+}
+
+#[differentiate]
+fn peeked_energy(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in xs.iter().peekable() {
+        s += v * v;
+    }
+    s
+}
+
+fn main() {}
