@@ -1,7 +1,7 @@
 //! Closures the lowering accepts: faer's `from_fn` constructors and
 //! iterator reductions (`sum`, `product`, `fold`, a `map` collected into a
-//! `Vec`, `Col` or `Row`) over what a `for` loop iterates, through the `map`s and `filter`s
-//! that `pipelines.rs` turns into loop bodies.
+//! `Vec`, `Col` or `Row`) over what a `for` loop iterates, through the
+//! `map`s and `filter`s that `pipelines.rs` turns into loop bodies.
 //!
 //! None of them is differentiated as a closure. Each call is rewritten, as
 //! `syn`, into the loop it stands for: a zero value or an accumulator
@@ -395,8 +395,8 @@ pub(super) fn typed_iterator_ends(stmts: &[syn::Stmt], output: &syn::ReturnType)
 
 /// `.sum()` or `.product()` of an iterator, without a turbofish, becomes
 /// `.sum::<f64>()` where `ty` is `f64` (faer's own `.sum()` of a vector or
-/// matrix stays); `.collect()` becomes `.collect::<ty>()` where `ty` is a
-/// `Vec`, `Col` or `Row`.
+/// matrix stays); `.collect()` of a `map` or `filter` becomes `.collect::<ty>()`
+/// where `ty` is a `Vec`, `Col` or `Row`.
 fn annotate(expr: &mut Expr, ty: &syn::Type) {
     let mut expr = expr;
     while let Expr::Paren(paren) = expr {
@@ -412,11 +412,18 @@ fn annotate(expr: &mut Expr, ty: &syn::Type) {
     if reduction && is_f64(ty) {
         call.turbofish = Some(syn::parse_quote!(::<f64>));
     } else if call.method == "collect"
+        && ends_with_stage(&call.receiver)
         && let syn::Type::Path(path) = ty
         && collection_of(&path.path).is_some()
     {
         call.turbofish = Some(syn::parse_quote!(::<#ty>));
     }
+}
+
+/// Whether `iterator` ends with a `map` or `filter`, as the collects
+/// [`Lowerer::lower_collected_map`] lowers do.
+fn ends_with_stage(iterator: &Expr) -> bool {
+    matches!(strip_parens(iterator), Expr::MethodCall(call) if call.method == "map" || call.method == "filter")
 }
 
 /// What a `collect()` into `path` builds, by the last segment of the type:
