@@ -19,7 +19,7 @@
 
 use crate::attr::Options;
 use crate::ctxt::Ctxt;
-use crate::ir::{BinaryOp, Block, Function, Op, Operand, Origin, ParamKind, Shape, Stmt, Var};
+use crate::ir::{BinaryOp, Block, Function, Op, Operand, Origin, ParamKind, Shape, Stmt, Var, signed_literal};
 use crate::rules;
 
 /// Which variables carry a derivative, and which are certainly `Copy`.
@@ -400,7 +400,7 @@ fn is_arithmetic(expr: &syn::Expr) -> bool {
         syn::Expr::Unary(unary) => !matches!(unary.op, syn::UnOp::Deref(_)) && is_arithmetic(&unary.expr),
         syn::Expr::Binary(binary) => is_arithmetic(&binary.left) && is_arithmetic(&binary.right),
         syn::Expr::MethodCall(call) => {
-            call.args.is_empty() && ["len", "nrows", "ncols"].iter().any(|length| call.method == length)
+            call.args.is_empty() && rules::LENGTH_QUERIES.iter().any(|length| call.method == length)
         }
         _ => false,
     }
@@ -717,21 +717,7 @@ fn is_number(activity: &Activity, operand: &Operand) -> bool {
         Operand::Var(var) => activity.is_number(*var),
         Operand::Transposed(_) => false,
         Operand::Const(expr) => {
-            let expr = match expr {
-                syn::Expr::Unary(syn::ExprUnary {
-                    op: syn::UnOp::Neg(_),
-                    expr,
-                    ..
-                }) => expr,
-                expr => expr,
-            };
-            matches!(
-                expr,
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Float(_) | syn::Lit::Int(_),
-                    ..
-                })
-            )
+            matches!(signed_literal(expr), Some((syn::Lit::Float(_) | syn::Lit::Int(_), _)))
         }
     }
 }

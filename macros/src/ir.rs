@@ -174,6 +174,29 @@ impl CallArg {
     }
 }
 
+/// The literal `expr` is, through parentheses and one minus sign, with
+/// whether it is negated: `(2.5, false)` of `2.5`, `(1, true)` of `-(1)`.
+pub fn signed_literal(expr: &syn::Expr) -> Option<(&syn::Lit, bool)> {
+    fn unparenthesised(mut expr: &syn::Expr) -> &syn::Expr {
+        while let syn::Expr::Paren(paren) = expr {
+            expr = &paren.expr;
+        }
+        expr
+    }
+    let (expr, negated) = match unparenthesised(expr) {
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (unparenthesised(expr), true),
+        expr => (expr, false),
+    };
+    match expr {
+        syn::Expr::Lit(literal) => Some((&literal.lit, negated)),
+        _ => None,
+    }
+}
+
 /// The name a call is known by, the last segment of its path: `g` of
 /// `m::g(x)`, which its pullback and gradients are named after.
 pub fn callee_name(func: &syn::ExprPath) -> String {

@@ -399,6 +399,9 @@ pub static PREDICATES: &[&str] = &[
 /// Methods that read the shape of their receiver, not its values.
 pub static SHAPE_QUERIES: &[&str] = &["nrows", "ncols", "shape", "len", "is_empty"];
 
+/// The shape queries that give a length, a `usize`.
+pub static LENGTH_QUERIES: &[&str] = &["len", "nrows", "ncols"];
+
 /// Methods of slices and `Vec` that change their receiver in place; allowed
 /// on constant buffers (a permutation `p.swap(i, j)`), which they make
 /// change without an element store.

@@ -12,13 +12,15 @@
 use syn::{Expr, Lit};
 
 use super::{Lowerer, strip_parens};
-use crate::ir::Operand;
+use crate::ir::{Operand, signed_literal};
+use crate::rules;
 
 /// An exponent whose type is known from how it is written.
 enum Exponent {
     /// An integer literal that is an `i32` (no suffix, or `i32`).
     I32Literal(String),
-    /// A float literal, written as `text`.
+    /// A float literal, written as `text`, with its value where that is a
+    /// whole number.
     FloatLiteral { text: String, integral: Option<i64> },
     /// A value of an integer type other than `i32`: `code` is what the user
     /// wrote, or `None` for an expression too long to repeat.
@@ -68,16 +70,10 @@ impl Lowerer<'_> {
 
     /// The type of `exponent` where its writing tells it.
     fn exponent(&self, exponent: &Expr) -> Option<Exponent> {
+        if let Some((literal, negated)) = signed_literal(exponent) {
+            return literal_exponent(literal, if negated { "-" } else { "" });
+        }
         match strip_parens(exponent) {
-            Expr::Lit(literal) => literal_exponent(&literal.lit, ""),
-            Expr::Unary(syn::ExprUnary {
-                op: syn::UnOp::Neg(_),
-                expr,
-                ..
-            }) => match strip_parens(expr) {
-                Expr::Lit(literal) => literal_exponent(&literal.lit, "-"),
-                _ => None,
-            },
             Expr::Path(path) => {
                 let name = path.path.get_ident()?.to_string();
                 let Some(Operand::Var(var)) = self.lookup(&name)?.value else {
@@ -87,7 +83,7 @@ impl Lowerer<'_> {
                 Some(Exponent::OtherInteger { code: Some(name), ty })
             }
             Expr::MethodCall(call)
-                if call.args.is_empty() && ["len", "nrows", "ncols"].iter().any(|size| call.method == size) =>
+                if call.args.is_empty() && rules::LENGTH_QUERIES.iter().any(|size| call.method == size) =>
             {
                 let code = match strip_parens(&call.receiver) {
                     Expr::Path(path) => path.path.get_ident().map(|name| format!("{name}.{}()", call.method)),
