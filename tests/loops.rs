@@ -214,6 +214,152 @@ fn reversed_inclusive_range_taylor_polynomial() {
     assert_close(exp_taylor_grad(1.0, 20).1, std::f64::consts::E, 1e-15);
 }
 
+// ----- for over stepped ranges ------------------------------------------------------
+
+/// Σ over odd i of sin(x_{i−1})·x_i: the pairs (x₀, x₁), (x₂, x₃), … of
+/// `(1..n).step_by(2)`.
+#[differentiate]
+fn paired_sines(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in (1..xs.len()).step_by(2) {
+        s += xs[i - 1].sin() * xs[i];
+    }
+    s
+}
+
+#[test]
+fn stepped_range_pairs_elements() {
+    let g = of_slice!(paired_sines, paired_sines_grad, paired_sines_vjp, paired_sines_pullback);
+    let mut rng = Rng::for_test("paired_sines");
+    for len in [1, 2, 5, 8] {
+        check_sampled_exact(
+            &g,
+            &mut rng,
+            |r| uniform_point(r, len, -2.0, 2.0),
+            |x| {
+                let mut expected = vec![0.0; x.len()];
+                for i in (1..x.len()).step_by(2) {
+                    expected[i - 1] = x[i - 1].cos() * x[i];
+                    expected[i] = x[i - 1].sin();
+                }
+                expected
+            },
+        );
+    }
+}
+
+/// A loop-carried value over every third element counted down from the
+/// last (`(1..=n − 1).rev().step_by(3)`), then over an `i32` range stepped
+/// by 2 and walked backwards (`.step_by(2).rev()`): the values of the steps
+/// and their order both reach the derivative.
+#[differentiate(forward, hessian)]
+fn stepped_recurrence(xs: &[f64], w: f64) -> f64 {
+    let mut s = 1.0;
+    for i in (1..=xs.len() - 1).rev().step_by(3) {
+        s = s * w + xs[i] * xs[i - 1];
+    }
+    for j in (0..xs.len() as i32).step_by(2).rev() {
+        s = (s + xs[j as usize] * w).tanh();
+    }
+    s
+}
+
+#[test]
+fn stepped_ranges_reversed_inclusive_and_of_i32() {
+    let mut rng = Rng::for_test("stepped_recurrence");
+    for len in [2, 3, 7, 10] {
+        for _ in 0..POINTS {
+            let xs = uniform_point(&mut rng, len, -1.0, 1.0);
+            let w = rng.uniform(-1.2, 1.2);
+            let (value, dxs, dw) = stepped_recurrence_grad(&xs, w);
+            // The recurrence written out with the indices the steps visit.
+            let mut by_hand = 1.0;
+            let mut i = len - 1;
+            loop {
+                by_hand = by_hand * w + xs[i] * xs[i - 1];
+                if i < 4 {
+                    break;
+                }
+                i -= 3;
+            }
+            for j in (0..len).filter(|j| j % 2 == 0).rev() {
+                by_hand = (by_hand + xs[j] * w).tanh();
+            }
+            assert_close(value, by_hand, EXACT_TOLERANCE);
+
+            let mut point = xs.clone();
+            point.push(w);
+            let mut gradient = dxs.clone();
+            gradient.push(dw);
+            let f = |p: &[f64]| stepped_recurrence(&p[..len], p[len]);
+            assert_gradient(f, &point, &gradient);
+
+            // Forward mode along a random direction agrees with the gradient.
+            let tangent = signed_point(&mut rng, len + 1, 0.1, 1.0);
+            let (jvp_value, directional) = stepped_recurrence_jvp(&xs, w, &tangent[..len], tangent[len]);
+            assert_value(jvp_value, value);
+            let expected: f64 = gradient.iter().zip(&tangent).map(|(g, t)| g * t).sum();
+            assert_close(directional, expected, 1e-11);
+
+            // The Hessian is the central-difference Jacobian of the gradient,
+            // relative to its largest entry.
+            let (_, hessian) = stepped_recurrence_hessian(&xs, w);
+            let numeric = fd::central_jacobian(
+                |p: &[f64]| {
+                    let (_, mut gradient, dw) = stepped_recurrence_grad(&p[..len], p[len]);
+                    gradient.push(dw);
+                    gradient
+                },
+                &point,
+            );
+            assert_eq!((hessian.nrows(), hessian.ncols()), (len + 1, len + 1));
+            let entries = |m: &Mat<f64>| -> Vec<f64> {
+                (0..=len)
+                    .flat_map(|i| (0..=len).map(move |j| (i, j)))
+                    .map(|(i, j)| m[(i, j)])
+                    .collect()
+            };
+            let scale = entries(&numeric).iter().fold(1e-300_f64, |max, h| max.max(h.abs()));
+            for (generated, central) in entries(&hessian).iter().zip(entries(&numeric)) {
+                assert!(
+                    (generated - central).abs() <= FD_TOLERANCE * scale,
+                    "{generated:e} vs {central:e}"
+                );
+            }
+        }
+    }
+}
+
+/// Σ x_i² over every third index, as a `map` and `sum` of a stepped range.
+#[differentiate]
+fn every_third_square(xs: &[f64]) -> f64 {
+    (0..xs.len()).step_by(3).map(|i| xs[i] * xs[i]).sum::<f64>()
+}
+
+#[test]
+fn stepped_range_in_an_iterator_sum() {
+    let g = of_slice!(
+        every_third_square,
+        every_third_square_grad,
+        every_third_square_vjp,
+        every_third_square_pullback
+    );
+    let mut rng = Rng::for_test("every_third_square");
+    for len in [1, 3, 4, 10] {
+        check_sampled_exact(
+            &g,
+            &mut rng,
+            |r| uniform_point(r, len, -2.0, 2.0),
+            |x| {
+                (0..x.len())
+                    .map(|i| if i % 3 == 0 { 2.0 * x[i] } else { 0.0 })
+                    .collect()
+            },
+        );
+    }
+    assert_eq!(every_third_square_grad(&[]), (0.0, Vec::new()));
+}
+
 /// `for _ in 0..n`: xⁿ by repeated multiplication.
 #[differentiate]
 fn power_by_loop(x: f64, n: usize) -> f64 {

@@ -1,6 +1,7 @@
-// `take` and `step_by` have no rule: the error points at the adapter and
-// gives the sub-slice or counted loop to write instead. An adapter with no
-// usual rewrite (`peekable`) gets the list of what a loop may walk.
+// `take`, and `step_by` of anything but a range, have no rule: the error
+// points at the adapter and gives the sub-slice or stepped range to write
+// instead. An adapter with no usual rewrite (`peekable`) gets the list of
+// what a loop may walk.
 use chainrule::differentiate;
 
 #[differentiate]
@@ -11,8 +12,8 @@ fn head_cubes(xs: &[f64]) -> f64 {
 #[differentiate]
 fn even_sines(xs: &[f64]) -> f64 {
     let mut s = 0.0;
-    for i in (0..xs.len()).step_by(2) {
-        s += xs[i].sin();
+    for x in xs.iter().step_by(2) {
+        s += x.sin();
     }
     s
 }

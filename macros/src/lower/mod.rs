@@ -33,6 +33,7 @@ mod faer_macros;
 mod pipelines;
 mod pushes;
 mod sequences;
+mod stepped;
 mod subslices;
 mod tuples;
 
@@ -1058,7 +1059,7 @@ impl Lowerer<'_> {
         if let Some(value) = self.lower_from_fn(func, call, out) {
             return value;
         }
-        if is_length_query(func) {
+        if is_length_query(func) || is_step_query(func) {
             return self.opaque(expr, out);
         }
         if let Some(name) = func.path.get_ident().map(ToString::to_string) {
@@ -1369,6 +1370,10 @@ impl Lowerer<'_> {
             Some(Ok(rewritten)) => return self.lower_for(&rewritten, out),
             Some(Err(())) => return,
             None => {}
+        }
+        if let Some(counted) = stepped::stepped_range_loop(for_loop) {
+            self.lower_expr(&counted, out);
+            return;
         }
         if let Some(label) = &for_loop.label {
             self.cx
@@ -1770,7 +1775,7 @@ impl Lowerer<'_> {
             }
             self.cx.error_spanned_by(
                 iterable,
-                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`) or over the elements of slices, \
+                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`, `(0..n).step_by(2)`) or over the elements of slices, \
                  `Vec`s, arrays or faer vectors (`for &x in xs`, `for x in xs.iter()`, \
                  `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`, `xs.windows(2)`, \
                  `xs.chunks(3)`, then `.filter(…)` and `.map(…)` last); iterator adapters other than `rev`, \
@@ -2493,6 +2498,13 @@ pub fn path_segments(func: &syn::ExprPath) -> Vec<String> {
 /// its receiver's shape.
 fn is_length_query(func: &syn::ExprPath) -> bool {
     path_segments(func) == ["chainrule", "rules", "length"]
+}
+
+/// Whether `func` is one of the integer helpers of a loop over a stepped
+/// range (`stepped.rs`), kept as written.
+fn is_step_query(func: &syn::ExprPath) -> bool {
+    matches!(path_segments(func).as_slice(), [chainrule, rules, query]
+        if chainrule == "chainrule" && rules == "rules" && stepped::STEP_QUERIES.contains(&query.as_str()))
 }
 
 /// Whether `func` names a function of `chainrule::ops` (`relu`,

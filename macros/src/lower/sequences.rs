@@ -217,8 +217,8 @@ pub(super) fn adapter_without_rule(iterable: &Expr) -> Option<(&syn::Ident, &'st
                  `for i in 0..k.min(xs.len()) { … xs[i] … }`",
             ),
             "step_by" => Some(
-                "count the steps and compute the index: `for j in 0..(b - a).div_ceil(s) { let i = a + j * s; … }` \
-                 for `(a..b).step_by(s)`",
+                "step over a range with both ends instead, and index the elements: \
+                 `for i in (0..xs.len()).step_by(s) { … xs[i] … }`",
             ),
             "chain" => Some("write one loop for each sequence, one after the other"),
             _ => None,

@@ -218,6 +218,29 @@ pub fn length<S: Length + ?Sized>(sequence: &S) -> usize {
     sequence.length()
 }
 
+/// How many values `range.step_by(step)` yields: the trip count of a loop
+/// over a stepped range, which `#[differentiate]` writes as a counted loop.
+///
+/// # Panics
+/// If `step` is 0, as `step_by` does.
+#[inline]
+pub fn step_count<R: Iterator + Clone>(range: &R, step: usize) -> usize {
+    // Exact for ranges of integers: a range's size hint is its length.
+    range.clone().step_by(step).size_hint().0
+}
+
+/// Step `k` of `range.step_by(step)`: the `k·step`-th value of the range,
+/// found in constant time (`Iterator::nth` of a range adds to its start).
+///
+/// # Panics
+/// If the range has no such value (`k` is not below [`step_count`]).
+#[inline]
+pub fn step_value<R: Iterator + Clone>(range: &R, step: usize, k: usize) -> R::Item {
+    k.checked_mul(step)
+        .and_then(|n| range.clone().nth(n))
+        .expect("a step of a stepped range within its step count")
+}
+
 /// An element of a buffer built or written element by element: `e` is stored
 /// at `index` (`v = [.., e, ..]` or `v[index] = e`), so ē += v̄[index].
 #[inline]
