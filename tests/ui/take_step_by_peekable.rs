@@ -1,12 +1,12 @@
-// `take`, and `step_by` of anything but a range, have no rule: the error
-// points at the adapter and gives the sub-slice or stepped range to write
-// instead. An adapter with no usual rewrite (`peekable`) gets the list of
-// what a loop may walk.
+// `take` of anything but a sequence's elements, and `step_by` of anything
+// but a range, have no rule: the error points at the adapter and gives the
+// range or stepped range to write instead. An adapter with no usual
+// rewrite (`peekable`) gets the list of what a loop may walk.
 use chainrule::differentiate;
 
 #[differentiate]
 fn head_cubes(xs: &[f64]) -> f64 {
-    xs.iter().take(2).map(|v| v * v * v).sum::<f64>()
+    (0..xs.len()).take(2).map(|i| xs[i] * xs[i] * xs[i]).sum::<f64>()
 }
 
 #[differentiate]

@@ -30,6 +30,7 @@ mod closures;
 mod effects;
 mod exponents;
 mod faer_macros;
+mod narrowing;
 mod pipelines;
 mod pushes;
 mod sequences;
@@ -72,7 +73,8 @@ pub fn lower_signature(signature: &Signature) -> Function {
 pub fn lower_function(cx: &mut Ctxt, item: &syn::ItemFn, signature: &Signature) -> Function {
     let mut lowerer = Lowerer::new(cx, item.sig.ident.to_string());
     let params = lowerer.bind_params(signature);
-    let stmts = pushes::preallocated_pushes(&item.block.stmts);
+    let stmts = narrowing::narrowed_iterators(&item.block.stmts);
+    let stmts = pushes::preallocated_pushes(&stmts);
     let stmts = closures::typed_iterator_ends(&stmts, &item.sig.output);
     let body = early_exit::returns_to_breaks(&stmts, signature.output, &item.sig.output);
     let frames = vec![Frame::new(&body)];
@@ -1059,7 +1061,7 @@ impl Lowerer<'_> {
         if let Some(value) = self.lower_from_fn(func, call, out) {
             return value;
         }
-        if is_length_query(func) || is_step_query(func) {
+        if is_length_query(func) || is_integer_call(func) {
             return self.opaque(expr, out);
         }
         if let Some(name) = func.path.get_ident().map(ToString::to_string) {
@@ -1769,7 +1771,7 @@ impl Lowerer<'_> {
             if let Some((adapter, instead)) = sequences::adapter_without_rule(iterable) {
                 self.cx.error_at(
                     adapter.span(),
-                    format!("#[differentiate] has no rule for the iterator adapter `{adapter}`: {instead}"),
+                    format!("#[differentiate] has no rule for the iterator adapter `{adapter}` here: {instead}"),
                 );
                 return None;
             }
@@ -2500,11 +2502,16 @@ fn is_length_query(func: &syn::ExprPath) -> bool {
     path_segments(func) == ["chainrule", "rules", "length"]
 }
 
-/// Whether `func` is one of the integer helpers of a loop over a stepped
-/// range (`stepped.rs`), kept as written.
-fn is_step_query(func: &syn::ExprPath) -> bool {
-    matches!(path_segments(func).as_slice(), [chainrule, rules, query]
-        if chainrule == "chainrule" && rules == "rules" && stepped::STEP_QUERIES.contains(&query.as_str()))
+/// Whether `func` computes an integer from integers, kept as written:
+/// `std::cmp::min` and `max` (of `Ord` values, so never of `f64`s) and the
+/// helpers of a loop over a stepped range (`stepped.rs`).
+fn is_integer_call(func: &syn::ExprPath) -> bool {
+    let segments = path_segments(func);
+    match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["std" | "core", "cmp", "min" | "max"] | ["cmp", "min" | "max"] => true,
+        ["chainrule", "rules", helper] => stepped::STEP_QUERIES.contains(helper),
+        _ => false,
+    }
 }
 
 /// Whether `func` names a function of `chainrule::ops` (`relu`,

@@ -178,7 +178,7 @@ impl<'a> Walk<'a> {
     /// The number of steps of each leaf, left to right.
     fn collect_steps(&self, steps: &mut Vec<Expr>) {
         match self {
-            Walk::Elements { sequence, .. } => steps.push(syn::parse_quote!(::chainrule::rules::length(&#sequence))),
+            Walk::Elements { sequence, .. } => steps.push(elements_in(sequence)),
             Walk::Counter { range, .. } => {
                 steps.push(syn::parse_quote!(::core::iter::Iterator::size_hint(&(#range)).0))
             }
@@ -200,6 +200,27 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The number of elements of `sequence`. A sub-slice `xs[a..b]` has
+/// `b − a`, counted from its bounds, since a faer vector has no sub-slice
+/// to ask (the lowering copies the part element by element).
+fn elements_in(sequence: &Expr) -> Expr {
+    let Expr::Index(syn::ExprIndex { expr: base, index, .. }) = strip_parens(sequence) else {
+        return syn::parse_quote!(::chainrule::rules::length(&#sequence));
+    };
+    let Expr::Range(range) = strip_parens(index) else {
+        return syn::parse_quote!(::chainrule::rules::length(&#sequence));
+    };
+    let end = match (&range.end, &range.limits) {
+        (Some(end), syn::RangeLimits::HalfOpen(_)) => quote::quote!(#end),
+        (Some(end), syn::RangeLimits::Closed(_)) => quote::quote!(#end + 1),
+        (None, _) => quote::quote!(::chainrule::rules::length(&#base)),
+    };
+    match &range.start {
+        Some(start) => syn::parse_quote!((#end - (#start))),
+        None => syn::parse_quote!(#end),
+    }
+}
+
 /// The first adapter of `iterable`'s chain that no [`Walk`] has, with what
 /// to write instead, for the adapters with a usual rewrite: `skip`, `take`,
 /// `step_by`, `chain`. `None` for others.
@@ -209,15 +230,17 @@ pub(super) fn adapter_without_rule(iterable: &Expr) -> Option<(&syn::Ident, &'st
     while let Expr::MethodCall(call) = current {
         let instead = match call.method.to_string().as_str() {
             "skip" => Some(
-                "walk a sub-slice, `xs[k..].iter()` for `xs.iter().skip(k)`, or count from `k`: \
+                "it is differentiated on the elements of one sequence (`xs.iter().skip(k)`, \
+                 `xs.iter().enumerate().skip(k)`); start a range at `k` instead (`k..n`), or count from `k`: \
                  `for i in k..xs.len() { … xs[i] … }`",
             ),
             "take" => Some(
-                "walk a sub-slice, `xs[..k].iter()` for `xs.iter().take(k)`, or count to `k`: \
+                "it is differentiated on the elements of one sequence (`xs.iter().take(k)`, \
+                 `xs.iter().enumerate().take(k)`); end a range at `k` instead (`0..k.min(n)`), or count to `k`: \
                  `for i in 0..k.min(xs.len()) { … xs[i] … }`",
             ),
             "step_by" => Some(
-                "step over a range with both ends instead, and index the elements: \
+                "it is differentiated on a range with both ends; step over the indices and read the elements: \
                  `for i in (0..xs.len()).step_by(s) { … xs[i] … }`",
             ),
             "chain" => Some("write one loop for each sequence, one after the other"),
