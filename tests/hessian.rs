@@ -342,6 +342,43 @@ fn second_derivatives_where_an_inner_value_is_stationary() {
     }
 }
 
+#[differentiate(hessian)]
+fn power(x: f64, y: f64) -> f64 {
+    x.powf(y)
+}
+
+/// ∇²(xʸ) = [[y(y−1)xʸ⁻², xʸ⁻¹(1 + y ln x)], [·, xʸ ln²x]]: at y = 0 the
+/// first derivative along x is 0 for every x, but its derivative along y,
+/// the mixed partial 1/x, is not.
+#[test]
+fn the_mixed_partial_of_a_power_survives_a_zero_exponent() {
+    let mut rng = Rng::for_test("power");
+    for x in [0.5, 2.0, 3.7, rng.uniform(0.1, 4.0)] {
+        let (value, hessian) = power_hessian(x, 0.0);
+        assert_eq!(value, 1.0);
+        let expected = [[0.0, 1.0 / x], [1.0 / x, x.ln() * x.ln()]];
+        for (i, row) in expected.iter().enumerate() {
+            for (j, entry) in row.iter().enumerate() {
+                assert!(
+                    (hessian[(i, j)] - entry).abs() <= 1e-14 * (1.0 + entry.abs()),
+                    "H[{i}, {j}] = {} at x = {x}, y = 0, not {entry}",
+                    hessian[(i, j)]
+                );
+            }
+        }
+        let (_, along_x, along_y) = power_hvp(x, 0.0, 1.0, 0.0);
+        check_product(&hessian, &[1.0, 0.0], &[along_x, along_y]);
+        check_hessian(
+            |p| {
+                let (_, dx, dy) = power_grad(p[0], p[1]);
+                vec![dx, dy]
+            },
+            &[x, 0.0],
+            &hessian,
+        );
+    }
+}
+
 // ----- through calls of other functions with `hessian` ------------------------
 
 /// x³, a helper with a Hessian of its own.

@@ -941,20 +941,23 @@ impl Forward<'_> {
                 };
                 scale(self, factor, out)
             }
-            // y = aᵇ: ẏ = b·aᵇ⁻¹·ȧ (0 for b = 0) + y·ln a·ḃ (0 where y = 0),
-            // each term 0 where its tangent is and its factor is not finite
-            // (a = 0 with b < 1; a ≤ 0)
+            // y = aᵇ: ẏ = b·aᵇ⁻¹·ȧ (0 at a = b = 0, where y ≡ 1 along a but
+            // 0·0⁻¹ is NaN) + y·ln a·ḃ (0 where y = 0), each term 0 where its
+            // tangent is and its factor is not finite (a = 0 with b < 1;
+            // a ≤ 0). Only a = 0 is cut out of the first factor: at b = 0
+            // elsewhere it is computed, so its derivative along b, aᵇ⁻¹(1 +
+            // b·ln a), reaches second derivatives.
             "powf" => {
                 let b = b?;
                 let base_term = ta.as_ref().map(|ta| {
                     let (base, exponent) = (self.render(&a), self.render(&b));
-                    let reads = a.var().into_iter().chain(b.var()).collect();
-                    let singular = self.opaque(parse_quote!(#base == 0.0 && #exponent < 1.0), reads, out);
+                    let reads: Vec<Var> = a.var().into_iter().chain(b.var()).collect();
+                    let singular = self.opaque(parse_quote!(#base == 0.0 && #exponent < 1.0), reads.clone(), out);
                     self.unless_still(
                         ta,
                         singular,
                         |this, out| {
-                            let guard = this.equals(&b, &constant("0.0"), out);
+                            let guard = this.opaque(parse_quote!(#base == 0.0 && #exponent == 0.0), reads, out);
                             let factor = this.zero_where(
                                 guard,
                                 |this, out| {
