@@ -7,7 +7,8 @@
 //! - `_vjp` with a random seed (seed × gradient) and `_pullback` (the same
 //!   numbers as `_vjp` and `_grad`).
 //!
-//! Each method is also checked in its path form, `f64::exp(x)`.
+//! Each method is also checked in its path form, `f64::exp(x)` (or
+//! `<f64>::hypot(x, y)`).
 
 #[macro_use]
 mod common;
@@ -1171,7 +1172,8 @@ fn path_form_max_with_constant_receiver() {
 
 #[differentiate]
 fn f_path_binary(y: f64, x: f64) -> f64 {
-    f64::atan2(y, x) + f64::hypot(x, y) + f64::log(x * x + 1.0, y * y + 2.0)
+    // The qualified form `<f64>::name` is the same function.
+    f64::atan2(y, x) + <f64>::hypot(x, y) + f64::log(x * x + 1.0, y * y + 2.0)
 }
 
 #[test]

@@ -2533,10 +2533,15 @@ pub fn is_ops_function(func: &syn::ExprPath) -> bool {
     from_chainrule && rules::OPS_FUNCTIONS.contains(&name.as_str())
 }
 
-/// `f64::name` (or `core::f64::name`): the method form it abbreviates.
+/// `f64::name` (or `core::f64::name`, `<f64>::name`): the method form it
+/// abbreviates.
 fn f64_method_path(func: &syn::ExprPath) -> Option<Ident> {
-    if func.qself.is_some() {
-        return None;
+    if let Some(qself) = &func.qself {
+        let is_f64 = matches!(&*qself.ty, syn::Type::Path(ty) if ty.qself.is_none() && ty.path.is_ident("f64"));
+        return match func.path.segments.iter().collect::<Vec<_>>().as_slice() {
+            [method] if is_f64 && qself.position == 0 => Some(method.ident.clone()),
+            _ => None,
+        };
     }
     let segments: Vec<&syn::PathSegment> = func.path.segments.iter().collect();
     let [.., ty, method] = segments.as_slice() else {
