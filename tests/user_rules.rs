@@ -8,6 +8,10 @@
 //! is checked against central finite differences with
 //! `chainrule::fd::check_gradient`, alone and called from other
 //! differentiated functions inside loops and branches.
+//!
+//! A function that returns an integer needs no rule: `let k: usize =
+//! argmax(xs);` keeps the call as written, since an index has no
+//! derivative.
 
 #[macro_use]
 mod common;
@@ -652,4 +656,53 @@ fn a_callee_in_a_loop_runs_once_per_iteration_and_its_rule_once_in_the_sweep() {
     let (_, grad) = sum_counted_grad(&xs);
     assert_eq!(take_counts(), (calls, calls));
     assert_identical(&grad, &gradient);
+}
+
+// ----- functions that return an integer -------------------------------------------
+
+/// The index of the largest element (the first of equals).
+fn argmax(xs: &[f64]) -> usize {
+    let mut best = 0;
+    for i in 1..xs.len() {
+        if xs[i] > xs[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The squared top logit above the mean: the index is chosen on primal
+/// values, and only the element it picks carries the square's derivative.
+#[differentiate(forward, hessian)]
+fn top_logit_margin(logits: &[f64]) -> f64 {
+    let k: usize = argmax(logits);
+    logits[k] * logits[k] - logits.iter().sum::<f64>() / logits.len() as f64
+}
+
+#[test]
+fn an_integer_stated_by_the_let_is_kept_as_the_call_gives_it() {
+    let mut rng = Rng::for_test("top_logit_margin");
+    for _ in 0..POINTS {
+        let logits: Vec<f64> = (0..5).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let (value, gradient) = top_logit_margin_grad(&logits);
+        assert_value(value, top_logit_margin(&logits));
+        let k = argmax(&logits);
+        let expected: Vec<f64> = (0..5)
+            .map(|i| if i == k { 2.0 * logits[k] } else { 0.0 } - 0.2)
+            .collect();
+        assert_all_close(&gradient, &expected, EXACT_TOLERANCE);
+        check_fd(top_logit_margin, &logits, &gradient);
+
+        let direction: Vec<f64> = (0..5).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (_, tangent) = top_logit_margin_jvp(&logits, &direction);
+        let along: f64 = expected.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_close(tangent, along, EXACT_TOLERANCE);
+        let (_, hessian) = top_logit_margin_hessian(&logits);
+        for i in 0..5 {
+            for j in 0..5 {
+                let entry = if i == k && j == k { 2.0 } else { 0.0 };
+                assert_eq!(hessian[(i, j)], entry, "H[{i}, {j}]");
+            }
+        }
+    }
 }

@@ -122,8 +122,13 @@ fn literal_exponent(literal: &Lit, sign: &str) -> Option<Exponent> {
 /// The name of an integer type other than `i32`, as the parameter's type
 /// `ty` writes it.
 pub(super) fn integer_other_than_i32(ty: &syn::Type) -> Option<String> {
+    integer_type(ty).filter(|name| name != "i32")
+}
+
+/// The name of the primitive integer type `ty`, if it is one.
+pub(super) fn integer_type(ty: &syn::Type) -> Option<String> {
     const INTEGERS: &[&str] = &[
-        "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i64", "i128",
+        "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
     ];
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => {

@@ -537,9 +537,17 @@ impl Lowerer<'_> {
                     }
                     _ => &init.expr,
                 };
+                // `let k: usize = argmax(xs);`: an integer has no
+                // derivative, so a call stated to give one is kept as
+                // written, whatever function it calls.
+                if let syn::Pat::Type(typed) = &local.pat
+                    && exponents::integer_type(&typed.ty).is_some()
+                    && let Expr::Call(_) = strip_parens(&init.expr)
+                {
+                    Some(self.opaque(&init.expr, out))
                 // `let m: f64 = -10.0;` keeps its type too: its methods
                 // (`m.max(x)`) need it.
-                if let syn::Pat::Type(typed) = &local.pat
+                } else if let syn::Pat::Type(typed) = &local.pat
                     && let Expr::Unary(unary) = strip_parens(&init.expr)
                     && matches!(unary.op, syn::UnOp::Neg(_))
                     && let Expr::Lit(literal) = strip_parens(&unary.expr)
