@@ -21,7 +21,7 @@ use chainrule::fd;
 use chainrule::prelude::*;
 use common::{
     EXACT_TOLERANCE, Generated, POINTS, Rng, assert_all_close, assert_close, assert_gradient, assert_identical,
-    assert_value, away_from, check_box_exact, check_sampled, check_sampled_exact, uniform_point,
+    assert_value, away_from, check_box_exact, check_lengths_exact, check_sampled, check_sampled_exact, uniform_point,
 };
 
 /// `seed · gradient`.
@@ -51,20 +51,13 @@ fn prefix_sums(x: &[f64]) -> f64 {
 fn writes_that_read_the_element_written_before() {
     let g = of_slice!(prefix_sums, prefix_sums_grad, prefix_sums_vjp, prefix_sums_pullback);
     let mut rng = Rng::for_test("prefix_sums");
-    for len in [1, 2, 5, 8] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |p| {
-                // ∂/∂xⱼ Σ vᵢ² = Σ_{i≥j} 2vᵢ
-                let prefix: Vec<f64> = p.iter().scan(0.0, |s, x| Some(*s + x).inspect(|v| *s = *v)).collect();
-                (0..p.len())
-                    .map(|j| prefix[j..].iter().map(|v| 2.0 * v).sum())
-                    .collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 5, 8], (-2.0, 2.0), |p| {
+        // ∂/∂xⱼ Σ vᵢ² = Σ_{i≥j} 2vᵢ
+        let prefix: Vec<f64> = p.iter().scan(0.0, |s, x| Some(*s + x).inspect(|v| *s = *v)).collect();
+        (0..p.len())
+            .map(|j| prefix[j..].iter().map(|v| 2.0 * v).sum())
+            .collect()
+    });
     assert_eq!(prefix_sums_grad(&[1.0, 2.0]), (10.0, vec![8.0, 6.0]));
 }
 
@@ -140,22 +133,15 @@ fn subtract_and_divide_assignments_to_elements() {
         subtract_and_divide_elements_pullback
     );
     let mut rng = Rng::for_test("subtract_and_divide");
-    for len in [1, 4] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |p| {
-                p.iter()
-                    .enumerate()
-                    .map(|(i, &x)| {
-                        let (u, d) = (x - x * x, 1.0 + x * x);
-                        (i as f64 + 1.0) * ((1.0 - 2.0 * x) * d - u * 2.0 * x) / (d * d)
-                    })
-                    .collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 4], (-2.0, 2.0), |p| {
+        p.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let (u, d) = (x - x * x, 1.0 + x * x);
+                (i as f64 + 1.0) * ((1.0 - 2.0 * x) * d - u * 2.0 * x) / (d * d)
+            })
+            .collect()
+    });
 }
 
 /// Writes at computed indices: v is x reversed and scaled, then Σ (i + 1)·vᵢ².
@@ -399,23 +385,16 @@ fn elements_written_from_calls() {
         buffer_from_calls_pullback
     );
     let mut rng = Rng::for_test("buffer_from_calls");
-    for len in [1, 2, 5] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                // vᵢ = xᵢ² + xᵢ⁴, f = v_last·v₀
-                let v = |x: f64| x * x + x.powi(4);
-                let dv = |x: f64| 2.0 * x + 4.0 * x.powi(3);
-                let (first, last) = (p[0], p[p.len() - 1]);
-                let mut gradient = vec![0.0; p.len()];
-                gradient[0] += dv(first) * v(last);
-                gradient[p.len() - 1] += dv(last) * v(first);
-                gradient
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 5], (-1.5, 1.5), |p| {
+        // vᵢ = xᵢ² + xᵢ⁴, f = v_last·v₀
+        let v = |x: f64| x * x + x.powi(4);
+        let dv = |x: f64| 2.0 * x + 4.0 * x.powi(3);
+        let (first, last) = (p[0], p[p.len() - 1]);
+        let mut gradient = vec![0.0; p.len()];
+        gradient[0] += dv(first) * v(last);
+        gradient[p.len() - 1] += dv(last) * v(first);
+        gradient
+    });
 }
 
 /// Writes in a loop left by `break`: the elements after it stay zero.
@@ -552,26 +531,19 @@ fn writes_inside_match_arms() {
         buffer_in_match_pullback
     );
     let mut rng = Rng::for_test("buffer_in_match");
-    for len in [1, 2, 3, 5] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                let last = p.len() - 1;
-                let mut gradient = vec![0.0; p.len()];
-                match last % 3 {
-                    0 => gradient[last] = 1.0,
-                    1 => {
-                        gradient[last] = p[last - 1];
-                        gradient[last - 1] = p[last];
-                    }
-                    _ => gradient[last] = p[last].cos(),
-                }
-                gradient
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 3, 5], (-1.5, 1.5), |p| {
+        let last = p.len() - 1;
+        let mut gradient = vec![0.0; p.len()];
+        match last % 3 {
+            0 => gradient[last] = 1.0,
+            1 => {
+                gradient[last] = p[last - 1];
+                gradient[last - 1] = p[last];
+            }
+            _ => gradient[last] = p[last].cos(),
+        }
+        gradient
+    });
 }
 
 /// A local faer column written element by element.
@@ -594,17 +566,10 @@ fn element_writes_into_a_local_column() {
         written_column_pullback
     );
     let mut rng = Rng::for_test("written_column");
-    for len in [1, 4] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                let norm = p.iter().map(|x| x.powi(4)).sum::<f64>().sqrt();
-                p.iter().map(|x| 2.0 * x + 2.0 * x.powi(3) / norm).collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 4], (-1.5, 1.5), |p| {
+        let norm = p.iter().map(|x| x.powi(4)).sum::<f64>().sqrt();
+        p.iter().map(|x| 2.0 * x + 2.0 * x.powi(3) / norm).collect()
+    });
 }
 
 /// A slice parameter copied into a local buffer with `.to_owned()`, then
@@ -709,21 +674,14 @@ fn histogram(x: &[f64]) -> f64 {
 fn zero_array_accumulated_into() {
     let g = of_slice!(histogram, histogram_grad, histogram_vjp, histogram_pullback);
     let mut rng = Rng::for_test("histogram");
-    for len in [1, 4, 9] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                let mut h = [0.0; 4];
-                for (i, x) in p.iter().enumerate() {
-                    h[i % 4] += x * x;
-                }
-                let dh = [h[1], h[0], 1.0, -2.0 * h[3]];
-                p.iter().enumerate().map(|(i, x)| dh[i % 4] * 2.0 * x).collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 4, 9], (-1.5, 1.5), |p| {
+        let mut h = [0.0; 4];
+        for (i, x) in p.iter().enumerate() {
+            h[i % 4] += x * x;
+        }
+        let dh = [h[1], h[0], 1.0, -2.0 * h[3]];
+        p.iter().enumerate().map(|(i, x)| dh[i % 4] * 2.0 * x).collect()
+    });
 }
 
 /// An array updated in place in a loop, each element from its neighbour.
@@ -837,19 +795,12 @@ fn element_writes_into_a_local_matrix() {
         distance_matrix_pullback
     );
     let mut rng = Rng::for_test("distance_matrix");
-    for len in [1, 2, 4] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                // ∂/∂xₖ Σᵢⱼ (xᵢ − xⱼ)⁴ = 8 Σⱼ (xₖ − xⱼ)³
-                p.iter()
-                    .map(|&xk| 8.0 * p.iter().map(|&xj| (xk - xj).powi(3)).sum::<f64>())
-                    .collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 4], (-1.5, 1.5), |p| {
+        // ∂/∂xₖ Σᵢⱼ (xᵢ − xⱼ)⁴ = 8 Σⱼ (xₖ − xⱼ)³
+        p.iter()
+            .map(|&xk| 8.0 * p.iter().map(|&xj| (xk - xj).powi(3)).sum::<f64>())
+            .collect()
+    });
 }
 
 /// A local matrix built from element writes (with a read of an element
@@ -1136,19 +1087,12 @@ fn local_copy_of_a_slice_parameter_with_to_vec() {
         doubled_first_pullback
     );
     let mut rng = Rng::for_test("doubled_first");
-    for len in [2, 4] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |p| {
-                let mut expected = vec![0.0; p.len()];
-                expected[0] = 2.0 * p[1];
-                expected[1] = 2.0 * p[0];
-                expected
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[2, 4], (-2.0, 2.0), |p| {
+        let mut expected = vec![0.0; p.len()];
+        expected[0] = 2.0 * p[1];
+        expected[1] = 2.0 * p[0];
+        expected
+    });
     let x = [3.0, 5.0];
     let _ = doubled_first(&x);
     assert_eq!(x, [3.0, 5.0]);

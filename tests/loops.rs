@@ -21,7 +21,7 @@ use chainrule::fd;
 use chainrule::prelude::*;
 use common::{
     EXACT_TOLERANCE, FD_TOLERANCE, POINTS, Rng, assert_all_close, assert_close, assert_gradient, assert_identical,
-    assert_value, away_from, check_at, check_branches, check_sampled_exact, uniform_point,
+    assert_value, away_from, check_at, check_branches, check_lengths_exact, check_sampled_exact, uniform_point,
 };
 
 /// A point of `len` coordinates in `±[lo, hi)`.
@@ -49,14 +49,9 @@ fn range_loop_accumulating_squares() {
         sum_of_squares_pullback
     );
     let mut rng = Rng::for_test("sum_of_squares");
-    for len in [1, 2, 5, 9] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |p| p.iter().map(|x| 2.0 * x).collect(),
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 5, 9], (-2.0, 2.0), |p| {
+        p.iter().map(|x| 2.0 * x).collect()
+    });
     assert_eq!(sum_of_squares_grad(&[3.0, -1.0]), (10.0, vec![6.0, -2.0]));
 }
 
@@ -231,21 +226,14 @@ fn paired_sines(xs: &[f64]) -> f64 {
 fn stepped_range_pairs_elements() {
     let g = of_slice!(paired_sines, paired_sines_grad, paired_sines_vjp, paired_sines_pullback);
     let mut rng = Rng::for_test("paired_sines");
-    for len in [1, 2, 5, 8] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |x| {
-                let mut expected = vec![0.0; x.len()];
-                for i in (1..x.len()).step_by(2) {
-                    expected[i - 1] = x[i - 1].cos() * x[i];
-                    expected[i] = x[i - 1].sin();
-                }
-                expected
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 5, 8], (-2.0, 2.0), |x| {
+        let mut expected = vec![0.0; x.len()];
+        for i in (1..x.len()).step_by(2) {
+            expected[i - 1] = x[i - 1].cos() * x[i];
+            expected[i] = x[i - 1].sin();
+        }
+        expected
+    });
 }
 
 /// A loop-carried value over every third element counted down from the
@@ -345,18 +333,11 @@ fn stepped_range_in_an_iterator_sum() {
         every_third_square_pullback
     );
     let mut rng = Rng::for_test("every_third_square");
-    for len in [1, 3, 4, 10] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |x| {
-                (0..x.len())
-                    .map(|i| if i % 3 == 0 { 2.0 * x[i] } else { 0.0 })
-                    .collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 3, 4, 10], (-2.0, 2.0), |x| {
+        (0..x.len())
+            .map(|i| if i % 3 == 0 { 2.0 * x[i] } else { 0.0 })
+            .collect()
+    });
     assert_eq!(every_third_square_grad(&[]), (0.0, Vec::new()));
 }
 
@@ -581,19 +562,12 @@ fn enumerate_with_a_value_element() {
         enumerate_by_value_pullback
     );
     let mut rng = Rng::for_test("enumerate_by_value");
-    for len in [1, 2, 5] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                p.iter()
-                    .enumerate()
-                    .map(|(i, x)| (i + 1) as f64 * x.powi(i as i32))
-                    .collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[1, 2, 5], (-1.5, 1.5), |p| {
+        p.iter()
+            .enumerate()
+            .map(|(i, x)| (i + 1) as f64 * x.powi(i as i32))
+            .collect()
+    });
 }
 
 // ----- containers: &Vec<f64>, Vec<f64>, arrays, faer columns -------------------------------
@@ -893,28 +867,21 @@ fn three_nested_loops() {
         elementary_symmetric_3_pullback
     );
     let mut rng = Rng::for_test("e3");
-    for len in [2, 3, 4, 7] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -1.5, 1.5),
-            |p| {
-                // ∂e₃/∂xₘ = e₂ of the other coordinates.
-                (0..p.len())
-                    .map(|m| {
-                        let others: Vec<f64> = p.iter().enumerate().filter(|&(i, _)| i != m).map(|(_, x)| *x).collect();
-                        let mut e2 = 0.0;
-                        for i in 0..others.len() {
-                            for j in 0..i {
-                                e2 += others[i] * others[j];
-                            }
-                        }
-                        e2
-                    })
-                    .collect()
-            },
-        );
-    }
+    check_lengths_exact(&g, &mut rng, &[2, 3, 4, 7], (-1.5, 1.5), |p| {
+        // ∂e₃/∂xₘ = e₂ of the other coordinates.
+        (0..p.len())
+            .map(|m| {
+                let others: Vec<f64> = p.iter().enumerate().filter(|&(i, _)| i != m).map(|(_, x)| *x).collect();
+                let mut e2 = 0.0;
+                for i in 0..others.len() {
+                    for j in 0..i {
+                        e2 += others[i] * others[j];
+                    }
+                }
+                e2
+            })
+            .collect()
+    });
     assert_eq!(
         elementary_symmetric_3_grad(&[1.0, 2.0, 3.0]),
         (6.0, vec![6.0, 3.0, 2.0])
@@ -1380,39 +1347,32 @@ fn match_on_an_integer_inside_a_loop() {
         match_in_loop_pullback
     );
     let mut rng = Rng::for_test("match_in_loop");
-    for len in [1, 3, 4, 9] {
-        check_sampled_exact(
-            &g,
-            &mut rng,
-            |r| uniform_point(r, len, -2.0, 2.0),
-            |p| {
-                // Forward mode by hand: carry s and ∂s/∂x.
-                let n = p.len();
-                let mut s = 0.0;
-                let mut ds = vec![0.0; n];
-                for i in 0..n {
-                    match i % 4 {
-                        0 => {
-                            s += p[i];
-                            ds[i] += 1.0;
-                        }
-                        1 | 2 => {
-                            s += p[i] * p[i];
-                            ds[i] += 2.0 * p[i];
-                        }
-                        _ => {
-                            for d in &mut ds {
-                                *d *= p[i];
-                            }
-                            ds[i] += s;
-                            s *= p[i];
-                        }
-                    }
+    check_lengths_exact(&g, &mut rng, &[1, 3, 4, 9], (-2.0, 2.0), |p| {
+        // Forward mode by hand: carry s and ∂s/∂x.
+        let n = p.len();
+        let mut s = 0.0;
+        let mut ds = vec![0.0; n];
+        for i in 0..n {
+            match i % 4 {
+                0 => {
+                    s += p[i];
+                    ds[i] += 1.0;
                 }
-                ds
-            },
-        );
-    }
+                1 | 2 => {
+                    s += p[i] * p[i];
+                    ds[i] += 2.0 * p[i];
+                }
+                _ => {
+                    for d in &mut ds {
+                        *d *= p[i];
+                    }
+                    ds[i] += s;
+                    s *= p[i];
+                }
+            }
+        }
+        ds
+    });
 }
 
 /// `match` on an integer as an expression, outside loops, with a range pattern.

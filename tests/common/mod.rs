@@ -294,6 +294,21 @@ pub fn check_sampled_exact(
     }
 }
 
+/// [`check_sampled_exact`] at points of each length in `lengths`, their
+/// coordinates uniform in `[lo, hi)`.
+#[track_caller]
+pub fn check_lengths_exact(
+    g: &Generated<'_>,
+    rng: &mut Rng,
+    lengths: &[usize],
+    (lo, hi): (f64, f64),
+    expected: impl Fn(&[f64]) -> Vec<f64>,
+) {
+    for &len in lengths {
+        check_sampled_exact(g, rng, |r| uniform_point(r, len, lo, hi), &expected);
+    }
+}
+
 /// [`check_at`] at [`POINTS`] points uniform in the box `domain`.
 #[track_caller]
 pub fn check_box(g: &Generated<'_>, rng: &mut Rng, domain: &[(f64, f64)]) {
