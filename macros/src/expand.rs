@@ -5,15 +5,109 @@
 //! expansion is the user's function untouched plus the errors, so the user
 //! sees exactly the problems in their code and no cascade of errors from
 //! generated functions.
+//!
+//! On an inherent `impl` block the attribute expands each associated function
+//! that carries `#[differentiate]` itself, as it would a free function, with
+//! the generated functions placed in the block and calling each other as
+//! `Self::f_vjp(…)`: an attribute on a function cannot tell that it is in an
+//! `impl`, so the block's attribute says so.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 
 use crate::ctxt::Ctxt;
+use crate::emit::Scope;
 use crate::ir::{Function, Shape};
 use crate::{attr, check, emit, forward, lower, reverse, signature};
 
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::ItemImpl>(input.clone()) {
+        Ok(block) => expand_impl(args, block),
+        Err(_) => expand_fn(Scope::Module, args, input),
+    }
+}
+
+/// `#[differentiate] impl Model { #[differentiate] fn f(…) … }`: each marked
+/// function expanded in place with its options.
+fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
+    let mut cx = Ctxt::default();
+    if !args.is_empty() {
+        cx.error_spanned_by(
+            &args,
+            "#[differentiate] on an `impl` block takes no options; write them on each function: \
+             `#[differentiate(wrt(x))] fn f(…)`",
+        );
+    }
+    if let Some((_, path, _)) = &block.trait_ {
+        cx.error_spanned_by(
+            path,
+            format!(
+                "#[differentiate] needs an inherent `impl` block (`impl {} {{ … }}`): the functions it generates, \
+                 `f_grad` and the others, are not items of the trait; move the function to an inherent `impl` or \
+                 make it a free function",
+                block.self_ty.to_token_stream()
+            ),
+        );
+    }
+    if cx.has_errors() {
+        // The marks go too, or each function would expand on its own.
+        for item in &mut block.items {
+            if let syn::ImplItem::Fn(function) = item {
+                function.attrs.retain(|attribute| !is_differentiate(attribute));
+            }
+        }
+        return with_errors(quote!(#block), cx);
+    }
+    let mut marked = 0;
+    for item in &mut block.items {
+        let syn::ImplItem::Fn(function) = item else {
+            continue;
+        };
+        let Some(position) = function.attrs.iter().position(is_differentiate) else {
+            continue;
+        };
+        let attribute = function.attrs.remove(position);
+        let options = match attribute.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(list) => list.tokens,
+            syn::Meta::NameValue(name_value) => {
+                cx.error_spanned_by(
+                    &name_value,
+                    "write the options in parentheses: `#[differentiate(wrt(x))]`",
+                );
+                continue;
+            }
+        };
+        let free = syn::ItemFn {
+            attrs: std::mem::take(&mut function.attrs),
+            vis: function.vis.clone(),
+            sig: function.sig.clone(),
+            block: Box::new(function.block.clone()),
+        };
+        marked += 1;
+        *item = syn::ImplItem::Verbatim(expand_fn(Scope::Impl, options, quote!(#free)));
+    }
+    if marked == 0 && !cx.has_errors() {
+        cx.error_at(
+            proc_macro2::Span::call_site(),
+            "#[differentiate] on an `impl` block differentiates the functions in it marked `#[differentiate]`, \
+             and none is; mark each function to differentiate",
+        );
+    }
+    let errors = cx.check().err().map(|error| error.to_compile_error());
+    quote!(#block #errors)
+}
+
+/// `#[differentiate]` or `#[chainrule::differentiate]`, with or without options.
+fn is_differentiate(attribute: &syn::Attribute) -> bool {
+    attribute
+        .path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "differentiate")
+}
+
+fn expand_fn(scope: Scope, args: TokenStream, input: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
     let options = attr::parse_options(&mut cx, args);
     let item: syn::ItemFn = match syn::parse2(input.clone()) {
@@ -21,12 +115,18 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Err(_) => {
             cx.error_at(
                 proc_macro2::Span::call_site(),
-                "#[differentiate] applies to a function: `fn f(x: f64) -> f64 { ... }`",
+                "#[differentiate] applies to a function, `fn f(x: f64) -> f64 { ... }`, or to an inherent `impl` block \
+                 holding functions marked `#[differentiate]`",
             );
             return with_errors(input, cx);
         }
     };
     let signature = signature::read_signature(&mut cx, &item, &options);
+    if item.sig.receiver().is_some() {
+        // The body reads `self`, which is no parameter: its errors would be
+        // consequences of this one.
+        return with_errors(quote!(#item), cx);
+    }
     if let Some(rule) = &options.rule {
         if let Some(last) = rule.path.segments.last()
             && last.ident == format!("{}_vjp", item.sig.ident)
@@ -58,7 +158,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             return with_errors(quote!(#item), cx);
         }
         let function = lower::lower_signature(&signature);
-        return emit::emit_with_rule(&item, &options, &function, rule);
+        return emit::emit_with_rule(scope, &item, &options, &function, rule);
     }
     let function = lower::lower_function(&mut cx, &item, &signature);
     if !function.params.iter().any(|param| param.kind.is_inout())
@@ -74,7 +174,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     }
     let adjoint = reverse::reverse(&function, &activity);
     if options.forward.is_none() && options.hessian.is_none() {
-        return emit::emit(&item, &options, &function, &activity, &adjoint, None);
+        return emit::emit(scope, &item, &options, &function, &activity, &adjoint, None);
     }
     if options.hessian.is_some() {
         for param in function.params.iter().filter(|param| param.kind.is_inout()) {
@@ -108,7 +208,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         activity: &tangent_activity,
         second_order,
     };
-    emit::emit(&item, &options, &function, &activity, &adjoint, Some(parts))
+    emit::emit(scope, &item, &options, &function, &activity, &adjoint, Some(parts))
 }
 
 /// The activity of the tangent function as `f_pushforward` runs it: nothing is

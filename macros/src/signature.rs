@@ -42,7 +42,9 @@ pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options) -> S
         match input {
             FnArg::Receiver(receiver) => cx.error_spanned_by(
                 receiver,
-                "#[differentiate] works on free functions, not methods; take the values as parameters instead of `self`",
+                "#[differentiate] does not take `self`; take the value as a parameter instead, `fn f(model: &Self, …)`, \
+                 in an `impl` block that has `#[differentiate]` too (its generated functions are called as \
+                 `Self::f_grad`)",
             ),
             FnArg::Typed(typed) => {
                 if let Some(param) = read_param(cx, index, typed) {

@@ -262,6 +262,48 @@
 //! there the adjoint of the old one. Shapes that do not fit panic at run time
 //! with faer's message.
 //!
+//! ## Functions in an `impl` block
+//!
+//! An attribute on a function cannot tell that the function is in an
+//! `impl` block, where the generated functions must call one another as
+//! `Self::f_vjp(…)`; so the block says it, with `#[differentiate]` of its
+//! own, and each associated function to differentiate keeps its
+//! `#[differentiate(…)]` with its options. The generated functions are
+//! associated functions beside it. A function takes the model as a
+//! parameter, `model: &Self` (not `&self`), and reads its fields as
+//! constants; it calls the others as `Self::f(…)`, and code outside calls
+//! them as `Model::f(…)`.
+//!
+//! ```
+//! use chainrule::differentiate;
+//!
+//! struct Neuron {
+//!     inputs: Vec<f64>,
+//! }
+//!
+//! #[differentiate]
+//! impl Neuron {
+//!     #[differentiate]
+//!     fn softplus(z: f64) -> f64 {
+//!         (1.0 + z.exp()).ln()
+//!     }
+//!
+//!     /// softplus(w·x + b) on the neuron's inputs.
+//!     #[differentiate(wrt(w, b))]
+//!     fn predict(neuron: &Self, w: &[f64], b: f64) -> f64 {
+//!         let mut z = b;
+//!         for (wi, xi) in w.iter().zip(&neuron.inputs) {
+//!             z += wi * xi;
+//!         }
+//!         Self::softplus(z)
+//!     }
+//! }
+//!
+//! let neuron = Neuron { inputs: vec![1.0, 2.0] };
+//! let (_, d_w, d_b) = Neuron::predict_grad(&neuron, &[0.0, 0.0], 0.0);
+//! assert_eq!((d_w, d_b), (vec![0.5, 1.0], 0.5)); // σ(0) = ½, times each input
+//! ```
+//!
 //! ## Conventions at kinks
 //!
 //! Branches are decided on primal values and the derivative is that of the

@@ -201,9 +201,10 @@ pub type VjpFn = dyn Fn(&[f64], f64) -> ValueAndGradient;
 /// A closed-form gradient: `point ↦ gradient`.
 pub type ClosedForm = dyn Fn(&[f64]) -> Vec<f64>;
 
-/// `generated!(f, f_grad, f_vjp, f_pullback; x, y)` for `fn f(x: f64, y: f64)`.
+/// `generated!(f, f_grad, f_vjp, f_pullback; x, y)` for `fn f(x: f64, y: f64)`;
+/// the functions may be paths, `Model::f`.
 macro_rules! generated {
-    ($f:ident, $grad:ident, $vjp:ident, $pullback:ident; $($x:ident),+ $(,)?) => {
+    ($f:path, $grad:path, $vjp:path, $pullback:path; $($x:ident),+ $(,)?) => {
         $crate::common::Generated {
             name: stringify!($f),
             primal: &|p: &[f64]| {

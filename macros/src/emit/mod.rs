@@ -34,7 +34,19 @@ mod forward;
 
 pub use forward::{ForwardParts, SecondOrder};
 
+/// Where the function is defined, which decides how the generated functions
+/// name each other.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scope {
+    /// A free function: its siblings are called by name, `f_vjp(…)`.
+    Module,
+    /// An associated function of an inherent `impl` block: its siblings are
+    /// associated functions too, called as `Self::f_vjp(…)`.
+    Impl,
+}
+
 pub fn emit(
+    scope: Scope,
     item: &syn::ItemFn,
     options: &Options,
     function: &Function,
@@ -42,7 +54,7 @@ pub fn emit(
     adjoint: &Adjoint,
     forward: Option<ForwardParts>,
 ) -> TokenStream {
-    let emitter = Emitter::new(item, function, activity, adjoint);
+    let emitter = Emitter::new(scope, item, function, activity, adjoint);
     let pullback = emitter.pullback_fn();
     // A function writing through `&mut` has only its split form: its results
     // and their adjoints pass through the references.
@@ -54,7 +66,7 @@ pub fn emit(
         .filter(|_| plain)
         .map(|_| emitter.jacobian_fn(options.denominator_layout));
     let forward_mode = forward.map(|parts| {
-        let tangent_emitter = Emitter::new(item, &parts.tangent.function, parts.activity, adjoint);
+        let tangent_emitter = Emitter::new(scope, item, &parts.tangent.function, parts.activity, adjoint);
         let pushforward = tangent_emitter.pushforward_fn(parts.tangent);
         let jvp = tangent_emitter.jvp_fn(parts.tangent);
         let second_order = parts.second_order.map(|second| {
@@ -70,7 +82,8 @@ pub fn emit(
         });
         quote!(#pushforward #jvp #second_order)
     });
-    let constant_checks = constant_checks(function);
+    // An `impl` block holds no `const _` items: there the checks go in `f_pullback`'s body.
+    let constant_checks = (scope == Scope::Module).then(|| constant_checks(function));
     quote! {
         #item
         #pullback
@@ -78,7 +91,7 @@ pub fn emit(
         #grad
         #jacobian
         #forward_mode
-        #(#constant_checks)*
+        #constant_checks
     }
 }
 
@@ -86,7 +99,9 @@ pub fn emit(
 /// does not know (`x: Real`, `v: &V`), a `const` assertion that fails to
 /// compile if that name is `f64` or a faer type of `f64` under another name
 /// (`type Real = f64;`), which would otherwise silently get no derivative.
-fn constant_checks(function: &Function) -> Vec<TokenStream> {
+/// `Self` is left out: it names the type of an inherent `impl`, which is the
+/// user's own, and a `const` item cannot name it.
+fn constant_checks(function: &Function) -> TokenStream {
     function
         .params
         .iter()
@@ -100,7 +115,7 @@ fn constant_checks(function: &Function) -> Vec<TokenStream> {
                 return None;
             };
             let name = path.path.get_ident()?;
-            if crate::signature::is_primitive(name) {
+            if crate::signature::is_primitive(name) || name == "Self" {
                 return None;
             }
             let message = format!(
@@ -123,10 +138,16 @@ fn constant_checks(function: &Function) -> Vec<TokenStream> {
 /// The functions generated for `#[differentiate(rule = derivative)]`: the
 /// split form calls `f` forward and the user's `derivative(args.., seed)`
 /// backward; `_vjp`, `_grad` and `_jacobian` are built on it as usual.
-pub fn emit_with_rule(item: &syn::ItemFn, options: &Options, function: &Function, rule: &syn::ExprPath) -> TokenStream {
+pub fn emit_with_rule(
+    scope: Scope,
+    item: &syn::ItemFn,
+    options: &Options,
+    function: &Function,
+    rule: &syn::ExprPath,
+) -> TokenStream {
     let activity = Activity::of_params(function);
     let adjoint = Adjoint::default();
-    let emitter = Emitter::new(item, function, &activity, &adjoint);
+    let emitter = Emitter::new(scope, item, function, &activity, &adjoint);
     let pullback = emitter.rule_pullback_fn(rule);
     let vjp = emitter.vjp_fn();
     let grad = (function.output == Shape::Scalar).then(|| emitter.grad_fn());
@@ -168,6 +189,7 @@ fn mixed(name: &str) -> Ident {
 }
 
 struct Emitter<'a> {
+    scope: Scope,
     item: &'a syn::ItemFn,
     function: &'a Function,
     activity: &'a Activity,
@@ -216,7 +238,13 @@ fn loops_in<'a>(block: &'a Block, out: &mut Vec<&'a LoopStmt>) {
 }
 
 impl<'a> Emitter<'a> {
-    fn new(item: &'a syn::ItemFn, function: &'a Function, activity: &'a Activity, adjoint: &'a Adjoint) -> Self {
+    fn new(
+        scope: Scope,
+        item: &'a syn::ItemFn,
+        function: &'a Function,
+        activity: &'a Activity,
+        adjoint: &'a Adjoint,
+    ) -> Self {
         let mut stored = HashSet::new();
         stored_buffers(&function.body, &mut stored);
         let mut definitions = HashMap::new();
@@ -231,6 +259,7 @@ impl<'a> Emitter<'a> {
             })
             .collect();
         Emitter {
+            scope,
             item,
             function,
             activity,
@@ -306,8 +335,32 @@ impl Emitter<'_> {
         mixed(&format!("{}_at_end_of_{}", self.ident(buffer), self.ident(tape)))
     }
 
+    /// The name a generated function is defined with: `f_suffix`.
     fn generated_name(&self, suffix: &str) -> Ident {
         format_ident!("{}_{}", self.item.sig.ident, suffix)
+    }
+
+    /// A generated function as its siblings call it: `f_suffix`, or
+    /// `Self::f_suffix` in an `impl` block.
+    fn sibling(&self, suffix: &str) -> TokenStream {
+        self.in_scope(&self.generated_name(suffix))
+    }
+
+    /// The user's function as the generated ones call it: `f` or `Self::f`.
+    fn primal(&self) -> TokenStream {
+        self.in_scope(&self.item.sig.ident)
+    }
+
+    /// The target of a doc link to the user's function: `f` or `Self::f`.
+    fn doc_target(&self) -> String {
+        self.primal().to_string().replace(' ', "")
+    }
+
+    fn in_scope(&self, name: &Ident) -> TokenStream {
+        match self.scope {
+            Scope::Module => quote!(#name),
+            Scope::Impl => quote!(Self::#name),
+        }
     }
 
     fn operand(&self, operand: &Operand) -> TokenStream {
@@ -472,6 +525,8 @@ impl Emitter<'_> {
     }
 
     fn pullback_fn(&self) -> TokenStream {
+        let primal = self.primal();
+        let checks = (self.scope == Scope::Impl).then(|| constant_checks(self.function));
         let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
@@ -533,8 +588,9 @@ impl Emitter<'_> {
         } else {
             "_seed"
         });
+        let target = self.doc_target();
         let doc = format!(
-            " Split reverse mode of [`{name}`], generated by chainrule: returns `{name}`'s value and a pullback. \
+            " Split reverse mode of [`{name}`]({target}), generated by chainrule: returns `{name}`'s value and a pullback. \
              The pullback takes a seed `s` shaped like the value, and the arguments again, and returns `s` times \
              the derivative with respect to each parameter ({}), with `()` for parameters that are not \
              differentiated. It keeps only intermediate values: calling it does not run `{name}` again.",
@@ -576,7 +632,8 @@ impl Emitter<'_> {
             #lints
             #vis fn #pullback_name #generics (#(#params),*) -> (#output, #pullback_type) {
                 // `#name` itself is not called: its computation is written out below.
-                let _ = #name;
+                let _ = #primal;
+                #checks
                                 #(#derefs)*
                                 #(#tapes)*
                 #forward
@@ -591,6 +648,7 @@ impl Emitter<'_> {
     /// calls `rule(args.., seed)`, whose result type is checked against the
     /// gradients' types at the rule's span.
     fn rule_pullback_fn(&self, rule: &syn::ExprPath) -> TokenStream {
+        let primal = self.primal();
         let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
@@ -634,8 +692,9 @@ impl Emitter<'_> {
             .last()
             .map_or_else(Span::call_site, |last| last.ident.span());
         let call = quote_spanned!(rule_span=> let #pattern: #ty = #rule(#(#idents,)* #seed_arg););
+        let target = self.doc_target();
         let doc = format!(
-            " Split reverse mode of [`{name}`], generated by chainrule from the rule [`{}`]: returns `{name}`'s \
+            " Split reverse mode of [`{name}`]({target}), generated by chainrule from the rule [`{}`]: returns `{name}`'s \
              value and a pullback that takes the seed and the arguments again and returns the derivative with \
              respect to each parameter ({}) times the seed, `()` for the others.",
             quote!(#rule),
@@ -648,7 +707,7 @@ impl Emitter<'_> {
                 -> (#output, impl ::core::ops::FnOnce(&#output, (#(#param_types,)*)) -> (#(#gradient_types,)*)
                     + use<#(#lifetimes),*>)
             {
-                (#name(#(#args),*), move |#seed: &#output, (#(#idents,)*): (#(#param_types,)*)| {
+                (#primal(#(#args),*), move |#seed: &#output, (#(#idents,)*): (#(#param_types,)*)| {
                     #call
                     (#(#gradients,)*)
                 })
@@ -657,10 +716,10 @@ impl Emitter<'_> {
     }
 
     fn vjp_fn(&self) -> TokenStream {
+        let pullback_call = self.sibling("pullback");
         let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
-        let pullback_name = self.generated_name("pullback");
         let vjp_name = self.generated_name("vjp");
         let generics = &self.item.sig.generics;
         let params = self.params();
@@ -679,8 +738,9 @@ impl Emitter<'_> {
         };
         let (patterns, outputs) = self.gradient_bindings();
         let output_types = self.wrt_gradient_types();
+        let target = self.doc_target();
         let doc = format!(
-            " Vector–Jacobian product of [`{name}`], generated by chainrule: returns `{name}`'s value, then \
+            " Vector–Jacobian product of [`{name}`]({target}), generated by chainrule: returns `{name}`'s value, then \
              `seed` times the derivative with respect to each differentiated parameter ({}), each shaped like \
              its parameter.",
             self.wrt_names()
@@ -689,7 +749,7 @@ impl Emitter<'_> {
             #[doc = #doc]
             #lints
             #vis fn #vjp_name #generics (#(#params,)* #seed: #seed_type) -> (#output, #(#output_types),*) {
-                let (#value, #pullback) = #pullback_name(#(#forward_args),*);
+                let (#value, #pullback) = #pullback_call(#(#forward_args),*);
                 let (#(#patterns,)*) = #pullback(#seed_ref, (#(#args,)*));
                 (#value, #(#outputs),*)
             }
@@ -697,17 +757,18 @@ impl Emitter<'_> {
     }
 
     fn grad_fn(&self) -> TokenStream {
+        let vjp_call = self.sibling("vjp");
         let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
-        let vjp_name = self.generated_name("vjp");
         let grad_name = self.generated_name("grad");
         let generics = &self.item.sig.generics;
         let params = self.params();
         let args = self.forwarded_args(false);
         let output_types = self.wrt_gradient_types();
+        let target = self.doc_target();
         let doc = format!(
-            " Gradient of [`{name}`], generated by chainrule: returns `({name}, {})`, each derivative shaped \
+            " Gradient of [`{name}`]({target}), generated by chainrule: returns `({name}, {})`, each derivative shaped \
              like its parameter.",
             self.wrt_names()
         );
@@ -715,7 +776,7 @@ impl Emitter<'_> {
             #[doc = #doc]
             #lints
             #vis fn #grad_name #generics (#(#params),*) -> (f64, #(#output_types),*) {
-                #vjp_name(#(#args,)* 1.0)
+                #vjp_call(#(#args,)* 1.0)
             }
         }
     }
@@ -725,10 +786,10 @@ impl Emitter<'_> {
     /// row; each row holds the differentiated parameters' gradients flattened
     /// in order, a matrix column by column (see `chainrule::rules::flat`).
     fn jacobian_fn(&self, denominator: bool) -> TokenStream {
+        let pullback_call = self.sibling("pullback");
         let lints = self.lint_attributes();
         let vis = &self.item.vis;
         let name = &self.item.sig.ident;
-        let pullback_name = self.generated_name("pullback");
         let jacobian_name = self.generated_name("jacobian");
         let generics = &self.item.sig.generics;
         let params = self.params();
@@ -766,8 +827,9 @@ impl Emitter<'_> {
                 quote!(#jacobian),
             )
         };
+        let target = self.doc_target();
         let doc = format!(
-            " Jacobian of [`{name}`], generated by chainrule: returns `{name}`'s value and the matrix of \
+            " Jacobian of [`{name}`]({target}), generated by chainrule: returns `{name}`'s value and the matrix of \
              derivatives of each output with respect to each input ({}), in {layout_doc}. Vectors and \
              matrices count as their numbers in order, a matrix column by column; the inputs are the \
              differentiated parameters one after the other. Computed with one pullback per output.",
@@ -777,11 +839,11 @@ impl Emitter<'_> {
             #[doc = #doc]
             #lints
             #vis fn #jacobian_name #generics (#(#params),*) -> (#output, ::chainrule::faer::Mat<f64>) {
-                let (#value, _) = #pullback_name(#(#args),*);
+                let (#value, _) = #pullback_call(#(#args),*);
                 #layout
                 let mut #jacobian = ::chainrule::faer::Mat::<f64>::zeros(::chainrule::rules::flat_len(&#value), #width);
                 for #row in 0..::chainrule::rules::flat_len(&#value) {
-                    let (_, #pullback) = #pullback_name(#(#args),*);
+                    let (_, #pullback) = #pullback_call(#(#args),*);
                     let #seed = ::chainrule::rules::unit_like(&#value, #row);
                     let (#(#patterns,)*) = #pullback(&#seed, (#(#args,)*));
                     #(#writes)*
