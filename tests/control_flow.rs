@@ -245,6 +245,77 @@ fn match_guards_on_the_value_itself() {
     );
 }
 
+/// Arms naming the matched count: `n => …` and `small @ 1..=3 => …`.
+#[differentiate(forward, hessian)]
+fn by_count(x: f64, k: usize) -> f64 {
+    match k {
+        0 => x,
+        small @ 1..=3 => small as f64 * x * x,
+        n => n as f64 * x.sin(),
+    }
+}
+
+/// `mut r => …` in a loop: the arm changes its own copy of the value.
+#[differentiate]
+fn by_remainder(x: f64, k: i32) -> f64 {
+    let mut s = 0.0;
+    for i in 0..k {
+        s += match i % 3 {
+            0 => x,
+            mut r => {
+                r += 1;
+                r as f64 * x * x
+            }
+        };
+    }
+    s
+}
+
+#[test]
+fn match_arms_may_name_the_whole_value() {
+    let mut rng = Rng::for_test("by_count");
+    for k in 0..7 {
+        for _ in 0..POINTS {
+            let x = rng.uniform(-2.0, 2.0);
+            let c = k as f64;
+            // (f, f′, f″) of the arm k takes.
+            let (value, slope, curvature) = match k {
+                0 => (x, 1.0, 0.0),
+                1..=3 => (c * x * x, 2.0 * c * x, 2.0 * c),
+                _ => (c * x.sin(), c * x.cos(), -c * x.sin()),
+            };
+            let (generated, gradient) = by_count_grad(x, k);
+            assert_value(generated, by_count(x, k));
+            assert_close(generated, value, EXACT_TOLERANCE);
+            assert_close(gradient, slope, EXACT_TOLERANCE);
+            assert_gradient(|p| by_count(p[0], k), &[x], &[gradient]);
+            let (_, tangent) = by_count_jvp(x, k, 1.0);
+            assert_close(tangent, slope, EXACT_TOLERANCE);
+            let (_, hessian) = by_count_hessian(x, k);
+            assert_close(hessian[(0, 0)], curvature, EXACT_TOLERANCE);
+        }
+    }
+    for k in 0..8 {
+        for _ in 0..POINTS {
+            let x = rng.uniform(-2.0, 2.0);
+            // Σ over i < k of x where i % 3 = 0, else (i % 3 + 1)·x².
+            let factors = (0..k).map(|i| {
+                if i % 3 == 0 {
+                    (1.0, 0.0)
+                } else {
+                    (0.0, f64::from(i % 3 + 1))
+                }
+            });
+            let (linear, quadratic) = factors.fold((0.0, 0.0), |(a, b), (l, q)| (a + l, b + q));
+            let (generated, gradient) = by_remainder_grad(x, k);
+            assert_value(generated, by_remainder(x, k));
+            assert_close(generated, linear * x + quadratic * x * x, EXACT_TOLERANCE);
+            assert_close(gradient, linear + 2.0 * quadratic * x, EXACT_TOLERANCE);
+            assert_gradient(|p| by_remainder(p[0], k), &[x], &[gradient]);
+        }
+    }
+}
+
 #[differentiate]
 fn piecewise(x: f64) -> f64 {
     if x < -1.0 {

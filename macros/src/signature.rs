@@ -73,11 +73,17 @@ fn check_header(cx: &mut Ctxt, sig: &syn::Signature) {
         cx.error_spanned_by(variadic, "#[differentiate] does not support variadic functions");
     }
     for param in &sig.generics.params {
-        if !matches!(param, syn::GenericParam::Lifetime(_)) {
-            cx.error_spanned_by(
+        match param {
+            syn::GenericParam::Lifetime(_) => {}
+            syn::GenericParam::Const(_) => cx.error_spanned_by(
+                param,
+                "#[differentiate] does not support const generics; take a slice, `xs: &[f64]` (its gradient is a \
+                 `Vec<f64>`), or write the length, `xs: [f64; 3]`",
+            ),
+            syn::GenericParam::Type(_) => cx.error_spanned_by(
                 param,
                 "#[differentiate] does not support generic functions; write the function for `f64`",
-            );
+            ),
         }
     }
 }

@@ -163,7 +163,7 @@
 //! sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh,
 //! atanh, hypot, max, min, mul_add, clamp` (also as `f64::exp(x)`); `if`/`else` as statements and
 //! expressions, with `return` from their branches; `match` on values without
-//! bindings; calls of other `#[differentiate]` functions, recursive ones
+//! bindings or naming the whole value (`n => n as f64 * x`); calls of other `#[differentiate]` functions, recursive ones
 //! included.
 //!
 //! Loops: `for i in a..b` (also `a..=b`, `.rev()`), `for &x in xs`,

@@ -1297,21 +1297,47 @@ impl Lowerer<'_> {
     /// `match s { P1 => a, P2 if g => b, _ => c }` as the `if` chain
     /// `if matches(s, P1) { a } else if matches(s, P2) && g { b } else { c }`,
     /// with the scrutinee evaluated once. The arms are taken on primal
-    /// values, as branches are; `None` after reporting a pattern that binds.
+    /// values, as branches are. An arm that names the whole value, `n => a`
+    /// or `n @ P => a`, is the arm `_` or `P` whose body starts with
+    /// `let n = s;`. `None` after reporting another pattern that binds.
     fn match_as_if(&mut self, expr_match: &syn::ExprMatch, out: &mut Vec<Stmt>) -> Option<Expr> {
-        if let Some(arm) = expr_match.arms.iter().find(|arm| binds_variables(&arm.pat)) {
+        let binds =
+            |arm: &syn::Arm| binds_variables(&arm.pat) && (arm.guard.is_some() || whole_value(&arm.pat).is_none());
+        if let Some(arm) = expr_match.arms.iter().find(|arm| binds(arm)) {
             let message = if arm.guard.is_some() {
-                "#[differentiate] supports `match` on values without bindings (integers, ranges, enum variants \
-                 without fields, `_`); for an arm such as `v if v < 0.0 =>`, test the matched value by its own \
-                 name, `_ if x < 0.0 =>`, or write `if x < 0.0 { … } else { … }`"
+                "#[differentiate] supports `match` patterns that bind nothing (integers, ranges, enum variants \
+                 without fields, `_`) or name the whole value without a guard (`n => …`, `n @ 1..=3 => …`); for \
+                 an arm such as `v if v < 0.0 =>`, test the matched value by its own name, `_ if x < 0.0 =>`, or \
+                 write `if x < 0.0 { … } else { … }`"
             } else {
-                "#[differentiate] supports `match` on values without bindings (integers, ranges, enum variants \
-                 without fields, `_`); bind fields with `let` in the arm instead"
+                "#[differentiate] supports `match` patterns that bind nothing (integers, ranges, enum variants \
+                 without fields, `_`) or name the whole value (`n => …`, `n @ 1..=3 => …`); match the variant \
+                 alone, `Some(_) =>`, and read its field in the arm, e.g. `let k = v.unwrap_or_default();`"
             };
             self.cx.error_spanned_by(&arm.pat, message);
             return None;
         }
         let scrutinee = self.opaque(&expr_match.expr, out);
+        let scrutinee_name = format!("chainrule_scrutinee_{}", self.vars.len());
+        if expr_match.arms.iter().any(|arm| whole_value(&arm.pat).is_some()) {
+            self.declare(&scrutinee_name, Some(scrutinee.clone()));
+        }
+        let scrutinee_name = Ident::new(&scrutinee_name, Span::call_site());
+        let arms: Vec<syn::Arm> = expr_match
+            .arms
+            .iter()
+            .map(|arm| match whole_value(&arm.pat) {
+                Some((binding, pat)) => {
+                    let body = &arm.body;
+                    syn::Arm {
+                        pat,
+                        body: syn::parse_quote!({ let #binding = #scrutinee_name; #body }),
+                        ..arm.clone()
+                    }
+                }
+                None => arm.clone(),
+            })
+            .collect();
         let scrutinee_reads: Vec<Var> = scrutinee.var().into_iter().collect();
         let scrutinee = match &scrutinee {
             Operand::Var(var) => self.vars[var.0].ident.to_token_stream(),
@@ -1320,7 +1346,7 @@ impl Lowerer<'_> {
                 quote::quote!((#renamed))
             }
         };
-        let (last, arms) = expr_match.arms.split_last()?;
+        let (last, arms) = arms.split_last()?;
         // The arms' tests in order, each bound to a name the `if` chain reads.
         let mut conditions = Vec::new();
         for arm in arms {
@@ -1386,8 +1412,7 @@ impl Lowerer<'_> {
             return;
         }
         if let Some(label) = &for_loop.label {
-            self.cx
-                .error_spanned_by(label, "loop labels are not supported by #[differentiate]");
+            self.cx.error_spanned_by(label, LABELS);
         }
         let Some(header) = self.lower_loop_header(&for_loop.expr, &for_loop.pat, out) else {
             return;
@@ -1407,8 +1432,7 @@ impl Lowerer<'_> {
         out: &mut Vec<Stmt>,
     ) {
         if let Some(label) = label {
-            self.cx
-                .error_spanned_by(label, "loop labels are not supported by #[differentiate]");
+            self.cx.error_spanned_by(label, LABELS);
         }
         let header = LoopHeader {
             start: Operand::Const(syn::parse_quote!(0_usize)),
@@ -1649,8 +1673,7 @@ impl Lowerer<'_> {
                 }
                 syn::Stmt::Expr(Expr::Continue(exit), _) => {
                     if exit.label.is_some() {
-                        self.cx
-                            .error_spanned_by(exit, "loop labels are not supported by #[differentiate]");
+                        self.cx.error_spanned_by(exit, LABELS);
                     }
                     return self.current_values(names);
                 }
@@ -2180,6 +2203,28 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
 /// Whether a pattern binds a variable (`Some(x)`, `n @ 1..=3`, `x`).
 /// A lone identifier counts as a binding unless it is capitalised like a
 /// constant or a variant.
+/// For a pattern naming the whole matched value, `n` or `mut n` (a
+/// lowercase name) or `n @ P` with `P` binding nothing: the binding, as
+/// `let` writes it, and the pattern left to test, `_` or `P`.
+fn whole_value(pat: &syn::Pat) -> Option<(syn::Pat, syn::Pat)> {
+    let syn::Pat::Ident(ident) = pat else {
+        return None;
+    };
+    if ident.by_ref.is_some() || !ident.ident.to_string().starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
+    let test = match &ident.subpat {
+        None => syn::parse_quote!(_),
+        Some((_, subpat)) if !binds_variables(subpat) => (**subpat).clone(),
+        Some(_) => return None,
+    };
+    let binding = syn::Pat::Ident(syn::PatIdent {
+        subpat: None,
+        ..ident.clone()
+    });
+    Some((binding, test))
+}
+
 fn binds_variables(pat: &syn::Pat) -> bool {
     struct Finder(bool);
     impl<'ast> Visit<'ast> for Finder {
@@ -2205,6 +2250,11 @@ impl quote::ToTokens for LoopHeaderTokens<'_> {
         self.0.expr.to_tokens(tokens);
     }
 }
+
+/// The error at a loop label, and what to write instead.
+const LABELS: &str = "#[differentiate] does not support loop labels; carry a flag instead (`let mut done = false;`, \
+                      set before the inner `break` and tested after the inner loop by the outer one), or move the \
+                      inner loop into a `#[differentiate]` helper function whose `return` ends it";
 
 /// The name under which a loop with `break` carries its "still running"
 /// flag; not a name users write.
