@@ -137,6 +137,46 @@ fn a_reduction_in_a_loop_follows_the_carried_value() {
     }
 }
 
+/// Methods after `collect`: the collected `Vec` is read as a `let` would
+/// bind it. (Σ ln e^{w·xᵢ}) / n = w·Σxᵢ / n.
+#[differentiate(forward, hessian)]
+fn mean_after_collect(x: &[f64], w: f64) -> f64 {
+    let n = x.iter().map(|v| v * w).collect::<Vec<f64>>().len() as f64;
+    let logs = x
+        .iter()
+        .map(|v| (v * w).exp())
+        .collect::<Vec<f64>>()
+        .iter()
+        .map(|e| e.ln())
+        .sum::<f64>();
+    logs / n + x.iter().map(|v| v * v).collect::<Vec<f64>>().iter().sum::<f64>()
+}
+
+#[test]
+fn methods_after_collect_read_the_collected_vec() {
+    let mut rng = Rng::for_test("mean_after_collect");
+    for _ in 0..POINTS {
+        let x = uniform_point(&mut rng, 4, -1.5, 1.5);
+        let w = rng.uniform(-1.0, 1.0);
+        let (value, gradient_x, gradient_w) = mean_after_collect_grad(&x, w);
+        assert_eq!(value, mean_after_collect(&x, w));
+        // ∂/∂xᵢ = w/n + 2xᵢ, ∂/∂w = Σx / n
+        let expected: Vec<f64> = x.iter().map(|v| w / 4.0 + 2.0 * v).collect();
+        assert_all_close(&gradient_x, &expected, EXACT_TOLERANCE);
+        assert_all_close(&[gradient_w], &[x.iter().sum::<f64>() / 4.0], EXACT_TOLERANCE);
+        let point = [x.clone(), vec![w]].concat();
+        let numeric = [gradient_x.clone(), vec![gradient_w]].concat();
+        fd::check_gradient(|p| mean_after_collect(&p[..4], p[4]), &point, &numeric).assert_within(FD_TOLERANCE);
+        // ∂²/∂xᵢ² = 2, ∂²/∂xᵢ∂w = 1/n
+        let (_, hessian) = mean_after_collect_hessian(&x, w);
+        assert_all_close(
+            &[hessian[(1, 1)], hessian[(0, 4)], hessian[(4, 4)]],
+            &[2.0, 0.25, 0.0],
+            EXACT_TOLERANCE,
+        );
+    }
+}
+
 /// Softmax over a slice, with its maximum from a fold and two collected maps.
 #[differentiate(forward)]
 fn softmax(x: &[f64]) -> Vec<f64> {

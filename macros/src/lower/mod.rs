@@ -1002,6 +1002,9 @@ impl Lowerer<'_> {
     }
 
     fn lower_method_call(&mut self, call: &syn::ExprMethodCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if let Some(value) = self.lower_after_collect(call, out) {
+            return value;
+        }
         if let Some(value) = self
             .lower_iterator_reduction(call, out)
             .or_else(|| self.lower_collected_map(call, out))
@@ -2142,6 +2145,33 @@ impl VisitMut for Renamer<'_, '_> {
             return;
         }
         syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+impl Lowerer<'_> {
+    /// `xs.iter().map(…).collect::<Vec<f64>>().iter().sum()`: the collected
+    /// sequence is lowered first, as `let` would bind it, and the methods
+    /// after `collect` then read it by a name of its own.
+    fn lower_after_collect(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        let mut rewritten = Expr::MethodCall(call.clone());
+        let mut receiver = match &mut rewritten {
+            Expr::MethodCall(outer) => &mut *outer.receiver,
+            _ => return None,
+        };
+        loop {
+            receiver = match receiver {
+                Expr::MethodCall(inner) if inner.method == "collect" => break,
+                Expr::MethodCall(inner) => &mut *inner.receiver,
+                Expr::Paren(paren) => &mut *paren.expr,
+                _ => return None,
+            };
+        }
+        let collected = self.lower_expr(receiver, out);
+        let name = format!("chainrule_collected_{}", self.vars.len());
+        self.declare(&name, Some(collected));
+        let ident = Ident::new(&name, receiver.span());
+        *receiver = syn::parse_quote!(#ident);
+        Some(self.lower_expr(&rewritten, out))
     }
 }
 
