@@ -353,7 +353,11 @@ impl Emitter<'_> {
 
     /// The target of a doc link to the user's function: `f` or `Self::f`.
     fn doc_target(&self) -> String {
-        self.primal().to_string().replace(' ', "")
+        let name = &self.item.sig.ident;
+        match self.scope {
+            Scope::Module => name.to_string(),
+            Scope::Impl => format!("Self::{name}"),
+        }
     }
 
     fn in_scope(&self, name: &Ident) -> TokenStream {

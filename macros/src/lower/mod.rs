@@ -1001,6 +1001,28 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `xs.iter().map(…).collect::<Vec<f64>>().iter().sum()`: the collected
+    /// sequence is lowered first, as `let` would bind it, and the methods
+    /// after `collect` then read it by a name of its own.
+    fn lower_after_collect(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
+        let mut rewritten = call.clone();
+        let mut receiver = &mut *rewritten.receiver;
+        loop {
+            receiver = match receiver {
+                Expr::MethodCall(inner) if inner.method == "collect" => break,
+                Expr::MethodCall(inner) => &mut *inner.receiver,
+                Expr::Paren(paren) => &mut *paren.expr,
+                _ => return None,
+            };
+        }
+        let collected = self.lower_expr(receiver, out);
+        let name = format!("chainrule_collected_{}", self.vars.len());
+        self.declare(&name, Some(collected));
+        let ident = Ident::new(&name, receiver.span());
+        *receiver = syn::parse_quote!(#ident);
+        Some(self.lower_expr(&Expr::MethodCall(rewritten), out))
+    }
+
     fn lower_method_call(&mut self, call: &syn::ExprMethodCall, expr: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if let Some(value) = self.lower_after_collect(call, out) {
             return value;
@@ -2148,33 +2170,6 @@ impl VisitMut for Renamer<'_, '_> {
     }
 }
 
-impl Lowerer<'_> {
-    /// `xs.iter().map(…).collect::<Vec<f64>>().iter().sum()`: the collected
-    /// sequence is lowered first, as `let` would bind it, and the methods
-    /// after `collect` then read it by a name of its own.
-    fn lower_after_collect(&mut self, call: &syn::ExprMethodCall, out: &mut Vec<Stmt>) -> Option<Operand> {
-        let mut rewritten = Expr::MethodCall(call.clone());
-        let mut receiver = match &mut rewritten {
-            Expr::MethodCall(outer) => &mut *outer.receiver,
-            _ => return None,
-        };
-        loop {
-            receiver = match receiver {
-                Expr::MethodCall(inner) if inner.method == "collect" => break,
-                Expr::MethodCall(inner) => &mut *inner.receiver,
-                Expr::Paren(paren) => &mut *paren.expr,
-                _ => return None,
-            };
-        }
-        let collected = self.lower_expr(receiver, out);
-        let name = format!("chainrule_collected_{}", self.vars.len());
-        self.declare(&name, Some(collected));
-        let ident = Ident::new(&name, receiver.span());
-        *receiver = syn::parse_quote!(#ident);
-        Some(self.lower_expr(&rewritten, out))
-    }
-}
-
 /// Where closures may be written, and what to write for a helper closure.
 const CLOSURES: &str = "closures are supported only in `xs.iter().map(|x| …).sum()`, `.fold(init, |acc, x| …)` \
      and `.map(|x| …).collect()` pipelines and as the last argument of `Col::from_fn`, `Row::from_fn` and \
@@ -2230,9 +2225,6 @@ impl<'ast> Visit<'ast> for OpaqueChecker {
     }
 }
 
-/// Whether a pattern binds a variable (`Some(x)`, `n @ 1..=3`, `x`).
-/// A lone identifier counts as a binding unless it is capitalised like a
-/// constant or a variant.
 /// For a pattern naming the whole matched value, `n` or `mut n` (a
 /// lowercase name) or `n @ P` with `P` binding nothing: the binding, as
 /// `let` writes it, and the pattern left to test, `_` or `P`.
@@ -2255,6 +2247,9 @@ fn whole_value(pat: &syn::Pat) -> Option<(syn::Pat, syn::Pat)> {
     Some((binding, test))
 }
 
+/// Whether a pattern binds a variable (`Some(x)`, `n @ 1..=3`, `x`).
+/// A lone identifier counts as a binding unless it is capitalised like a
+/// constant or a variant.
 fn binds_variables(pat: &syn::Pat) -> bool {
     struct Finder(bool);
     impl<'ast> Visit<'ast> for Finder {
