@@ -138,6 +138,82 @@ fn the_guarded_tangents_match_central_differences() {
     }
 }
 
+/// √x, ∛x and x^½ under a floor y: at x = 0 < y the floor is the maximum
+/// near the point, so the Hessian is that of 3y, 0, although the roots'
+/// tangents along x are infinite there and `f_hvp` differentiates them.
+#[differentiate(hessian)]
+fn roots_under_floor(x: f64, y: f64) -> f64 {
+    x.sqrt().max(y) + x.cbrt().max(y) + x.powf(0.5).max(y)
+}
+
+/// asin x, acos(2 − x) and acosh x under a floor y > π/2: at x = 1 the
+/// Hessian is that of 3y, 0.
+#[differentiate(hessian)]
+fn inverse_trigonometry_under_floor(x: f64, y: f64) -> f64 {
+    x.asin().max(y) + (2.0 - x).acos().max(y) + x.acosh().max(y)
+}
+
+/// xᵉ under a floor y: at x = −2, e = 2 the derivative along e, xᵉ·ln x, is
+/// undefined, and the Hessian is that of y, 0.
+#[differentiate(hessian)]
+fn power_under_floor(x: f64, e: f64, y: f64) -> f64 {
+    x.powf(e).max(y)
+}
+
+/// The element-wise square root: `√v₀` under a floor y, plus `√v₁`.
+#[differentiate(hessian, wrt(v))]
+fn root_elements_under_floor(v: &Col<f64>, y: f64) -> f64 {
+    let roots = sqrt(v);
+    roots[0].max(y) + roots[1]
+}
+
+#[test]
+fn a_hessian_where_an_infinite_tangent_goes_unused_is_zero() {
+    let (_, hessian) = roots_under_floor_hessian(0.0, 1.0);
+    assert_all_close(&fd::to_vec(&hessian), &[0.0; 4], 0.0);
+    let (_, hessian) = inverse_trigonometry_under_floor_hessian(1.0, 2.0);
+    assert_all_close(&fd::to_vec(&hessian), &[0.0; 4], 0.0);
+    let (_, hessian) = power_under_floor_hessian(-2.0, 2.0, 5.0);
+    assert_all_close(&fd::to_vec(&hessian), &[0.0; 9], 0.0);
+    // At v₀ = 0 < y only √v₁ curves: H = diag(0, −¼ v₁^(−3/2)).
+    let v = Col::from_fn(2, |i| i as f64 * 2.0);
+    let (_, hessian) = root_elements_under_floor_hessian(&v, 1.0);
+    let expected = [0.0, 0.0, 0.0, -0.25 * 2.0_f64.powf(-1.5)];
+    assert_all_close(&fd::to_vec(&hessian), &expected, EXACT_TOLERANCE);
+
+    // Where the functions themselves are the maxima, the same kernels give
+    // their second derivatives: checked against central differences of the
+    // gradients.
+    let mut rng = Rng::for_test("functions_under_floor");
+    for _ in 0..POINTS {
+        let (x, y) = (rng.uniform(1.5, 4.0), rng.uniform(-2.0, -1.0));
+        let (_, hessian) = roots_under_floor_hessian(x, y);
+        let root = -0.25 * x.powf(-1.5);
+        let expected = [2.0 * root - 2.0 / 9.0 * x.powf(-5.0 / 3.0), 0.0, 0.0, 0.0];
+        assert_all_close(&fd::to_vec(&hessian), &expected, EXACT_TOLERANCE);
+        let numeric = fd::central_gradient(|p| roots_under_floor_grad(p[0], y).1, &[x]);
+        assert_all_close(&[hessian[(0, 0)]], &numeric, 1e-6);
+
+        // asin x is defined below 1, acos(2 − x) and acosh x above it (the
+        // floor takes the place of a NaN).
+        for t in [rng.uniform(0.2, 0.8), rng.uniform(1.2, 1.8)] {
+            let (_, hessian) = inverse_trigonometry_under_floor_hessian(t, -1.0);
+            let numeric = fd::central_gradient(|p| inverse_trigonometry_under_floor_grad(p[0], -1.0).1, &[t]);
+            assert_all_close(&[hessian[(0, 0)]], &numeric, 1e-6);
+        }
+
+        let (x, e) = (rng.uniform(0.5, 2.0), rng.uniform(0.3, 2.5));
+        let (_, hessian) = power_under_floor_hessian(x, e, -1.0);
+        let gradient = |p: &[f64]| {
+            let (_, dx, de, _) = power_under_floor_grad(p[0], p[1], -1.0);
+            vec![dx, de]
+        };
+        let numeric = fd::central_jacobian(gradient, &[x, e]);
+        let corner = [hessian[(0, 0)], hessian[(0, 1)], hessian[(1, 0)], hessian[(1, 1)]];
+        assert_all_close(&corner, &fd::to_vec(&numeric), 1e-6);
+    }
+}
+
 /// ⟨√v, w⟩ over the elements of v, whose first element is 0 with weight 0.
 #[differentiate(wrt(v))]
 fn weighted_roots(v: &Col<f64>, w: &Col<f64>) -> f64 {

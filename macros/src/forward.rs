@@ -286,10 +286,40 @@ impl Forward<'_> {
         )
     }
 
+    /// `t / d` or `f·t` (`name` "div" or "mul") for a tangent `t` whose
+    /// divisor may be 0 or whose factor may be infinite: its adjoint adds
+    /// nothing where the tangent's is 0 (see `rules::TANGENT_METHODS`).
+    fn tangent_kernel(&mut self, name: &str, lhs: Operand, rhs: Operand, out: &mut Vec<Stmt>) -> Operand {
+        let kernel = syn::Ident::new(&format!("tangent_{name}"), Span::call_site());
+        self.push(
+            out,
+            "t",
+            Op::Method {
+                method: syn::Ident::new(&format!("chainrule_tangent_{name}"), Span::call_site()),
+                receiver: lhs,
+                args: vec![rhs],
+                path: Some(parse_quote!(::chainrule::rules::#kernel)),
+            },
+        )
+    }
+
     /// A call of `::chainrule::ops::name`, each variable passed by reference.
     fn ops_call(&mut self, name: &str, args: Vec<Operand>, out: &mut Vec<Stmt>) -> Operand {
         let ident = syn::Ident::new(name, Span::call_site());
-        let func: syn::ExprPath = parse_quote!(::chainrule::ops::#ident);
+        let elementwise = !matches!(name, "dot" | "sum");
+        self.call_by_ref(parse_quote!(::chainrule::ops::#ident), name, args, elementwise, out)
+    }
+
+    /// A call of `func`, which has a split form `func_pullback` (named
+    /// `name` in the generated variables), each variable passed by reference.
+    fn call_by_ref(
+        &mut self,
+        func: syn::ExprPath,
+        name: &str,
+        args: Vec<Operand>,
+        elementwise: bool,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
         let args = args
             .into_iter()
             .map(|operand| CallArg {
@@ -297,7 +327,7 @@ impl Forward<'_> {
                 ..CallArg::plain(operand)
             })
             .collect();
-        let call = self.call(func, args, name, !matches!(name, "dot" | "sum"));
+        let call = self.call(func, args, name, elementwise);
         self.push(out, "t", call)
     }
 
@@ -894,7 +924,7 @@ impl Forward<'_> {
                     singular,
                     |this, out| {
                         let divisor = this.mul(constant("2.0"), y, out);
-                        this.div(ta, divisor, out)
+                        this.tangent_kernel("div", ta, divisor, out)
                     },
                     out,
                 ))
@@ -909,7 +939,7 @@ impl Forward<'_> {
                     |this, out| {
                         let square = this.mul(y.clone(), y, out);
                         let divisor = this.mul(constant("3.0"), square, out);
-                        this.div(ta, divisor, out)
+                        this.tangent_kernel("div", ta, divisor, out)
                     },
                     out,
                 ))
@@ -967,7 +997,7 @@ impl Forward<'_> {
                                 },
                                 out,
                             );
-                            this.mul(factor, ta.clone(), out)
+                            this.tangent_kernel("mul", factor, ta.clone(), out)
                         },
                         out,
                     )
@@ -983,11 +1013,11 @@ impl Forward<'_> {
                                 guard,
                                 |this, out| {
                                     let ln_a = this.method("ln", a, Vec::new(), out);
-                                    this.mul(y.clone(), ln_a, out)
+                                    this.tangent_kernel("mul", y.clone(), ln_a, out)
                                 },
                                 out,
                             );
-                            this.mul(factor, tb, out)
+                            this.tangent_kernel("mul", factor, tb, out)
                         },
                         out,
                     )
@@ -1047,7 +1077,7 @@ impl Forward<'_> {
                         let square = this.mul(a.clone(), a, out);
                         let difference = this.sub(constant("1.0"), square, out);
                         let root = this.method("sqrt", difference, Vec::new(), out);
-                        let term = this.div(ta, root, out);
+                        let term = this.tangent_kernel("div", ta, root, out);
                         if name == "acos" { this.neg(term, out) } else { term }
                     },
                     out,
@@ -1108,7 +1138,7 @@ impl Forward<'_> {
                         let square = this.mul(a.clone(), a, out);
                         let shifted = this.sub(square, constant("1.0"), out);
                         let root = this.method("sqrt", shifted, Vec::new(), out);
-                        this.div(ta, root, out)
+                        this.tangent_kernel("div", ta, root, out)
                     },
                     out,
                 ))
@@ -1255,26 +1285,13 @@ impl Forward<'_> {
                 let inverse = self.ops_call("powi", vec![a, constant("-1")], out);
                 Some(self.ops_call("hadamard", vec![ta, inverse], out))
             }
-            // ẏ = ½ ȧ ⊙ y⁻¹, 0 where ȧ = 0 and y = 0: there y is taken as 1,
-            // so that its inverse and the second derivatives stay finite, and
-            // the element's tangent is multiplied by 0.
+            // ẏ = ȧ ⊘ 2y, 0 where ȧ = 0 and y = 0 (`rules::tangent_quotient`,
+            // whose pullback adds nothing where the tangent is unused)
             "sqrt" => {
                 let ta = ta?;
-                let (tangent, value) = (self.render(&ta), self.render(&y));
-                let reads: Vec<_> = ta.var().into_iter().chain(y.var()).collect();
-                let mut mask = |at: f64, elsewhere: f64| {
-                    self.opaque(
-                        parse_quote!(::chainrule::rules::where_still_at_zero(&#tangent, &#value, #at, #elsewhere)),
-                        reads.clone(),
-                        out,
-                    )
-                };
-                let (shift, keep) = (mask(1.0, 0.0), mask(0.0, 1.0));
-                let shifted = self.add(y, shift, out);
-                let inverse = self.ops_call("powi", vec![shifted, constant("-1")], out);
-                let product = self.ops_call("hadamard", vec![ta, inverse], out);
-                let kept = self.ops_call("hadamard", vec![product, keep], out);
-                Some(self.mul(constant("0.5"), kept, out))
+                let divisor = self.mul(constant("2.0"), y, out);
+                let func = parse_quote!(::chainrule::rules::tangent_quotient);
+                Some(self.call_by_ref(func, "tangent_quotient", vec![ta, divisor], true, out))
             }
             // ẏ = ȧ − ȧ ⊙ y ⊙ y
             "tanh" => {

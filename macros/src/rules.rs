@@ -375,6 +375,33 @@ pub static METHODS: &[Rule] = &[
     },
 ];
 
+/// Quotients and products that the forward transform writes into the
+/// tangents of functions whose derivative is infinite where the function is
+/// finite (√a and ∛a at 0, asin and acos at ±1, acosh at 1, aᵇ at a = 0 with
+/// b < 1). `f_hvp` differentiates those tangents again, and where one is not
+/// used (`x.sqrt().max(y)` taking `y`) its adjoint is 0: the rules of `/` and
+/// `*` would add 0·∞ = NaN there. These add nothing where ȳ = 0. They are
+/// emitted as `::chainrule::rules::tangent_div(t, d)` and `tangent_mul(f, t)`;
+/// the `chainrule_` prefix keeps their names apart from any method a user
+/// writes.
+pub static TANGENT_METHODS: &[Rule] = &[
+    // y = t / d: t̄ += ȳ / d, d̄ −= ȳ·y / d, nothing where ȳ = 0
+    Rule {
+        name: "chainrule_tangent_div",
+        arity: 2,
+        pullbacks: &[
+            pb(0, "tangent_div_pb_lhs", &[Arg(1)]),
+            pb(1, "tangent_div_pb_rhs", &[Out, Arg(1)]),
+        ],
+    },
+    // y = f·t: f̄ += ȳ·t, t̄ += ȳ·f, nothing where ȳ = 0
+    Rule {
+        name: "chainrule_tangent_mul",
+        arity: 2,
+        pullbacks: &[pb(0, "tangent_mul_pb", &[Arg(1)]), pb(1, "tangent_mul_pb", &[Arg(0)])],
+    },
+];
+
 /// Methods whose result carries no derivative (a `bool` or an ordering):
 /// they may be called on any value and are kept as written.
 pub static PREDICATES: &[&str] = &[
@@ -510,7 +537,11 @@ pub static INDEX: Rule = Rule {
 
 /// The rule of a method, if the table knows it.
 pub fn method_rule(name: &str) -> Option<&'static Rule> {
-    METHODS.iter().chain(ARRAY_METHODS).find(|rule| rule.name == name)
+    METHODS
+        .iter()
+        .chain(ARRAY_METHODS)
+        .chain(TANGENT_METHODS)
+        .find(|rule| rule.name == name)
 }
 
 /// The names of all known methods, for error messages.
@@ -527,5 +558,6 @@ pub fn method_names() -> String {
 /// Whether a method's result is a scalar when its receiver is one or when
 /// it reduces a vector or matrix.
 pub fn method_gives_scalar(name: &str) -> bool {
-    METHODS.iter().any(|rule| rule.name == name) || matches!(name, "sum" | "squared_norm_l2" | "norm_l2")
+    METHODS.iter().chain(TANGENT_METHODS).any(|rule| rule.name == name)
+        || matches!(name, "sum" | "squared_norm_l2" | "norm_l2")
 }

@@ -3,8 +3,11 @@
 //! result, `ȳ` its adjoint, `a` the argument, `⊙` and `⊘` the element-wise
 //! product and quotient. The functions themselves are in [`crate::ops`].
 
+use core::marker::PhantomData;
+
 use faer::{unzip, zip};
 
+use super::adjoint::Pullback;
 use super::kinds::{Kind, Operand, Scalar, Target};
 
 /// `ā += f(ȳ, p)` element by element, for a primal `p` of the same shape.
@@ -96,25 +99,61 @@ where
     *adj_s.view_mut() += Y::Kind::as_2d(adj_y.view()).sum();
 }
 
-/// `at` where the tangent `t` and the value `y` are both 0, `elsewhere`
-/// elsewhere. Forward mode of `ops::sqrt`, ẏ = ½ ṫ ⊘ y, asks for both masks
-/// at once: it shifts `y` by the first (`at = 1`) so that its inverse stays
-/// finite at a root of 0, and multiplies by the second (`at = 0`), so that an
-/// element the direction leaves alone there has the tangent 0, as the scalar
-/// rule gives, not 0·∞ = NaN.
+/// `t ⊘ d` element by element, 0 where `t` and `d` are both 0: forward mode
+/// of `ops::sqrt` writes its tangent ẏ = ȧ ⊘ 2y with it, so that an element
+/// the direction leaves alone at a root of 0 has the tangent 0, as the scalar
+/// rule gives, not 0/0 = NaN.
 ///
 /// # Panics
 /// If the shapes differ.
-pub fn where_still_at_zero<T, Y>(t: &T, y: &Y, at: f64, elsewhere: f64) -> <T::Kind as Kind>::Owned
+pub fn tangent_quotient<T, D>(t: T, d: D) -> <T::Kind as Kind>::Owned
 where
-    T: Operand + ?Sized,
-    Y: Operand<Kind = T::Kind> + ?Sized,
+    T: Operand,
+    D: Operand<Kind = T::Kind>,
 {
     T::Kind::zip_map(
         t.view(),
-        y.view(),
-        |t, y| if t == 0.0 && y == 0.0 { at } else { elsewhere },
+        d.view(),
+        |t, d| if t == 0.0 && d == 0.0 { 0.0 } else { t / d },
     )
+}
+
+/// The pullback of [`tangent_quotient`], which `f_hvp` calls: t̄ = ȳ ⊘ d and
+/// d̄ = −ȳ ⊙ t ⊘ d², from the arguments, and nothing at an element whose
+/// quotient is the constant 0 or whose ȳ is 0. There the tangent is not used
+/// (`r[0].max(y)` taking `y`) and may be infinite (ȧ ≠ 0 at y = 0), where
+/// `⊘` would add 0·∞ = NaN to second derivatives that are 0.
+pub struct TangentQuotientPullback<K>(PhantomData<K>);
+
+impl<K: Kind, T: Operand<Kind = K>, D: Operand<Kind = K>> Pullback<K::Owned, (T, D), (K::Owned, K::Owned)>
+    for TangentQuotientPullback<K>
+{
+    fn pull(self, seed: &K::Owned, (t, d): (T, D)) -> (K::Owned, K::Owned) {
+        let (mut adj_t, mut adj_d) = (K::zeros_like(seed.view()), K::zeros_like(seed.view()));
+        zip!(
+            K::as_2d_mut(adj_t.view_mut()),
+            K::as_2d_mut(adj_d.view_mut()),
+            K::as_2d(seed.view()),
+            K::as_2d(t.view()),
+            K::as_2d(d.view())
+        )
+        .for_each(|unzip!(adj_t, adj_d, g, t, d)| {
+            if *g != 0.0 && !(*t == 0.0 && *d == 0.0) {
+                *adj_t = g / d;
+                *adj_d = -(g * t) / (d * d);
+            }
+        });
+        (adj_t, adj_d)
+    }
+}
+
+/// Split form of [`tangent_quotient`].
+pub fn tangent_quotient_pullback<T, D>(t: T, d: D) -> (<T::Kind as Kind>::Owned, TangentQuotientPullback<T::Kind>)
+where
+    T: Operand,
+    D: Operand<Kind = T::Kind>,
+{
+    (tangent_quotient(&t, &d), TangentQuotientPullback(PhantomData))
 }
 
 /// The slope of ReLU at each element of `a`: 1 where `a > 0`, else 0 (the

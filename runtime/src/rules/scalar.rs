@@ -289,3 +289,47 @@ pub fn clamp_pb_high(adj_hi: &mut f64, adj_y: &f64, y: &f64, a: &f64, lo: &f64) 
         *adj_hi += adj_y;
     }
 }
+
+// The tangents of the functions above, written by `f_jvp` and differentiated
+// again by `f_hvp`. Where the derivative is infinite (√a at 0), a tangent
+// that nothing uses has the adjoint 0, and `/` and `*` would add 0·∞ = NaN
+// to second derivatives that are 0: these add nothing where ȳ = 0.
+
+/// y = t / d: a tangent `t` over a factor `d` of the derivative that may be 0
+/// (√a: d = 2√a; asin a: d = √(1 − a²))
+#[inline]
+pub fn tangent_div(t: f64, d: f64) -> f64 {
+    t / d
+}
+
+/// y = t / d: t̄ += ȳ / d (nothing where ȳ = 0)
+#[inline]
+pub fn tangent_div_pb_lhs(adj_t: &mut f64, adj_y: &f64, d: &f64) {
+    if *adj_y != 0.0 {
+        *adj_t += adj_y / d;
+    }
+}
+
+/// y = t / d: d̄ −= ȳ·y / d (nothing where ȳ = 0)
+#[inline]
+pub fn tangent_div_pb_rhs(adj_d: &mut f64, adj_y: &f64, y: &f64, d: &f64) {
+    if *adj_y != 0.0 {
+        *adj_d -= adj_y * y / d;
+    }
+}
+
+/// y = f·t: a tangent `t` times a factor `f` of the derivative that may be
+/// infinite (aᵇ at a = 0 with b < 1: f = b·aᵇ⁻¹)
+#[inline]
+pub fn tangent_mul(f: f64, t: f64) -> f64 {
+    f * t
+}
+
+/// y = f·t: f̄ += ȳ·t and t̄ += ȳ·f, each `tangent_mul_pb(&mut ā, &ȳ, &other)`
+/// (nothing where ȳ = 0)
+#[inline]
+pub fn tangent_mul_pb(adj_a: &mut f64, adj_y: &f64, other: &f64) {
+    if *adj_y != 0.0 {
+        *adj_a += adj_y * other;
+    }
+}
