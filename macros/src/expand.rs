@@ -85,7 +85,7 @@ fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             block: Box::new(function.block.clone()),
         };
         marked += 1;
-        *item = syn::ImplItem::Verbatim(expand_fn(Scope::Impl, options, quote!(#free)));
+        *item = syn::ImplItem::Verbatim(taking_self(expand_fn(Scope::Impl, options, quote!(#free))));
     }
     if marked == 0 && !cx.has_errors() {
         cx.error_at(
@@ -96,6 +96,39 @@ fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
     }
     let errors = cx.check().err().map(|error| error.to_compile_error());
     quote!(#block #errors)
+}
+
+/// The generated functions of a method taking `&self`, which name it
+/// [`RECEIVER`](signature::RECEIVER) (a closure's parameter cannot be called
+/// `self`), made methods again: `fn f_grad(&self, …) { let chainrule_self =
+/// self; … }`, called as `model.f_grad(…)`.
+fn taking_self(expanded: TokenStream) -> TokenStream {
+    let parse_items = |input: syn::parse::ParseStream| {
+        let mut items = Vec::new();
+        while !input.is_empty() {
+            items.push(input.parse::<syn::ImplItem>()?);
+        }
+        Ok(items)
+    };
+    let Ok(mut items) = syn::parse::Parser::parse2(parse_items, expanded.clone()) else {
+        return expanded;
+    };
+    let receiver = syn::Ident::new(signature::RECEIVER, proc_macro2::Span::call_site());
+    for item in &mut items {
+        let syn::ImplItem::Fn(function) = item else {
+            continue;
+        };
+        let Some(syn::FnArg::Typed(first)) = function.sig.inputs.first() else {
+            continue;
+        };
+        if !matches!(&*first.pat, syn::Pat::Ident(name) if name.ident == receiver) {
+            continue;
+        }
+        let ty = &first.ty;
+        function.sig.inputs[0] = syn::parse_quote!(self: #ty);
+        function.block.stmts.insert(0, syn::parse_quote!(let #receiver = self;));
+    }
+    quote!(#(#items)*)
 }
 
 /// `#[differentiate]` or `#[chainrule::differentiate]`, with or without options.
@@ -121,8 +154,8 @@ fn expand_fn(scope: Scope, args: TokenStream, input: TokenStream) -> TokenStream
             return with_errors(input, cx);
         }
     };
-    let signature = signature::read_signature(&mut cx, &item, &options);
-    if item.sig.receiver().is_some() {
+    let signature = signature::read_signature(&mut cx, &item, &options, scope);
+    if item.sig.receiver().is_some() && cx.has_errors() {
         // The body reads `self`, which is no parameter: its errors would be
         // consequences of this one.
         return with_errors(quote!(#item), cx);

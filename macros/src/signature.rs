@@ -8,14 +8,24 @@
 //! selects the differentiated parameters among those. The return type is
 //! `f64` or an owned faer vector or matrix.
 //! Everything else about the signature that chainrule cannot generate code for
-//! (generics, `async`, `self`) is reported here with its span.
+//! (generics, `async`, `self` outside an `impl` block, `&mut self`) is
+//! reported here with its span.
+//!
+//! `&self` in an `impl` block is a constant parameter like `model: &Self`,
+//! named [`RECEIVER`] in generated code: a closure's parameters and `let`s
+//! cannot be called `self`. `expand` turns it back into `&self` in the
+//! generated functions' signatures.
 
 use quote::ToTokens;
 use syn::{FnArg, Ident, Pat, Type};
 
 use crate::attr::Options;
 use crate::ctxt::Ctxt;
+use crate::emit::Scope;
 use crate::ir::{ParamKind, Shape};
+
+/// The name generated code gives `self`.
+pub const RECEIVER: &str = "chainrule_self";
 
 pub struct SigParam {
     /// The parameter's name in generated functions: the user's, or a
@@ -34,18 +44,17 @@ pub struct Signature {
     pub output: Shape,
 }
 
-pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options) -> Signature {
+pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options, scope: Scope) -> Signature {
     let sig = &item.sig;
     check_header(cx, sig);
     let mut params = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
         match input {
-            FnArg::Receiver(receiver) => cx.error_spanned_by(
-                receiver,
-                "#[differentiate] does not take `self`; take the value as a parameter instead, `fn f(model: &Self, …)`, \
-                 in an `impl` block that has `#[differentiate]` too (its generated functions are called as \
-                 `Self::f_grad`)",
-            ),
+            FnArg::Receiver(receiver) => {
+                if let Some(param) = read_receiver(cx, receiver, scope) {
+                    params.push(param);
+                }
+            }
             FnArg::Typed(typed) => {
                 if let Some(param) = read_param(cx, index, typed) {
                     params.push(param);
@@ -57,6 +66,40 @@ pub fn read_signature(cx: &mut Ctxt, item: &syn::ItemFn, options: &Options) -> S
     let has_inout = params.iter().any(|param| param.kind.is_inout());
     let output = output_shape(cx, sig, has_inout);
     Signature { params, output }
+}
+
+/// `&self` (or `self: &Self`) in an `impl` block: a constant parameter.
+fn read_receiver(cx: &mut Ctxt, receiver: &syn::Receiver, scope: Scope) -> Option<SigParam> {
+    if scope == Scope::Module {
+        cx.error_spanned_by(
+            receiver,
+            "a method taking `self` needs `#[differentiate]` on its `impl` block as well \
+             (`#[differentiate] impl Type { #[differentiate] fn f(&self, …) … }`), which generates `self.f_grad(…)` \
+             and the others beside it",
+        );
+        return None;
+    }
+    match &*receiver.ty {
+        Type::Reference(reference) if reference.mutability.is_none() => Some(SigParam {
+            ident: Ident::new(RECEIVER, receiver.self_token.span),
+            user_name: Some("self".to_owned()),
+            ty: (*receiver.ty).clone(),
+            kind: ParamKind::Constant { copyable: true },
+            wrt: false,
+        }),
+        Type::Reference(_) => {
+            cx.error_spanned_by(
+                receiver,
+                "#[differentiate] takes `&self`, not `&mut self`: the derivative cannot follow changes to `self`; \
+                 take `&self` and return the new values",
+            );
+            None
+        }
+        _ => {
+            cx.error_spanned_by(receiver, "#[differentiate] takes `self` by reference; write `&self`");
+            None
+        }
+    }
 }
 
 fn check_header(cx: &mut Ctxt, sig: &syn::Signature) {

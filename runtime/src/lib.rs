@@ -269,10 +269,11 @@
 //! `Self::f_vjp(…)`; so the block says it, with `#[differentiate]` of its
 //! own, and each associated function to differentiate keeps its
 //! `#[differentiate(…)]` with its options. The generated functions are
-//! associated functions beside it. A function takes the model as a
-//! parameter, `model: &Self` (not `&self`), and reads its fields as
-//! constants; it calls the others as `Self::f(…)`, and code outside calls
-//! them as `Model::f(…)`.
+//! associated functions beside it, methods when it takes `&self`. `self` (or
+//! a parameter `model: &Self`) is a constant whose fields are read as
+//! constants; a function calls the others as `self.f(…)` or `Self::f(…)`,
+//! and code outside calls them as `neuron.f_grad(…)` or `Neuron::f_grad(…)`.
+//! `&mut self` and `self` by value are compile errors.
 //!
 //! ```
 //! use chainrule::differentiate;
@@ -290,18 +291,28 @@
 //!
 //!     /// softplus(w·x + b) on the neuron's inputs.
 //!     #[differentiate(wrt(w, b))]
-//!     fn predict(neuron: &Self, w: &[f64], b: f64) -> f64 {
+//!     fn predict(&self, w: &[f64], b: f64) -> f64 {
 //!         let mut z = b;
-//!         for (wi, xi) in w.iter().zip(&neuron.inputs) {
+//!         for (wi, xi) in w.iter().zip(&self.inputs) {
 //!             z += wi * xi;
 //!         }
 //!         Self::softplus(z)
 //!     }
+//!
+//!     /// (predict − target)², calling `predict` as a method.
+//!     #[differentiate(wrt(w, b))]
+//!     fn loss(&self, w: &[f64], b: f64, target: f64) -> f64 {
+//!         let error = self.predict(w, b) - target;
+//!         error * error
+//!     }
 //! }
 //!
 //! let neuron = Neuron { inputs: vec![1.0, 2.0] };
-//! let (_, d_w, d_b) = Neuron::predict_grad(&neuron, &[0.0, 0.0], 0.0);
+//! let (_, d_w, d_b) = neuron.predict_grad(&[0.0, 0.0], 0.0);
 //! assert_eq!((d_w, d_b), (vec![0.5, 1.0], 0.5)); // σ(0) = ½, times each input
+//! let (_, d_w, d_b) = Neuron::loss_grad(&neuron, &[0.0, 0.0], 0.0, 0.0);
+//! let slope = 2.0 * 2.0_f64.ln() * 0.5; // 2·(softplus(0) − 0)·σ(0)
+//! assert!((d_b - slope).abs() < 1e-15 && (d_w[1] - 2.0 * slope).abs() < 1e-15);
 //! ```
 //!
 //! ## Conventions at kinks

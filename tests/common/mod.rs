@@ -185,7 +185,7 @@ pub fn assert_identical(actual: &[f64], expected: &[f64]) {
 /// [`generated!`].
 pub struct Generated<'a> {
     pub name: &'static str,
-    pub primal: &'a dyn Fn(&[f64]) -> f64,
+    pub primal: &'a PrimalFn,
     /// `point ↦ (value, gradient)`.
     pub grad: &'a GradFn,
     /// `(point, seed) ↦ (value, seed × gradient)`.
@@ -196,6 +196,8 @@ pub struct Generated<'a> {
 
 /// A value and a gradient.
 pub type ValueAndGradient = (f64, Vec<f64>);
+/// `point ↦ value`.
+pub type PrimalFn = dyn Fn(&[f64]) -> f64;
 pub type GradFn = dyn Fn(&[f64]) -> ValueAndGradient;
 pub type VjpFn = dyn Fn(&[f64], f64) -> ValueAndGradient;
 /// A closed-form gradient: `point ↦ gradient`.

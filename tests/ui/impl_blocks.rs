@@ -34,11 +34,16 @@ impl Model {
     }
 }
 
-// `self` is taken as a parameter instead.
+// `self` is taken by shared reference only.
 #[differentiate]
 impl Model {
     #[differentiate]
-    fn times(&self, x: f64) -> f64 {
+    fn times(&mut self, x: f64) -> f64 {
+        self.scale * x
+    }
+
+    #[differentiate]
+    fn owned(self, x: f64) -> f64 {
         self.scale * x
     }
 }

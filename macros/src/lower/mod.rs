@@ -1037,6 +1037,9 @@ impl Lowerer<'_> {
         if rules::PREDICATES.contains(&name.as_str()) {
             return self.opaque(expr, out);
         }
+        if let Some(call) = as_call_of_self(call) {
+            return self.lower_expr(&call, out);
+        }
         if self.report_exponent_type(call) {
             return self.placeholder(expr);
         }
@@ -2522,7 +2525,6 @@ fn binding_name(pat: &syn::Pat) -> Result<Option<String>, &syn::Pat> {
     }
 }
 
-/// The local variable an assignment writes, if it is a plain name.
 /// `x` in `x.as_ref()` (a method of [`rules::ALIASES`]).
 fn alias_receiver(expr: &Expr) -> Option<&Expr> {
     match strip_parens(expr) {
@@ -2535,6 +2537,25 @@ fn alias_receiver(expr: &Expr) -> Option<&Expr> {
     }
 }
 
+/// `self.predict(x)`, a method of the `impl` block's own (no rule has its
+/// name), as the call `Self::predict(self, x)`: differentiated through
+/// `Self::predict_pullback` like any other call.
+fn as_call_of_self(call: &syn::ExprMethodCall) -> Option<Expr> {
+    let Expr::Path(receiver) = strip_parens(&call.receiver) else {
+        return None;
+    };
+    if !receiver.path.is_ident("self")
+        || call.turbofish.is_some()
+        || rules::method_rule(&call.method.to_string()).is_some()
+    {
+        return None;
+    }
+    let method = &call.method;
+    let args = &call.args;
+    Some(syn::parse_quote_spanned!(method.span()=> Self::#method(#receiver, #args)))
+}
+
+/// The local variable an assignment writes, if it is a plain name.
 fn target_name(target: &Expr) -> Option<String> {
     match target {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(ToString::to_string),
