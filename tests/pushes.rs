@@ -1,7 +1,7 @@
-//! Vectors grown with `push` where their final length is known before the
-//! first push: `let mut v = Vec::new();` (or `Vec::with_capacity(n)`,
-//! `vec![]`) filled by push statements of its own block or of one `for`
-//! loop's body, then read. Each is checked against its closed form and
+//! Vectors grown with `push` where their final length, or a bound on it, is
+//! known before the first push: `let mut v = Vec::new();` (or
+//! `Vec::with_capacity(n)`, `vec![]`) filled by push statements of its own
+//! block, of one `for` loop's body or of `if` branches in it, then read. Each is checked against its closed form and
 //! central differences, in reverse mode, forward mode, the Jacobian and the
 //! Hessian.
 
@@ -203,5 +203,92 @@ fn pushes_from_nested_loops_are_counted_before_the_outer_loop() {
         let (_, tangent) = pushed_from_nested_loops_jvp(&x, &direction);
         let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
         assert_close(tangent, expected, EXACT_TOLERANCE);
+    }
+}
+
+/// Positive values squared; values below −1 as x and then x·k + sin x for
+/// k = 0, 1; the rest dropped. Each push is under an `if`, so the length of
+/// the vector depends on the values and is bounded before the loop.
+#[differentiate(forward, hessian)]
+fn pushed_where_kept(xs: &[f64]) -> f64 {
+    let mut kept = Vec::new();
+    for &x in xs {
+        if x > 0.0 {
+            kept.push(x * x);
+        } else if x < -1.0 {
+            kept.push(x);
+            for k in 0..2 {
+                kept.push(x * k as f64 + x.sin());
+            }
+        }
+    }
+    let mut total = 0.0;
+    for (k, value) in kept.iter().enumerate() {
+        total += value.sin() * (k as f64 + 1.0);
+    }
+    total * kept.len() as f64
+}
+
+fn pushed_where_kept_by_hand(xs: &[f64]) -> f64 {
+    let mut kept = Vec::new();
+    for &x in xs {
+        if x > 0.0 {
+            kept.push(x * x);
+        } else if x < -1.0 {
+            kept.extend([x, x.sin(), x + x.sin()]);
+        }
+    }
+    let total: f64 = kept.iter().enumerate().map(|(k, v)| v.sin() * (k as f64 + 1.0)).sum();
+    total * kept.len() as f64
+}
+
+/// exp(x) for each positive x, in order: a vector as long as the positives.
+#[differentiate(jacobian)]
+fn exp_of_positives(xs: &[f64]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for x in xs.iter() {
+        if *x > 0.0 {
+            out.push(x.exp());
+        }
+    }
+    out
+}
+
+#[test]
+fn pushes_under_if_fill_a_vector_as_long_as_the_branches_taken() {
+    let mut rng = Rng::for_test("pushed_where_kept");
+    // Values away from the conditions' edges 0 and −1, where the derivative jumps.
+    let away_from_edges = |rng: &mut Rng| {
+        let x = rng.uniform(-2.0, 1.5);
+        if x.abs() < 0.05 || (x + 1.0).abs() < 0.05 {
+            0.5
+        } else {
+            x
+        }
+    };
+    for _ in 0..POINTS {
+        let x: Vec<f64> = (0..5).map(|_| away_from_edges(&mut rng)).collect();
+        let (value, gradient) = pushed_where_kept_grad(&x);
+        assert_eq!(value, pushed_where_kept(&x));
+        assert_close(value, pushed_where_kept_by_hand(&x), EXACT_TOLERANCE);
+        fd::check_gradient(pushed_where_kept, &x, &gradient).assert_within(FD_TOLERANCE);
+        let direction = uniform_point(&mut rng, 5, -1.0, 1.0);
+        let (_, tangent) = pushed_where_kept_jvp(&x, &direction);
+        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+        assert_close(tangent, expected, EXACT_TOLERANCE);
+        let (_, hessian) = pushed_where_kept_hessian(&x);
+        let numeric = fd::central_jacobian(|p| pushed_where_kept_grad(p).1, &x);
+        assert_all_close(&fd::to_vec(&hessian), &fd::to_vec(&numeric), FD_TOLERANCE);
+
+        let (value, jacobian) = exp_of_positives_jacobian(&x);
+        let positives: Vec<usize> = (0..5).filter(|&i| x[i] > 0.0).collect();
+        assert_eq!(value, positives.iter().map(|&i| x[i].exp()).collect::<Vec<f64>>());
+        assert_eq!((jacobian.nrows(), jacobian.ncols()), (positives.len(), 5));
+        let expected = Mat::from_fn(
+            positives.len(),
+            5,
+            |r, i| if i == positives[r] { x[i].exp() } else { 0.0 },
+        );
+        assert_all_close(&fd::to_vec(&jacobian), &fd::to_vec(&expected), EXACT_TOLERANCE);
     }
 }

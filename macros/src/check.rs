@@ -766,10 +766,11 @@ fn library_function_hint(func: &syn::ExprPath) -> Option<String> {
 fn unsupported_method_hint(method: &str) -> Option<&'static str> {
     Some(match method {
         "push" | "extend" | "extend_from_slice" | "insert" | "append" => {
-            "a `Vec` is grown only where its final length is known before the first push: pushes as statements \
-             of its own block or of `for` loop bodies (no `if`, `break` or `continue` around them, no inner loop \
-             bounded by an outer one's variables, no push reading the vector), none after it is read; otherwise allocate it whole with `vec![0.0; n]` and write `v[i] = …`, or build it with \
-             `xs.iter().map(|x| …).collect::<Vec<f64>>()`"
+            "a `Vec` is grown only where a bound on its final length is known before the first push: pushes as \
+             statements of its own block, of `for` loop bodies or of `if` branches in them (no `break` or \
+             `continue` around them, no inner loop bounded by an outer one's variables, no push or condition \
+             reading the vector), none after it is read; otherwise allocate it whole with `vec![0.0; n]` and \
+             write `v[i] = …`, or build it with `xs.iter().map(|x| …).collect::<Vec<f64>>()`"
         }
         "pop" | "clear" | "truncate" | "resize" | "remove" | "drain" | "retain" | "dedup" => {
             "a `Vec` whose length changes has no fixed length to differentiate; keep its length and read the \

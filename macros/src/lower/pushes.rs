@@ -1,5 +1,5 @@
-//! Vectors grown by `push`, when their final length is known before the
-//! first push.
+//! Vectors grown by `push`, when their final length, or a bound on it, is
+//! known before the first push.
 //!
 //! The IR's buffers never change length, so a `Vec` that grows cannot be
 //! differentiated as it is written. Before lowering, the body is rewritten,
@@ -7,15 +7,19 @@
 //! `vec![]`) qualifies when its pushes are statements of its own block
 //! (`v.push(a); v.push(b);`), or statements of the body of one `for` loop of
 //! that block or of `for` loops nested in it whose bounds do not depend on
-//! the loops around them, with no `break`, `continue` or `return` in them,
-//! and no push reads the vector (`v.push(v.len() as f64)` would see its
-//! final length). It becomes `let mut v = vec![Default::default(); count];`
-//! just before the first push, where `count` is the number of pushes (the
-//! element type is what the pushes store, as for the `Vec` written), and
-//! each `v.push(e);` becomes `v[pushed] = e; pushed += 1;`. The vector is
-//! not mentioned between its `let` and its last push other than by the
-//! pushes, so no read sees it half full. Any other use of `push` is left as
-//! it is, and reported where it is lowered.
+//! the loops around them, or of the branches of `if`s there, with no
+//! `break`, `continue` or `return` in the loops, and no push or condition
+//! reads the vector (`v.push(v.len() as f64)` would see its final length).
+//! It becomes `let mut v = vec![Default::default(); count];` just before the
+//! first push, where `count` is the number of pushes (the element type is
+//! what the pushes store, as for the `Vec` written), and each `v.push(e);`
+//! becomes `v[pushed] = e; pushed += 1;`. Under an `if`, `count` is only a
+//! bound (each `if` counts as its branch with the most pushes): the pushes
+//! write into a buffer of that length, and after the last one `v` is its
+//! first `pushed` elements, `let mut v = grown[..pushed].to_vec();`. The
+//! vector is not mentioned between its `let` and its last push other than
+//! by the pushes, so no read sees it half full. Any other use of `push` is
+//! left as it is, and reported where it is lowered.
 
 use proc_macro2::Span;
 use quote::quote;
@@ -130,18 +134,18 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) -> bool {
     let Some(&first) = uses.first() else {
         return false;
     };
-    // The pushes: a run of push statements, or one loop pushing.
-    let (count, last_push): (Expr, usize) = if push_of(&stmts[first], &name).is_some() {
+    // The pushes: a run of push statements, or one loop or `if` pushing.
+    let (count, exact, last_push): (Expr, bool, usize) = if push_of(&stmts[first], &name).is_some() {
         let pushes = uses
             .iter()
             .take_while(|&&i| push_of(&stmts[i], &name).is_some())
             .count();
-        (syn::parse_quote!(#pushes), uses[pushes - 1])
+        (syn::parse_quote!(#pushes), true, uses[pushes - 1])
     } else {
-        let Some(count) = loop_push_count(&stmts[first], &name, &[]) else {
+        let Some((count, exact)) = push_count(&stmts[first], &name, &[]) else {
             return false;
         };
-        (count, first)
+        (count, exact, first)
     };
     // No push after the vector is first read.
     if uses
@@ -152,22 +156,37 @@ fn preallocate(stmts: &mut Vec<syn::Stmt>, declaration: usize) -> bool {
         return false;
     }
     let pushed = Ident::new(&format!("chainrule_pushed_{name}"), Span::mixed_site());
+    let buffer = if exact {
+        name.clone()
+    } else {
+        Ident::new(&format!("chainrule_grown_{name}"), Span::mixed_site())
+    };
     let mut writer = PushWriter {
         name: &name,
+        buffer: &buffer,
         pushed: &pushed,
     };
     for stmt in &mut stmts[first..=last_push] {
         writer.write_by_index(stmt);
         writer.visit_stmt_mut(stmt);
     }
-    let syn::Stmt::Local(local) = stmts.remove(declaration) else {
+    let syn::Stmt::Local(local) = &stmts[declaration] else {
         return false;
     };
-    let pat = &local.pat;
-    let allocation: [syn::Stmt; 2] = [
-        syn::parse_quote!(let #pat = vec![::core::default::Default::default(); #count];),
-        syn::parse_quote!(let mut #pushed = 0_usize;),
-    ];
+    let pat = local.pat.clone();
+    if !exact {
+        stmts.insert(
+            last_push + 1,
+            syn::parse_quote!(let #pat = #buffer[..#pushed].to_vec();),
+        );
+    }
+    stmts.remove(declaration);
+    let allocation: syn::Stmt = if exact {
+        syn::parse_quote!(let #pat = vec![::core::default::Default::default(); #count];)
+    } else {
+        syn::parse_quote!(let mut #buffer = vec![::core::default::Default::default(); #count];)
+    };
+    let allocation: [syn::Stmt; 2] = [allocation, syn::parse_quote!(let mut #pushed = 0_usize;)];
     stmts.splice(first - 1..first - 1, allocation);
     true
 }
@@ -192,13 +211,73 @@ fn push_of<'s>(stmt: &'s syn::Stmt, name: &Ident) -> Option<&'s Expr> {
     (pushes_onto_name && !mentions_expr(&call.args[0], name)).then(|| &call.args[0])
 }
 
+/// The pushes onto `name` that `stmt` makes, a push, a `for` loop or an
+/// `if` pushing, and whether that number is exact: with an `if` among them
+/// it is a bound.
+fn push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<(Expr, bool)> {
+    if push_of(stmt, name).is_some() {
+        return Some((syn::parse_quote!(1), true));
+    }
+    match stmt {
+        syn::Stmt::Expr(Expr::ForLoop(_), _) => loop_push_count(stmt, name, bound),
+        syn::Stmt::Expr(Expr::If(expr_if), _) => Some((if_push_count(expr_if, name, bound)?, false)),
+        _ => None,
+    }
+}
+
+/// The pushes the statements of a block make ([`push_count`] of each that
+/// mentions `name`). Loops inside may not bound their trips by `bound`, nor
+/// by what the block declares or assigns.
+fn block_push_count(stmts: &[syn::Stmt], name: &Ident, bound: &[Ident]) -> Option<(Expr, bool)> {
+    let mut inner_bound = bound.to_vec();
+    for stmt in stmts {
+        if let syn::Stmt::Local(local) = stmt {
+            let pat = &local.pat;
+            bound_idents(quote!(#pat), &mut inner_bound);
+        }
+        let assigned = assigned_names_in_stmt(stmt, &std::collections::HashSet::new());
+        inner_bound.extend(
+            assigned
+                .into_iter()
+                .map(|(name, _)| Ident::new(&name, Span::call_site())),
+        );
+    }
+    let (mut counts, mut exact): (Vec<Expr>, bool) = (Vec::new(), true);
+    for stmt in stmts.iter().filter(|stmt| mentions(stmt, name)) {
+        let (count, stmt_exact) = push_count(stmt, name, &inner_bound)?;
+        counts.push(count);
+        exact &= stmt_exact;
+    }
+    if counts.is_empty() {
+        return Some((syn::parse_quote!(0), true));
+    }
+    Some((syn::parse_quote!((#(#counts)+*)), exact))
+}
+
+/// A bound on the pushes of an `if` (`else if` included) whose condition
+/// does not read `name`: the most that one of its branches makes.
+fn if_push_count(expr_if: &syn::ExprIf, name: &Ident, bound: &[Ident]) -> Option<Expr> {
+    if mentions_expr(&expr_if.cond, name) {
+        return None;
+    }
+    let (then, _) = block_push_count(&expr_if.then_branch.stmts, name, bound)?;
+    let otherwise: Expr = match expr_if.else_branch.as_ref().map(|(_, branch)| &**branch) {
+        None => syn::parse_quote!(0),
+        Some(Expr::Block(block)) => block_push_count(&block.block.stmts, name, bound)?.0,
+        Some(Expr::If(nested)) => if_push_count(nested, name, bound)?,
+        Some(_) => return None,
+    };
+    Some(syn::parse_quote!(::core::cmp::max(#then, #otherwise)))
+}
+
 /// For a `for` loop that pushes onto `name` in statements of its body, or
-/// of the bodies of `for` loops in it (and mentions it nowhere else), none
-/// of which breaks, continues or returns: the number of pushes it makes,
-/// the pushes of one iteration × the trip count. An inner loop's bounds may
-/// not read `bound`, what the loops around it bind or change (`for j in
-/// 0..i` has no count known before the outer loop starts).
-fn loop_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<Expr> {
+/// of the bodies of `for` loops and the branches of `if`s in it (and
+/// mentions it nowhere else), none of which breaks, continues or returns:
+/// the number of pushes it makes, the pushes of one iteration × the trip
+/// count, and whether it is exact (no `if` around a push). An inner loop's
+/// bounds may not read `bound`, what the loops around it bind or change
+/// (`for j in 0..i` has no count known before the outer loop starts).
+fn loop_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<(Expr, bool)> {
     let syn::Stmt::Expr(Expr::ForLoop(for_loop), _) = stmt else {
         return None;
     };
@@ -225,29 +304,10 @@ fn loop_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<Ex
     let mut inner_bound = bound.to_vec();
     let pattern = &for_loop.pat;
     bound_idents(quote!(#pattern), &mut inner_bound);
-    for stmt in body {
-        if let syn::Stmt::Local(local) = stmt {
-            let pat = &local.pat;
-            bound_idents(quote!(#pat), &mut inner_bound);
-        }
-        let assigned = assigned_names_in_stmt(stmt, &std::collections::HashSet::new());
-        inner_bound.extend(
-            assigned
-                .into_iter()
-                .map(|(name, _)| Ident::new(&name, Span::call_site())),
-        );
-    }
-    let mut per_iteration: Vec<Expr> = Vec::new();
-    for stmt in body.iter().filter(|stmt| mentions(stmt, name)) {
-        if push_of(stmt, name).is_some() {
-            per_iteration.push(syn::parse_quote!(1));
-        } else {
-            per_iteration.push(loop_push_count(stmt, name, &inner_bound)?);
-        }
-    }
-    if per_iteration.is_empty() {
+    if !body.iter().any(|stmt| mentions(stmt, name)) {
         return None;
     }
+    let (per_iteration, exact) = block_push_count(body, name, &inner_bound)?;
     let iterable = match strip_parens(&for_loop.expr) {
         Expr::MethodCall(call) if call.method == "rev" && call.args.is_empty() => &*call.receiver,
         iterable => iterable,
@@ -259,7 +319,7 @@ fn loop_push_count(stmt: &syn::Stmt, name: &Ident, bound: &[Ident]) -> Option<Ex
         Expr::Range(_) => return None,
         iterable => Walk::of(iterable)?.length(),
     };
-    Some(syn::parse_quote!((#(#per_iteration)+*) * #trips))
+    Some((syn::parse_quote!(#per_iteration * #trips), exact))
 }
 
 /// Adds the identifiers in `tokens` (a pattern) to `idents`.
@@ -274,17 +334,19 @@ fn bound_idents(tokens: proc_macro2::TokenStream, idents: &mut Vec<Ident>) {
 }
 
 /// Rewrites the pushes onto `name`, as statements or statements of loop
-/// bodies, into writes by index: `{ name[pushed] = e; pushed += 1; }`.
+/// bodies and branches, into writes by index into `buffer` (`name` itself,
+/// or the buffer a bound allocated): `{ buffer[pushed] = e; pushed += 1; }`.
 struct PushWriter<'n> {
     name: &'n Ident,
+    buffer: &'n Ident,
     pushed: &'n Ident,
 }
 
 impl PushWriter<'_> {
     fn write_by_index(&self, stmt: &mut syn::Stmt) {
         if let Some(value) = push_of(stmt, self.name).cloned() {
-            let (name, pushed) = (self.name, self.pushed);
-            *stmt = syn::parse_quote!({ #name[#pushed] = #value; #pushed += 1; });
+            let (buffer, pushed) = (self.buffer, self.pushed);
+            *stmt = syn::parse_quote!({ #buffer[#pushed] = #value; #pushed += 1; });
         }
     }
 }
