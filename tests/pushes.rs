@@ -190,19 +190,42 @@ fn pushed_from_nested_loops_by_hand(x: &[f64]) -> f64 {
     total
 }
 
+/// Checks a function of a slice built with pushes at `x`: `_grad`'s value
+/// against the function and a version written without pushes, its gradient
+/// against central differences, and `_jvp` along a random direction against
+/// the gradient.
+#[track_caller]
+fn check_pushed(
+    rng: &mut Rng,
+    x: &[f64],
+    primal: fn(&[f64]) -> f64,
+    by_hand: fn(&[f64]) -> f64,
+    grad: fn(&[f64]) -> (f64, Vec<f64>),
+    jvp: fn(&[f64], &[f64]) -> (f64, f64),
+) {
+    let (value, gradient) = grad(x);
+    assert_eq!(value, primal(x));
+    assert_close(value, by_hand(x), EXACT_TOLERANCE);
+    fd::check_gradient(primal, x, &gradient).assert_within(FD_TOLERANCE);
+    let direction = uniform_point(rng, x.len(), -1.0, 1.0);
+    let (_, tangent) = jvp(x, &direction);
+    let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
+    assert_close(tangent, expected, EXACT_TOLERANCE);
+}
+
 #[test]
 fn pushes_from_nested_loops_are_counted_before_the_outer_loop() {
     let mut rng = Rng::for_test("pushed_from_nested_loops");
     for _ in 0..POINTS {
         let x = uniform_point(&mut rng, 3, -1.5, 1.5);
-        let (value, gradient) = pushed_from_nested_loops_grad(&x);
-        assert_eq!(value, pushed_from_nested_loops(&x));
-        assert_close(value, pushed_from_nested_loops_by_hand(&x), EXACT_TOLERANCE);
-        fd::check_gradient(pushed_from_nested_loops, &x, &gradient).assert_within(FD_TOLERANCE);
-        let direction = uniform_point(&mut rng, 3, -1.0, 1.0);
-        let (_, tangent) = pushed_from_nested_loops_jvp(&x, &direction);
-        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
-        assert_close(tangent, expected, EXACT_TOLERANCE);
+        check_pushed(
+            &mut rng,
+            &x,
+            pushed_from_nested_loops,
+            pushed_from_nested_loops_by_hand,
+            pushed_from_nested_loops_grad,
+            pushed_from_nested_loops_jvp,
+        );
     }
 }
 
@@ -268,14 +291,14 @@ fn pushes_under_if_fill_a_vector_as_long_as_the_branches_taken() {
     };
     for _ in 0..POINTS {
         let x: Vec<f64> = (0..5).map(|_| away_from_edges(&mut rng)).collect();
-        let (value, gradient) = pushed_where_kept_grad(&x);
-        assert_eq!(value, pushed_where_kept(&x));
-        assert_close(value, pushed_where_kept_by_hand(&x), EXACT_TOLERANCE);
-        fd::check_gradient(pushed_where_kept, &x, &gradient).assert_within(FD_TOLERANCE);
-        let direction = uniform_point(&mut rng, 5, -1.0, 1.0);
-        let (_, tangent) = pushed_where_kept_jvp(&x, &direction);
-        let expected: f64 = gradient.iter().zip(&direction).map(|(g, d)| g * d).sum();
-        assert_close(tangent, expected, EXACT_TOLERANCE);
+        check_pushed(
+            &mut rng,
+            &x,
+            pushed_where_kept,
+            pushed_where_kept_by_hand,
+            pushed_where_kept_grad,
+            pushed_where_kept_jvp,
+        );
         let (_, hessian) = pushed_where_kept_hessian(&x);
         let numeric = fd::central_jacobian(|p| pushed_where_kept_grad(p).1, &x);
         assert_all_close(&fd::to_vec(&hessian), &fd::to_vec(&numeric), FD_TOLERANCE);
