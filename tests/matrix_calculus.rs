@@ -587,6 +587,23 @@ fn mat_mat_product() {
 }
 
 #[test]
+fn tall_mat_mat_product() {
+    // B̄ = Aᵀ S for a tall A and a narrow S, the shapes whose B̄ the runtime
+    // computes as (Sᵀ A)ᵀ (m ≥ 256, m ≥ 4p, n ≥ 2p), and one just outside.
+    // The rule itself is checked against central differences above; here the
+    // kernel must agree with the closed form (sums this long leave central
+    // differences ~1e-6 of rounding).
+    let mut rng = Rng::new(35);
+    for (m, n, p) in [(256, 8, 4), (600, 20, 3), (300, 2, 2)] {
+        let (a, b, seed) = (rng.mat(m, n), rng.mat(n, p), rng.mat(m, p));
+        let (value, seed_a, seed_b) = mat_mat_vjp(&a, &b, &seed);
+        assert_close(&value, &(&a * &b), EXACT);
+        assert_close(&seed_a, &(&seed * b.transpose()), EXACT);
+        assert_close(&seed_b, &(a.transpose() * &seed), EXACT);
+    }
+}
+
+#[test]
 fn mat_col_product() {
     // Ā = s xᵀ, x̄ = Aᵀ s.
     let mut rng = Rng::new(31);
