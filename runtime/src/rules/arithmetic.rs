@@ -322,7 +322,7 @@ where
     let (alpha, symmetric) = if adj_y.nrows() == 1 && adj_y.ncols() == 1 {
         (2.0, adj_y)
     } else {
-        summed = Mat::from_fn(adj_y.nrows(), adj_y.ncols(), |i, j| adj_y[(i, j)] + adj_y[(j, i)]);
+        summed = adj_y + adj_y.transpose();
         (1.0, summed.as_ref())
     };
     let (lhs, rhs) = if symmetric_first {
