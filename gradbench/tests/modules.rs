@@ -163,12 +163,19 @@ impl GmmCase {
         }
     }
 
-    fn input(&self) -> gmm::Input {
-        let raw = serde_json::json!({
+    /// The input as the eval sends it, with one run asked for.
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
             "d": self.d, "k": self.k, "n": self.n, "m": self.m, "gamma": self.gamma,
             "x": self.x, "alpha": self.alpha, "mu": self.mu, "q": self.q, "l": self.l,
-        });
-        gmm::Input::from_raw(serde_json::from_value(raw).unwrap()).unwrap().0
+            "min_runs": 1, "min_seconds": 0,
+        })
+    }
+
+    fn input(&self) -> gmm::Input {
+        gmm::Input::from_raw(serde_json::from_value(self.json()).unwrap())
+            .unwrap()
+            .0
     }
 
     /// alpha, mu, q, l flattened (rows in order).
@@ -322,9 +329,10 @@ fn ln_gamma_by_recurrence(x: f64) -> f64 {
 
 fn flatten(g: &(f64, Col<f64>, Mat<f64>, Mat<f64>, Mat<f64>)) -> Vec<f64> {
     let mut out: Vec<f64> = g.1.iter().copied().collect();
+    // mu, q and l have a column per component; the case's rows are components.
     for a in [&g.2, &g.3, &g.4] {
-        for i in 0..a.nrows() {
-            out.extend((0..a.ncols()).map(|j| a[(i, j)]));
+        for k in 0..a.ncols() {
+            out.extend(a.col(k).iter().copied());
         }
     }
     out
@@ -366,6 +374,24 @@ fn gmm_workload_sized_case_matches_the_hand_derivation() {
     let input = case.input();
     assert_close(input.objective(), case.naive_objective(), 1e-12);
     assert_all_close(&flatten(&input.gradient()), &case.hand_gradient(), 1e-9);
+}
+
+#[test]
+fn gmm_jacobian_reply_nests_each_derivative_where_its_parameter_was() {
+    let mut rng = Rng::new(6);
+    // d = K, so that a reply with components and coordinates swapped would
+    // still have the input's shape.
+    let case = GmmCase::random(&mut rng, 3, 3, 5, 1, 1.0);
+    let reply = (gmm::MODULE.evaluate)("jacobian", case.json()).unwrap().output;
+    let numbers =
+        |v: &serde_json::Value| -> Vec<f64> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect() };
+    let mut flat = numbers(&reply["alpha"]);
+    for key in ["mu", "q", "l"] {
+        for row in reply[key].as_array().unwrap() {
+            flat.extend(numbers(row));
+        }
+    }
+    assert_all_close(&flat, &case.hand_gradient(), 1e-10);
 }
 
 // ----- ode -------------------------------------------------------------------------

@@ -31,7 +31,7 @@ use chainrule::prelude::*;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Evaluated, Module, check_runs, flatten_rows, number, numbers, parse_input, rows};
+use super::{Evaluated, Module, check_runs, flatten_rows, number, numbers, parse_input};
 use crate::runs::Runs;
 
 pub const MODULE: Module = Module {
@@ -41,7 +41,9 @@ pub const MODULE: Module = Module {
 };
 
 /// The GMM log posterior (see the module docs). `alpha` has K entries; `mu`
-/// and `q` are K×d, `l` is K×d(d−1)/2 (row k = component k); `x` is n×d.
+/// and `q` are d×K, `l` is d(d−1)/2×K (column k = component k, so that a
+/// component's parameters are contiguous in faer's column-major storage);
+/// `x` is n×d.
 #[differentiate(wrt(alpha, mu, q, l))]
 pub fn gmm_objective(
     alpha: &Col<f64>,
@@ -66,14 +68,14 @@ pub fn gmm_objective(
         // goes in column by column, down contiguous columns.
         let mut w = Mat::zeros(d, d + 1);
         for c in 0..d {
-            let diagonal = q[(k, c)].exp();
+            let diagonal = q[(c, k)].exp();
             w[(c, c)] = diagonal;
-            w[(c, d)] -= diagonal * mu[(k, c)];
+            w[(c, d)] -= diagonal * mu[(c, k)];
             for r in c + 1..d {
                 // Q_k[r, c]: the strict lower part is stored column by column.
-                let lrc = l[(k, c * (2 * d - c - 1) / 2 + r - c - 1)];
+                let lrc = l[(c * (2 * d - c - 1) / 2 + r - c - 1, k)];
                 w[(r, c)] = lrc;
-                w[(r, d)] -= lrc * mu[(k, c)];
+                w[(r, d)] -= lrc * mu[(c, k)];
             }
         }
         let g = w.transpose() * &w;
@@ -85,7 +87,7 @@ pub fn gmm_objective(
     }
     let outer = point_outer_products(x);
     let squared = outer * gram;
-    let shift = alpha + q * ones_col(d);
+    let shift = alpha + q.transpose() * ones_col(d);
 
     // Σᵢ logsumexp_k β_ik with β_ik = α_k + Σ_j q_kj − ½ ‖Q_k (xᵢ − μ_k)‖²,
     // each β_ik computed where it is read: an n × K matrix of them (and its
@@ -214,7 +216,8 @@ pub struct RawInput {
     pub runs: Runs,
 }
 
-/// An input checked and laid out as [`gmm_objective`] takes it.
+/// An input checked and laid out as [`gmm_objective`] takes it: `mu`, `q`
+/// and `l` with one column per component.
 #[derive(Clone, Debug)]
 pub struct Input {
     pub alpha: Col<f64>,
@@ -260,10 +263,15 @@ impl Input {
             let flat = flatten_rows(name, rows, count, width)?;
             Ok::<_, String>(Mat::from_fn(count, width, |i, j| flat[i * width + j]))
         };
+        // The eval's rows are the components; they become columns.
+        let components = |name: &str, rows: Vec<Vec<f64>>, width: usize| {
+            let flat = flatten_rows(name, rows, k, width)?;
+            Ok::<_, String>(Mat::from_fn(width, k, |j, i| flat[i * width + j]))
+        };
         let input = Input {
-            mu: matrix("mu", mu, k, d)?,
-            q: matrix("q", q, k, d)?,
-            l: matrix("l", l, k, lsize)?,
+            mu: components("mu", mu, d)?,
+            q: components("q", q, d)?,
+            l: components("l", l, lsize)?,
             x: matrix("x", x, n, d)?,
             alpha: Col::from_fn(k, |i| alpha[i]),
             gamma,
@@ -282,18 +290,14 @@ impl Input {
     }
 }
 
-/// The rows of a matrix as JSON lists.
-fn matrix_rows(a: &Mat<f64>) -> Value {
-    let flat: Vec<f64> = (0..a.nrows())
-        .flat_map(|i| (0..a.ncols()).map(move |j| (i, j)))
-        .map(|(i, j)| a[(i, j)])
-        .collect();
-    let rows = if a.ncols() == 0 {
-        vec![Vec::new(); a.nrows()]
-    } else {
-        rows(&flat, a.ncols())
-    };
-    Value::Array(rows.iter().map(|row| numbers(row)).collect())
+/// One JSON list per column: a gradient laid out like [`Input`]'s
+/// parameters, one column per component, as the eval's rows.
+fn component_lists(a: &Mat<f64>) -> Value {
+    let columns = (0..a.ncols()).map(|k| {
+        let column: Vec<f64> = a.col(k).iter().copied().collect();
+        numbers(&column)
+    });
+    Value::Array(columns.collect())
 }
 
 fn evaluate(function: &str, input: Value) -> Result<Evaluated, String> {
@@ -313,9 +317,9 @@ fn evaluate(function: &str, input: Value) -> Result<Evaluated, String> {
     let mut output = Map::new();
     let alpha: Vec<f64> = alpha.iter().copied().collect();
     output.insert("alpha".to_owned(), numbers(&alpha));
-    output.insert("mu".to_owned(), matrix_rows(&mu));
-    output.insert("q".to_owned(), matrix_rows(&q));
-    output.insert("l".to_owned(), matrix_rows(&l));
+    output.insert("mu".to_owned(), component_lists(&mu));
+    output.insert("q".to_owned(), component_lists(&q));
+    output.insert("l".to_owned(), component_lists(&l));
     Ok(Evaluated {
         output: Value::Object(output),
         timings,

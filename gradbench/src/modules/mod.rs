@@ -96,14 +96,6 @@ pub(crate) fn flatten_rows(name: &str, rows: Vec<Vec<f64>>, count: usize, width:
     Ok(flat)
 }
 
-/// Splits a flat row-major vector into rows of `width` entries.
-pub(crate) fn rows(flat: &[f64], width: usize) -> Vec<Vec<f64>> {
-    if width == 0 {
-        return Vec::new();
-    }
-    flat.chunks(width).map(<[f64]>::to_vec).collect()
-}
-
 /// A JSON number from an `f64` (non-finite values become `null`, which the
 /// protocol layer reports as an error).
 pub(crate) fn number(value: f64) -> Value {
