@@ -254,68 +254,186 @@ fn stepped_recurrence(xs: &[f64], w: f64) -> f64 {
 
 #[test]
 fn stepped_ranges_reversed_inclusive_and_of_i32() {
-    let mut rng = Rng::for_test("stepped_recurrence");
-    for len in [2, 3, 7, 10] {
-        for _ in 0..POINTS {
-            let xs = uniform_point(&mut rng, len, -1.0, 1.0);
-            let w = rng.uniform(-1.2, 1.2);
-            let (value, dxs, dw) = stepped_recurrence_grad(&xs, w);
-            // The recurrence written out with the indices the steps visit.
-            let mut by_hand = 1.0;
-            let mut i = len - 1;
-            loop {
-                by_hand = by_hand * w + xs[i] * xs[i - 1];
-                if i < 4 {
-                    break;
-                }
-                i -= 3;
+    let recurrence = Recurrence {
+        name: "stepped_recurrence",
+        value: stepped_recurrence,
+        grad: stepped_recurrence_grad,
+        jvp: stepped_recurrence_jvp,
+        hessian: stepped_recurrence_hessian,
+    };
+    recurrence.check(&[2, 3, 7, 10], |xs, w| {
+        // The recurrence written out with the indices the steps visit.
+        let len = xs.len();
+        let mut by_hand = 1.0;
+        let mut i = len - 1;
+        loop {
+            by_hand = by_hand * w + xs[i] * xs[i - 1];
+            if i < 4 {
+                break;
             }
-            for j in (0..len).filter(|j| j % 2 == 0).rev() {
-                by_hand = (by_hand + xs[j] * w).tanh();
-            }
-            assert_close(value, by_hand, EXACT_TOLERANCE);
+            i -= 3;
+        }
+        for j in (0..len).filter(|j| j % 2 == 0).rev() {
+            by_hand = (by_hand + xs[j] * w).tanh();
+        }
+        by_hand
+    });
+}
 
-            let mut point = xs.clone();
-            point.push(w);
-            let mut gradient = dxs.clone();
-            gradient.push(dw);
-            let f = |p: &[f64]| stepped_recurrence(&p[..len], p[len]);
-            assert_gradient(f, &point, &gradient);
+/// `f_grad` of a function `f(xs: &[f64], w: f64) -> f64`.
+type GradOfXsW = fn(&[f64], f64) -> (f64, Vec<f64>, f64);
+/// `f_jvp` of such a function: the point, then the tangents.
+type JvpOfXsW = fn(&[f64], f64, &[f64], f64) -> (f64, f64);
 
-            // Forward mode along a random direction agrees with the gradient.
-            let tangent = signed_point(&mut rng, len + 1, 0.1, 1.0);
-            let (jvp_value, directional) = stepped_recurrence_jvp(&xs, w, &tangent[..len], tangent[len]);
-            assert_value(jvp_value, value);
-            let expected: f64 = gradient.iter().zip(&tangent).map(|(g, t)| g * t).sum();
-            assert_close(directional, expected, 1e-11);
+/// A function of `(xs, w)` with its generated gradient, JVP and Hessian.
+struct Recurrence {
+    name: &'static str,
+    value: fn(&[f64], f64) -> f64,
+    grad: GradOfXsW,
+    jvp: JvpOfXsW,
+    hessian: fn(&[f64], f64) -> (f64, Mat<f64>),
+}
 
-            // The Hessian is the central-difference Jacobian of the gradient,
-            // relative to its largest entry.
-            let (_, hessian) = stepped_recurrence_hessian(&xs, w);
-            let numeric = fd::central_jacobian(
-                |p: &[f64]| {
-                    let (_, mut gradient, dw) = stepped_recurrence_grad(&p[..len], p[len]);
-                    gradient.push(dw);
-                    gradient
-                },
-                &point,
-            );
-            assert_eq!((hessian.nrows(), hessian.ncols()), (len + 1, len + 1));
-            let entries = |m: &Mat<f64>| -> Vec<f64> {
-                (0..=len)
-                    .flat_map(|i| (0..=len).map(move |j| (i, j)))
-                    .map(|(i, j)| m[(i, j)])
-                    .collect()
-            };
-            let scale = entries(&numeric).iter().fold(1e-300_f64, |max, h| max.max(h.abs()));
-            for (generated, central) in entries(&hessian).iter().zip(entries(&numeric)) {
-                assert!(
-                    (generated - central).abs() <= FD_TOLERANCE * scale,
-                    "{generated:e} vs {central:e}"
+impl Recurrence {
+    /// At random points of each length: the value against `by_hand`, the
+    /// gradient against central differences of the function, the JVP
+    /// against the gradient, and the Hessian against central differences of
+    /// the gradient, relative to its largest entry.
+    fn check(&self, lengths: &[usize], by_hand: impl Fn(&[f64], f64) -> f64) {
+        let mut rng = Rng::for_test(self.name);
+        for &len in lengths {
+            for _ in 0..POINTS {
+                let xs = uniform_point(&mut rng, len, -1.0, 1.0);
+                let w = rng.uniform(-1.2, 1.2);
+                let (value, dxs, dw) = (self.grad)(&xs, w);
+                assert_close(value, by_hand(&xs, w), EXACT_TOLERANCE);
+
+                let mut point = xs.clone();
+                point.push(w);
+                let mut gradient = dxs.clone();
+                gradient.push(dw);
+                let f = |p: &[f64]| (self.value)(&p[..len], p[len]);
+                assert_gradient(f, &point, &gradient);
+
+                // Forward mode along a random direction agrees with the gradient.
+                let tangent = signed_point(&mut rng, len + 1, 0.1, 1.0);
+                let (jvp_value, directional) = (self.jvp)(&xs, w, &tangent[..len], tangent[len]);
+                assert_value(jvp_value, value);
+                let expected: f64 = gradient.iter().zip(&tangent).map(|(g, t)| g * t).sum();
+                assert_close(directional, expected, 1e-11);
+
+                let (_, hessian) = (self.hessian)(&xs, w);
+                let numeric = fd::central_jacobian(
+                    |p: &[f64]| {
+                        let (_, mut gradient, dw) = (self.grad)(&p[..len], p[len]);
+                        gradient.push(dw);
+                        gradient
+                    },
+                    &point,
                 );
+                assert_eq!((hessian.nrows(), hessian.ncols()), (len + 1, len + 1));
+                let entries = |m: &Mat<f64>| -> Vec<f64> {
+                    (0..=len)
+                        .flat_map(|i| (0..=len).map(move |j| (i, j)))
+                        .map(|(i, j)| m[(i, j)])
+                        .collect()
+                };
+                let scale = entries(&numeric).iter().fold(1e-300_f64, |max, h| max.max(h.abs()));
+                for (generated, central) in entries(&hessian).iter().zip(entries(&numeric)) {
+                    assert!(
+                        (generated - central).abs() <= FD_TOLERANCE * scale,
+                        "{generated:e} vs {central:e}"
+                    );
+                }
             }
         }
     }
+}
+
+// ----- for over ranges with skip and take -----------------------------------------
+
+/// A sum over neighbours, `(0..n).skip(1)`; then a
+/// recurrence over the first n/2 values of `(0..n).skip(1).step_by(2).rev()`,
+/// over `(0..n as i32).take(n/2 + 1).rev()` and over `(1..=n − 1).take(3)`,
+/// which takes all when there are fewer: which values the adapters leave,
+/// and in which order, reach the derivative.
+#[differentiate(forward, hessian)]
+fn skipped_and_taken(xs: &[f64], w: f64) -> f64 {
+    let half = xs.len() / 2;
+    let mut s = 0.0;
+    for i in (0..xs.len()).skip(1) {
+        s += 0.2 * (xs[i] * xs[i - 1] + w).exp();
+    }
+    for i in (0..xs.len()).skip(1).step_by(2).rev().take(half) {
+        s = (s + w * xs[i]).tanh();
+    }
+    for j in (0..xs.len() as i32).take(half + 1).rev() {
+        s += xs[j as usize].sin() * s;
+    }
+    for i in (1..=xs.len() - 1).take(3) {
+        s = (s + xs[i]).sin() + w;
+    }
+    s
+}
+
+#[test]
+fn ranges_with_skip_and_take() {
+    let recurrence = Recurrence {
+        name: "skipped_and_taken",
+        value: skipped_and_taken,
+        grad: skipped_and_taken_grad,
+        jvp: skipped_and_taken_jvp,
+        hessian: skipped_and_taken_hessian,
+    };
+    recurrence.check(&[1, 2, 5, 8], |xs, w| {
+        // The same loops over the indices the adapters leave, listed.
+        let (len, half) = (xs.len(), xs.len() / 2);
+        let mut s = 0.0;
+        for i in 1..len {
+            s += 0.2 * (xs[i] * xs[i - 1] + w).exp();
+        }
+        let odd_down: Vec<usize> = (1..len).filter(|i| i % 2 == 1).rev().collect();
+        for &i in odd_down.iter().take(half) {
+            s = (s + w * xs[i]).tanh();
+        }
+        for j in (0..(half + 1).min(len)).rev() {
+            s += xs[j].sin() * s;
+        }
+        for i in 1..len.min(4) {
+            s = (s + xs[i]).sin() + w;
+        }
+        s
+    });
+}
+
+/// Σ xᵢ·xᵢ₋₁ over `(0..n).skip(1)` and Σ xᵢ³ over the first two indices, as
+/// `map` and `sum` of adapted ranges.
+#[differentiate]
+fn neighbour_products(xs: &[f64]) -> f64 {
+    (0..xs.len()).skip(1).map(|i| xs[i] * xs[i - 1]).sum::<f64>()
+        + (0..xs.len()).take(2).map(|i| xs[i] * xs[i] * xs[i]).sum::<f64>()
+}
+
+#[test]
+fn adapted_ranges_in_iterator_sums() {
+    let g = of_slice!(
+        neighbour_products,
+        neighbour_products_grad,
+        neighbour_products_vjp,
+        neighbour_products_pullback
+    );
+    let mut rng = Rng::for_test("neighbour_products");
+    check_lengths_exact(&g, &mut rng, &[1, 2, 3, 6], (-2.0, 2.0), |x| {
+        let n = x.len();
+        (0..n)
+            .map(|i| {
+                let left = if i > 0 { x[i - 1] } else { 0.0 };
+                let right = if i + 1 < n { x[i + 1] } else { 0.0 };
+                let cube = if i < 2 { 3.0 * x[i] * x[i] } else { 0.0 };
+                left + right + cube
+            })
+            .collect()
+    });
 }
 
 /// Σ x_i² over every third index, as a `map` and `sum` of a stepped range.

@@ -26,6 +26,7 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
+mod adapted_ranges;
 mod closures;
 mod effects;
 mod exponents;
@@ -34,7 +35,6 @@ mod narrowing;
 mod pipelines;
 mod pushes;
 mod sequences;
-mod stepped;
 mod subslices;
 mod tuples;
 
@@ -1435,7 +1435,7 @@ impl Lowerer<'_> {
             Some(Err(())) => return,
             None => {}
         }
-        if let Some(counted) = stepped::stepped_range_loop(for_loop) {
+        if let Some(counted) = adapted_ranges::adapted_range_loop(for_loop) {
             self.lower_expr(&counted, out);
             return;
         }
@@ -1836,7 +1836,7 @@ impl Lowerer<'_> {
             }
             self.cx.error_spanned_by(
                 iterable,
-                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`, `(0..n).step_by(2)`) or over the elements of slices, \
+                "#[differentiate] loops over a range (`0..n`, `(0..n).rev()`, `(0..n).step_by(2)`, `(0..n).skip(1)`) or over the elements of slices, \
                  `Vec`s, arrays or faer vectors (`for &x in xs`, `for x in xs.iter()`, \
                  `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`, `xs.windows(2)`, \
                  `xs.chunks(3)`, then `.filter(…)` and `.map(…)` last); iterator adapters other than `rev`, \
@@ -2608,12 +2608,12 @@ fn is_length_query(func: &syn::ExprPath) -> bool {
 
 /// Whether `func` computes an integer from integers, kept as written:
 /// `std::cmp::min` and `max` (of `Ord` values, so never of `f64`s) and the
-/// helpers of a loop over a stepped range (`stepped.rs`).
+/// helpers of a loop over an adapted range (`adapted_ranges.rs`).
 fn is_integer_call(func: &syn::ExprPath) -> bool {
     let segments = path_segments(func);
     match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["std" | "core", "cmp", "min" | "max"] | ["cmp", "min" | "max"] => true,
-        ["chainrule", "rules", helper] => stepped::STEP_QUERIES.contains(helper),
+        ["chainrule", "rules", helper] => adapted_ranges::RANGE_QUERIES.contains(helper),
         _ => false,
     }
 }

@@ -22,9 +22,10 @@
 //!
 //! Only chains of `iter`/`into_iter`, `copied`/`cloned`, `rev`, `skip`,
 //! `take` and one `enumerate` on a sequence are rewritten, with nothing
-//! but `copied` before an `enumerate` that `skip` or `take` follows. After
-//! `zip`, or on a range, the part is not one sequence's, so those keep the
-//! error that gives the rewrite to write.
+//! but `copied` before an `enumerate` that `skip` or `take` follows. On a
+//! range, `adapted_ranges.rs` counts the values instead; after `zip` the
+//! part is not one sequence's, so that keeps the error that gives the
+//! rewrite to write.
 
 use proc_macro2::TokenStream;
 use quote::quote;

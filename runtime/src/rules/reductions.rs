@@ -218,27 +218,28 @@ pub fn length<S: Length + ?Sized>(sequence: &S) -> usize {
     sequence.length()
 }
 
-/// How many values `range.step_by(step)` yields: the trip count of a loop
-/// over a stepped range, which `#[differentiate]` writes as a counted loop.
-///
-/// # Panics
-/// If `step` is 0, as `step_by` does.
+/// How many values `range` yields, a range with `step_by`, `skip`, `take`
+/// and `rev` adapters: the trip count of a loop over it, which
+/// `#[differentiate]` writes as a counted loop.
 #[inline]
-pub fn step_count<R: Iterator + Clone>(range: &R, step: usize) -> usize {
-    // Exact for ranges of integers: a range's size hint is its length.
-    range.clone().step_by(step).size_hint().0
+pub fn range_count<R: Iterator + Clone>(range: &R) -> usize {
+    // Exact for ranges of integers and those adapters: their size hint is
+    // their length.
+    range.clone().size_hint().0
 }
 
-/// Step `k` of `range.step_by(step)`: the `k·step`-th value of the range,
-/// found in constant time (`Iterator::nth` of a range adds to its start).
+/// The `k`-th value of `range` (see [`range_count`]), found in constant
+/// time: `Iterator::nth` of a range adds to its start, and each adapter
+/// turns `nth` into one `nth` (or `nth_back`) of what it adapts.
 ///
 /// # Panics
-/// If the range has no such value (`k` is not below [`step_count`]).
+/// If the range has no such value (`k` is not below [`range_count`]).
 #[inline]
-pub fn step_value<R: Iterator + Clone>(range: &R, step: usize, k: usize) -> R::Item {
-    k.checked_mul(step)
-        .and_then(|n| range.clone().nth(n))
-        .expect("a step of a stepped range within its step count")
+pub fn range_value<R: Iterator + Clone>(range: &R, k: usize) -> R::Item {
+    range
+        .clone()
+        .nth(k)
+        .expect("a value of an adapted range within its count")
 }
 
 /// An element of a buffer built or written element by element: `e` is stored
