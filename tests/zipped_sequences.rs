@@ -2,7 +2,7 @@
 //! `zip`: `w.iter().zip(x).map(|(a, b)| a * b).sum()`, `for (a, &b) in
 //! w.iter().zip(x)`, `zip` inside `enumerate` and `enumerate` inside `zip`,
 //! folds and collected maps over zipped sequences, `.rev()` inside a zip,
-//! and ranges zipped with sequences. A zipped loop stops at
+//! ranges zipped with sequences, and `skip`/`take` after a zip. A zipped loop stops at
 //! the end of its shortest sequence, as `zip` does; elements past it get no
 //! derivative.
 //!
@@ -214,6 +214,63 @@ fn reversed_sequences_and_zipped_ranges_have_exact_derivatives() {
             let row: Vec<f64> = (0..7).map(|j| hessian[(i, j)]).collect();
             let expected: Vec<f64> = (0..7).map(|j| numeric[(i, j)]).collect();
             assert_all_close(&row, &expected, FD_TOLERANCE);
+        }
+    }
+}
+
+/// `skip` and `take` after a `zip`, with `.rev()`, `copied` inside it, and
+/// under an `enumerate`, whose counter keeps the positions in the zipped
+/// walk: each is the part of the two sequences' common length it walks.
+#[differentiate]
+fn zipped_parts(w: &[f64], x: &[f64], k: usize) -> f64 {
+    let mut chained = 0.0;
+    for (p, q) in w.iter().zip(x.iter()).skip(1) {
+        chained = chained * p + q;
+    }
+    let mut taken = 0.0;
+    for (p, &q) in w.iter().zip(x).take(k).rev() {
+        taken = taken * p + q.sin();
+    }
+    let skipped: f64 = w.iter().copied().zip(x).skip(k).map(|(p, q)| p * q).sum();
+    let mut numbered = 0.0;
+    for (i, (p, q)) in w.iter().zip(x).enumerate().skip(1).rev() {
+        numbered = numbered * p + q * i as f64;
+    }
+    chained + taken + skipped + numbered
+}
+
+fn zipped_parts_by_hand(w: &[f64], x: &[f64], k: usize) -> f64 {
+    let shortest = w.len().min(x.len());
+    let mut chained = 0.0;
+    for i in 1..shortest {
+        chained = chained * w[i] + x[i];
+    }
+    let mut taken = 0.0;
+    for i in (0..k.min(shortest)).rev() {
+        taken = taken * w[i] + x[i].sin();
+    }
+    let skipped: f64 = (k.min(shortest)..shortest).map(|i| w[i] * x[i]).sum();
+    let mut numbered = 0.0;
+    for i in (1..shortest).rev() {
+        numbered = numbered * w[i] + x[i] * i as f64;
+    }
+    chained + taken + skipped + numbered
+}
+
+#[test]
+fn skip_and_take_after_a_zip_walk_the_common_part() {
+    let mut rng = Rng::for_test("zipped_parts");
+    for (m, n) in [(4, 3), (3, 5), (1, 1), (0, 2), (5, 5)] {
+        for k in [0, 2, 7] {
+            for _ in 0..POINTS {
+                let point = uniform_point(&mut rng, m + n, -1.0, 1.0);
+                let (w, x) = (&point[..m], &point[m..]);
+                let (value, adj_w, adj_x) = zipped_parts_grad(w, x, k);
+                assert_eq!(value, zipped_parts(w, x, k));
+                assert_all_close(&[value], &[zipped_parts_by_hand(w, x, k)], EXACT_TOLERANCE);
+                let f = |p: &[f64]| zipped_parts_by_hand(&p[..m], &p[m..], k);
+                fd::check_gradient(f, &point, &[adj_w, adj_x].concat()).assert_within(FD_TOLERANCE);
+            }
         }
     }
 }

@@ -1,12 +1,12 @@
-// `take` of anything but a range or a sequence's elements (here a `zip`),
+// `take` of anything but a range or sequences' elements (here a `map`),
 // and `step_by` of anything but a range, have no rule: the error points at
 // the adapter and gives the range or stepped range to write instead. An adapter with no usual
 // rewrite (`peekable`) gets the list of what a loop may walk.
 use chainrule::differentiate;
 
 #[differentiate]
-fn head_products(xs: &[f64], ys: &[f64]) -> f64 {
-    xs.iter().zip(ys).take(2).map(|(x, y)| x * y).sum::<f64>()
+fn head_cubes(xs: &[f64]) -> f64 {
+    xs.iter().map(|x| x * x * x).take(2).sum::<f64>()
 }
 
 #[differentiate]

@@ -1,6 +1,7 @@
-//! `skip` and `take` on the elements of a sequence: `xs.iter().skip(1)`,
-//! `xs.iter().take(k)`, `xs.iter().enumerate().skip(1)`, in a `for` loop,
-//! a reduction or a collected `map`.
+//! `skip` and `take` on the elements of a sequence or of two zipped:
+//! `xs.iter().skip(1)`, `xs.iter().take(k)`, `xs.iter().enumerate().skip(1)`,
+//! `xs.iter().zip(ys).skip(1)`, in a `for` loop, a reduction or a collected
+//! `map`.
 //!
 //! Such an iterator walks a contiguous part of the sequence, so before the
 //! body is lowered each one is rewritten, as `syn`, into the sub-slice it
@@ -20,12 +21,20 @@
 //! `.rev()` reversing both. Before `enumerate` (`xs.iter().skip(k)
 //! .enumerate()`) the part is enumerated from 0 as written.
 //!
+//! A `zip` of two sequences walks the first `min(m, n)` positions of both,
+//! so the adapters after it leave the same part of each:
+//! `xs.iter().zip(ys).skip(k)` becomes `(&xs[s..e]).iter()
+//! .zip((&ys[s..e]).iter())`, and a `.rev()` reverses each side (both have
+//! the same length).
+//!
 //! Only chains of `iter`/`into_iter`, `copied`/`cloned`, `rev`, `skip`,
-//! `take` and one `enumerate` on a sequence are rewritten, with nothing
-//! but `copied` before an `enumerate` that `skip` or `take` follows. On a
-//! range, `adapted_ranges.rs` counts the values instead; after `zip` the
-//! part is not one sequence's, so that keeps the error that gives the
-//! rewrite to write.
+//! `take` and one `enumerate` on a sequence, or on a `zip` of two plain
+//! walks (`xs.iter()`, with `copied`, or the sequence itself as `zip`'s
+//! argument), are rewritten, with nothing but `copied` before an
+//! `enumerate` that `skip` or `take` follows. On a range,
+//! `adapted_ranges.rs` counts the values instead; anything else (a `skip`
+//! after `windows` or `map`) keeps the error that gives the rewrite to
+//! write.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -71,15 +80,15 @@ impl Adapter<'_> {
 }
 
 /// The sub-slice walk `expr` stands for, if it is a chain of adapters on a
-/// sequence's `iter()` with at least one `skip` or `take` (see the module
-/// docs for which chains).
+/// sequence's `iter()`, or on a `zip` of two, with at least one `skip` or
+/// `take` (see the module docs for which chains).
 fn narrowed_elements(expr: &Expr) -> Option<Expr> {
     // Collected from the outside in; those after an `enumerate` move to
     // `enumerated` when it is reached.
     let mut adapters = Vec::new();
     let mut enumerated = None;
     let mut current = strip_parens(expr);
-    let (iter, sequence) = loop {
+    let source = loop {
         let Expr::MethodCall(ExprMethodCall {
             method,
             args,
@@ -91,7 +100,15 @@ fn narrowed_elements(expr: &Expr) -> Option<Expr> {
             return None;
         };
         match (method.to_string().as_str(), args.len()) {
-            ("iter" | "into_iter", 0) => break (method, &**receiver),
+            ("iter" | "into_iter", 0) => {
+                break Source::One(Walk {
+                    sequence: strip_parens(receiver),
+                    iter: quote!(.#method()),
+                });
+            }
+            ("zip", 1) if adapters.iter().all(|a| !matches!(a, Adapter::Copied(_))) => {
+                break Source::Zip(Walk::plain(receiver)?, Walk::plain_or_sequence(&args[0])?);
+            }
             ("skip", 1) => adapters.push(Adapter::Skip(&args[0])),
             ("take", 1) => adapters.push(Adapter::Take(&args[0])),
             ("rev", 0) => adapters.push(Adapter::Rev),
@@ -108,23 +125,115 @@ fn narrowed_elements(expr: &Expr) -> Option<Expr> {
     let span = expr.span();
     match enumerated {
         None if adapters.iter().any(Adapter::narrows) => {
-            let Part { start, end, reversed } = part(&adapters, sequence);
-            let reversed = reversed.then(|| quote!(.rev()));
-            Some(syn::parse_quote_spanned!(span=>
-                (&#sequence[#start..#end]).#iter() #copied #reversed
-            ))
+            let Part { start, end, reversed } = part(&adapters, &source.length());
+            let walk = source.walk(&start, &end, copied, reversed);
+            Some(syn::parse_quote_spanned!(span=> #walk))
         }
         // Only `copied` before the `enumerate`: positions are indices.
         Some(after)
             if after.iter().any(Adapter::narrows) && adapters.iter().all(|a| matches!(a, Adapter::Copied(_))) =>
         {
-            let Part { start, end, reversed } = part(&after, sequence);
+            let Part { start, end, reversed } = part(&after, &source.length());
+            let walk = source.walk(&start, &end, copied, reversed);
             let reversed = reversed.then(|| quote!(.rev()));
-            Some(syn::parse_quote_spanned!(span=>
-                (#start..#end) #reversed .zip((&#sequence[#start..#end]).#iter() #copied #reversed)
-            ))
+            Some(syn::parse_quote_spanned!(span=> (#start..#end) #reversed .zip(#walk)))
         }
         _ => None,
+    }
+}
+
+/// What the adapters walk: one sequence, or two zipped, which walk their
+/// first `min` of the two lengths together.
+enum Source<'e> {
+    One(Walk<'e>),
+    Zip(Walk<'e>, Walk<'e>),
+}
+
+impl Source<'_> {
+    /// The number of elements walked before any adapter.
+    fn length(&self) -> TokenStream {
+        match self {
+            Source::One(walk) => walk.length(),
+            Source::Zip(left, right) => {
+                let (left, right) = (left.length(), right.length());
+                quote!(::core::cmp::min(#left, #right))
+            }
+        }
+    }
+
+    /// The walk of the elements at positions `start..end`, with the
+    /// `copied` written after the source, backwards when `reversed`. Both
+    /// parts of a `zip` have the same length, so it is reversed by
+    /// reversing each.
+    fn walk(&self, start: &TokenStream, end: &TokenStream, copied: Option<TokenStream>, reversed: bool) -> TokenStream {
+        let reversed = reversed.then(|| quote!(.rev()));
+        match self {
+            Source::One(walk) => {
+                let part = walk.part(start, end);
+                quote!(#part #copied #reversed)
+            }
+            Source::Zip(left, right) => {
+                let (left, right) = (left.part(start, end), right.part(start, end));
+                quote!(#left #reversed .zip(#right #reversed))
+            }
+        }
+    }
+}
+
+/// A sequence's elements: `xs.iter()`, `xs.into_iter()`, either followed by
+/// `copied`/`cloned`, or, as the argument of `zip`, the sequence itself.
+struct Walk<'e> {
+    sequence: &'e Expr,
+    /// `.iter()` and the `.copied()` after it, as written.
+    iter: TokenStream,
+}
+
+impl<'e> Walk<'e> {
+    /// `xs.iter()` or `xs.into_iter()`, with a `.copied()` or `.cloned()`.
+    fn plain(expr: &'e Expr) -> Option<Self> {
+        let Expr::MethodCall(call) = strip_parens(expr) else {
+            return None;
+        };
+        let method = &call.method;
+        match (method.to_string().as_str(), call.args.len()) {
+            ("iter" | "into_iter", 0) => Some(Walk {
+                sequence: strip_parens(&call.receiver),
+                iter: quote!(.#method()),
+            }),
+            ("copied" | "cloned", 0) => {
+                let inner = Walk::plain(&call.receiver)?;
+                let iter = &inner.iter;
+                Some(Walk {
+                    sequence: inner.sequence,
+                    iter: quote!(#iter.#method()),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// A plain walk, or a sequence given to `zip` as it is (`.zip(ys)`,
+    /// `.zip(&ys)`), which it walks as `ys.iter()`.
+    fn plain_or_sequence(expr: &'e Expr) -> Option<Self> {
+        let sequence = match strip_parens(expr) {
+            Expr::MethodCall(_) => return Walk::plain(expr),
+            Expr::Reference(reference) if reference.mutability.is_none() => strip_parens(&reference.expr),
+            sequence => sequence,
+        };
+        matches!(sequence, Expr::Path(_) | Expr::Field(_)).then(|| Walk {
+            sequence,
+            iter: quote!(.iter()),
+        })
+    }
+
+    fn length(&self) -> TokenStream {
+        let sequence = self.sequence;
+        quote!(::chainrule::rules::length(&#sequence))
+    }
+
+    fn part(&self, start: &TokenStream, end: &TokenStream) -> TokenStream {
+        let (sequence, iter) = (self.sequence, &self.iter);
+        quote!((&#sequence[#start..#end])#iter)
     }
 }
 
@@ -136,11 +245,11 @@ struct Part {
     reversed: bool,
 }
 
-/// The part of `sequence` that `adapters` (outermost first) leave.
-fn part(adapters: &[Adapter<'_>], sequence: &Expr) -> Part {
+/// The part of `length` elements that `adapters` (outermost first) leave.
+fn part(adapters: &[Adapter<'_>], length: &TokenStream) -> Part {
     // `start` is `None` while it is 0.
     let mut start: Option<TokenStream> = None;
-    let mut end = quote!(::chainrule::rules::length(&#sequence));
+    let mut end = length.clone();
     let mut reversed = false;
     for adapter in adapters.iter().rev() {
         // The part left bounds every count taken from it.

@@ -230,14 +230,14 @@ pub(super) fn adapter_without_rule(iterable: &Expr) -> Option<(&syn::Ident, &'st
     while let Expr::MethodCall(call) = current {
         let instead = match call.method.to_string().as_str() {
             "skip" => Some(
-                "it is differentiated on a range (`(0..n).skip(k)`) or on the elements of one sequence \
-                 (`xs.iter().skip(k)`, `xs.iter().enumerate().skip(k)`); count from `k` instead: \
-                 `for i in k..xs.len() { … xs[i] … }`",
+                "it is differentiated on a range (`(0..n).skip(k)`) or on the elements of sequences \
+                 (`xs.iter().skip(k)`, `xs.iter().enumerate().skip(k)`, `xs.iter().zip(ys).skip(k)`); \
+                 count from `k` instead: `for i in k..xs.len() { … xs[i] … }`",
             ),
             "take" => Some(
-                "it is differentiated on a range (`(0..n).take(k)`) or on the elements of one sequence \
-                 (`xs.iter().take(k)`, `xs.iter().enumerate().take(k)`); count to `k` instead: \
-                 `for i in 0..k.min(xs.len()) { … xs[i] … }`",
+                "it is differentiated on a range (`(0..n).take(k)`) or on the elements of sequences \
+                 (`xs.iter().take(k)`, `xs.iter().enumerate().take(k)`, `xs.iter().zip(ys).take(k)`); \
+                 count to `k` instead: `for i in 0..k.min(xs.len()) { … xs[i] … }`",
             ),
             "step_by" => Some(
                 "it is differentiated on a range with both ends; step over the indices and read the elements: \
