@@ -102,7 +102,7 @@ fn narrowed_elements(expr: &Expr) -> Option<Expr> {
         match (method.to_string().as_str(), args.len()) {
             ("iter" | "into_iter", 0) => {
                 break Source::One(Walk {
-                    sequence: strip_parens(receiver),
+                    sequence: receiver,
                     iter: quote!(.#method()),
                 });
             }
@@ -197,7 +197,7 @@ impl<'e> Walk<'e> {
         let method = &call.method;
         match (method.to_string().as_str(), call.args.len()) {
             ("iter" | "into_iter", 0) => Some(Walk {
-                sequence: strip_parens(&call.receiver),
+                sequence: &call.receiver,
                 iter: quote!(.#method()),
             }),
             ("copied" | "cloned", 0) => {
