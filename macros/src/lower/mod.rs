@@ -731,8 +731,9 @@ impl Lowerer<'_> {
                     "`return` inside a loop is supported as a statement of the loop's body or of the `if`s in it; \
                      write `if condition { return value; }`"
                 } else {
-                    "`return` is supported in `if` statements and at the end of the function; \
-                     write this `if` as a statement and return from its branches"
+                    "`return` is supported in the branches of an `if` or `match` written as a statement, and at \
+                     the end of the function; write the `if` or `match` around it as a statement and return from \
+                     its branches (`match k { 0 => return a, _ => {} }`)"
                 };
                 self.cx.error_spanned_by(ret, message);
                 self.placeholder(expr)
