@@ -264,14 +264,10 @@ impl Input {
             Ok::<_, String>(Mat::from_fn(count, width, |i, j| flat[i * width + j]))
         };
         // The eval's rows are the components; they become columns.
-        let components = |name: &str, rows: Vec<Vec<f64>>, width: usize| {
-            let flat = flatten_rows(name, rows, k, width)?;
-            Ok::<_, String>(Mat::from_fn(width, k, |j, i| flat[i * width + j]))
-        };
         let input = Input {
-            mu: components("mu", mu, d)?,
-            q: components("q", q, d)?,
-            l: components("l", l, lsize)?,
+            mu: matrix("mu", mu, k, d)?.transpose().to_owned(),
+            q: matrix("q", q, k, d)?.transpose().to_owned(),
+            l: matrix("l", l, k, lsize)?.transpose().to_owned(),
             x: matrix("x", x, n, d)?,
             alpha: Col::from_fn(k, |i| alpha[i]),
             gamma,

@@ -101,13 +101,13 @@ fn narrowed_elements(expr: &Expr) -> Option<Expr> {
         };
         match (method.to_string().as_str(), args.len()) {
             ("iter" | "into_iter", 0) => {
-                break Source::One(Walk {
+                break Source::One(Elements {
                     sequence: receiver,
                     iter: quote!(.#method()),
                 });
             }
             ("zip", 1) if adapters.iter().all(|a| !matches!(a, Adapter::Copied(_))) => {
-                break Source::Zip(Walk::plain(receiver)?, Walk::plain_or_sequence(&args[0])?);
+                break Source::Zip(Elements::plain(receiver)?, Elements::plain_or_sequence(&args[0])?);
             }
             ("skip", 1) => adapters.push(Adapter::Skip(&args[0])),
             ("take", 1) => adapters.push(Adapter::Take(&args[0])),
@@ -145,8 +145,8 @@ fn narrowed_elements(expr: &Expr) -> Option<Expr> {
 /// What the adapters walk: one sequence, or two zipped, which walk their
 /// first `min` of the two lengths together.
 enum Source<'e> {
-    One(Walk<'e>),
-    Zip(Walk<'e>, Walk<'e>),
+    One(Elements<'e>),
+    Zip(Elements<'e>, Elements<'e>),
 }
 
 impl Source<'_> {
@@ -182,13 +182,13 @@ impl Source<'_> {
 
 /// A sequence's elements: `xs.iter()`, `xs.into_iter()`, either followed by
 /// `copied`/`cloned`, or, as the argument of `zip`, the sequence itself.
-struct Walk<'e> {
+struct Elements<'e> {
     sequence: &'e Expr,
     /// `.iter()` and the `.copied()` after it, as written.
     iter: TokenStream,
 }
 
-impl<'e> Walk<'e> {
+impl<'e> Elements<'e> {
     /// `xs.iter()` or `xs.into_iter()`, with a `.copied()` or `.cloned()`.
     fn plain(expr: &'e Expr) -> Option<Self> {
         let Expr::MethodCall(call) = strip_parens(expr) else {
@@ -196,14 +196,14 @@ impl<'e> Walk<'e> {
         };
         let method = &call.method;
         match (method.to_string().as_str(), call.args.len()) {
-            ("iter" | "into_iter", 0) => Some(Walk {
+            ("iter" | "into_iter", 0) => Some(Elements {
                 sequence: &call.receiver,
                 iter: quote!(.#method()),
             }),
             ("copied" | "cloned", 0) => {
-                let inner = Walk::plain(&call.receiver)?;
+                let inner = Elements::plain(&call.receiver)?;
                 let iter = &inner.iter;
-                Some(Walk {
+                Some(Elements {
                     sequence: inner.sequence,
                     iter: quote!(#iter.#method()),
                 })
@@ -216,11 +216,11 @@ impl<'e> Walk<'e> {
     /// `.zip(&ys)`), which it walks as `ys.iter()`.
     fn plain_or_sequence(expr: &'e Expr) -> Option<Self> {
         let sequence = match strip_parens(expr) {
-            Expr::MethodCall(_) => return Walk::plain(expr),
+            Expr::MethodCall(_) => return Elements::plain(expr),
             Expr::Reference(reference) if reference.mutability.is_none() => strip_parens(&reference.expr),
             sequence => sequence,
         };
-        matches!(sequence, Expr::Path(_) | Expr::Field(_)).then(|| Walk {
+        matches!(sequence, Expr::Path(_) | Expr::Field(_)).then(|| Elements {
             sequence,
             iter: quote!(.iter()),
         })

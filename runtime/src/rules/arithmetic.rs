@@ -6,8 +6,9 @@
 //! anything, matrix·matrix, matrix·column, row·matrix, row·column (a scalar)
 //! and column·row (an outer product). Their adjoints accumulate in place with
 //! faer's `matmul(…, Accum::Add, …)` and transposed views, never materialising
-//! a transpose of an operand (one shape of the right operand's adjoint is
-//! faster through a transposed product, see [`add_transposed_product`]). Division is by a scalar.
+//! a transpose of an operand (a tall, narrow product's right operand gets its
+//! adjoint faster through a transposed product: `add_transposed_product`).
+//! Division is by a scalar.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
