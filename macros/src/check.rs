@@ -17,6 +17,8 @@
 //! views among the parameters), so that the emitter can pass and return them
 //! as they are and clone only values that could otherwise be moved.
 
+use std::collections::HashSet;
+
 use crate::attr::Options;
 use crate::ctxt::Ctxt;
 use crate::ir::{BinaryOp, Block, Function, Op, Operand, Origin, ParamKind, Shape, Stmt, Var, signed_literal};
@@ -42,10 +44,11 @@ pub struct Activity {
     /// `scalar`, which also holds for variables nothing defines, such as the
     /// records of branches). See `find_numbers`.
     number: Vec<bool>,
-    /// A parameter that is a vector or matrix (`&Col<f64>`, `&[f64]`,
-    /// `Mat<f64>`, …): certainly not a number, unlike some `owned_array`s
-    /// (`w.transpose() * x`, whose shape this pass does not follow).
-    array_param: Vec<bool>,
+    /// The shape of a parameter that is a vector or matrix (`&Col<f64>`,
+    /// `&[f64]`, `Mat<f64>`, …): certainly not a number, unlike some
+    /// `owned_array`s (`w.transpose() * x`, whose shape this pass does not
+    /// follow).
+    array_param: Vec<Option<Shape>>,
 }
 
 impl Activity {
@@ -76,9 +79,19 @@ impl Activity {
     /// Whether the operand is a vector or matrix parameter, or its
     /// transpose.
     fn operand_is_array_param(&self, operand: &Operand) -> bool {
+        self.array_param_shape(operand).is_some()
+    }
+
+    /// The shape of a vector or matrix parameter, or of its transpose.
+    fn array_param_shape(&self, operand: &Operand) -> Option<Shape> {
         match operand {
-            Operand::Var(var) | Operand::Transposed(var) => self.array_param[var.0],
-            Operand::Const(_) => false,
+            Operand::Var(var) => self.array_param[var.0],
+            Operand::Transposed(var) => self.array_param[var.0].map(|shape| match shape {
+                Shape::Column => Shape::Row,
+                Shape::Row => Shape::Column,
+                other => other,
+            }),
+            Operand::Const(_) => None,
         }
     }
 
@@ -107,7 +120,7 @@ impl Activity {
             borrowed: vec![false; count],
             owned_array: vec![false; count],
             number: vec![false; count],
-            array_param: vec![false; count],
+            array_param: vec![None; count],
         };
         for param in &function.params {
             activity.active[param.var.0] = param.wrt;
@@ -123,7 +136,11 @@ impl Activity {
         self.primitive[slot] = copyable && !param.kind.is_differentiable() || self.scalar[slot];
         self.borrowed[slot] = copyable && !self.primitive[slot];
         self.owned_array[slot] = !copyable && param.kind.is_differentiable();
-        self.array_param[slot] = matches!(param.kind, ParamKind::Array { .. } | ParamKind::SliceInOut);
+        self.array_param[slot] = match param.kind {
+            ParamKind::Array { shape, .. } => Some(shape),
+            ParamKind::SliceInOut => Some(Shape::Slice),
+            _ => None,
+        };
     }
 
     /// Whether a derivative flows through the operation: one of its operands
@@ -215,7 +232,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         borrowed: vec![false; count],
         owned_array: vec![false; count],
         number: vec![false; count],
-        array_param: vec![false; count],
+        array_param: vec![None; count],
     };
     for param in &function.params {
         activity.active[param.var.0] = param.wrt;
@@ -313,7 +330,7 @@ pub fn analyse(cx: &mut Ctxt, function: &Function) -> Activity {
         }
     }
     find_numbers(&mut activity, function, &defs);
-    report_block(cx, &activity, &function.body);
+    report_block(cx, &activity, function, &function.body, &mut HashSet::new());
     let mut order = WriteOrder::default();
     order.block(cx, &function.body);
     activity
@@ -579,13 +596,31 @@ fn op_gives_scalar(activity: &Activity, op: &Op) -> bool {
 }
 
 /// Reports every operation that needs a derivative rule it does not have.
-fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
+/// Reports the operations of `block` that cannot be differentiated. An
+/// operation reading the result of one already reported is not reported
+/// again (`x.max().unwrap()` is one mistake): `reported` holds those
+/// results.
+fn report_block(cx: &mut Ctxt, activity: &Activity, function: &Function, block: &Block, reported: &mut HashSet<Var>) {
     for stmt in &block.stmts {
         match stmt {
-            Stmt::Let { op, origin, .. } => report_op(cx, activity, op, *origin),
+            Stmt::Let { var, op, origin } => {
+                let errors_before = cx.error_count();
+                if op
+                    .operands()
+                    .into_iter()
+                    .any(|operand| operand.var().is_some_and(|read| reported.contains(&read)))
+                {
+                    reported.insert(*var);
+                    continue;
+                }
+                report_op(cx, activity, function, op, *origin);
+                if cx.error_count() > errors_before {
+                    reported.insert(*var);
+                }
+            }
             Stmt::If(stmt) => {
-                report_block(cx, activity, &stmt.then_block);
-                report_block(cx, activity, &stmt.else_block);
+                report_block(cx, activity, function, &stmt.then_block, reported);
+                report_block(cx, activity, function, &stmt.else_block, reported);
             }
             Stmt::Loop(stmt) => {
                 if [Some(&stmt.start), stmt.end.as_ref()]
@@ -601,14 +636,14 @@ fn report_block(cx: &mut Ctxt, activity: &Activity, block: &Block) {
                          lengths or parameters outside `wrt(...)`",
                     );
                 }
-                report_block(cx, activity, &stmt.body);
+                report_block(cx, activity, function, &stmt.body, reported);
             }
             Stmt::Store { .. } => {}
         }
     }
 }
 
-fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
+fn report_op(cx: &mut Ctxt, activity: &Activity, function: &Function, op: &Op, origin: Origin) {
     // `*r` through a reference the body cannot see into would drop the
     // derivative of what it reads.
     if let Op::Opaque {
@@ -682,7 +717,9 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
                 cx.error_spanned_by(func, message);
             }
         }
-        Op::Method { method, args, .. } => match rules::method_rule(&method.to_string()) {
+        Op::Method {
+            method, receiver, args, ..
+        } => match rules::method_rule(&method.to_string()) {
             None => match unsupported_method_hint(&method.to_string()) {
                 Some(hint) => cx.error_at(
                     method.span(),
@@ -697,6 +734,18 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
                 ),
                 ),
             },
+            // `x.exp()` on a faer vector: rustc finds no method, and the
+            // pullback would apply `f64`'s rule to a vector.
+            Some(rule)
+                if !rules::is_array_method(&method.to_string())
+                    && let Some(shape) = activity.array_param_shape(receiver) =>
+            {
+                let receiver = match receiver {
+                    Operand::Transposed(var) => format!("{}.transpose()", function.ident(*var)),
+                    _ => receiver.var().map_or_else(|| "x".to_owned(), |var| function.ident(var).to_string()),
+                };
+                cx.error_at(method.span(), scalar_method_on_array(rule, &receiver, shape));
+            }
             Some(rule) if rule.arity != args.len() + 1 => cx.error_at(
                 method.span(),
                 format!(
@@ -708,6 +757,47 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, op: &Op, origin: Origin) {
         },
         _ => {}
     }
+}
+
+/// What to write instead of `f64`'s method `rule` on `x`, a vector or
+/// matrix of shape `shape`: the element-wise function of `chainrule::ops`
+/// where there is one, else the elements mapped one by one. (faer's own
+/// `max()` and `min()` of the elements have no rule: a fold takes their
+/// place.)
+fn scalar_method_on_array(rule: &rules::Rule, x: &str, shape: Shape) -> String {
+    let method = rule.name;
+    let (what, length, element) = match shape {
+        Shape::Column => ("a faer column", format!("{x}.nrows()"), format!("{x}[i]")),
+        Shape::Row => ("a faer row", format!("{x}.ncols()"), format!("{x}[i]")),
+        Shape::Matrix => ("a faer matrix", format!("{x}.nrows()"), format!("{x}[(i, j)]")),
+        _ => ("a slice", format!("{x}.len()"), format!("{x}[i]")),
+    };
+    if matches!(method, "max" | "min") {
+        let start = if method == "max" { "NEG_INFINITY" } else { "INFINITY" };
+        let fold = if shape == Shape::Matrix {
+            format!(
+                "let mut m = f64::{start}; for j in 0..{x}.ncols() {{ for i in 0..{length} {{ m = \
+                 m.{method}({element}); }} }}"
+            )
+        } else {
+            format!("(0..{length}).map(|i| {element}).fold(f64::{start}, f64::{method})")
+        };
+        return format!("chainrule has no derivative rule for the `{method}` of {what}'s elements; write `{fold}`");
+    }
+    let instead = if rules::OPS_FUNCTIONS.contains(&method) {
+        let extra = if method == "powi" { ", n" } else { "" };
+        format!("chainrule::ops::{method}({x}{extra})")
+    } else {
+        let arguments = ["", "y", "a, b"][rule.arity.saturating_sub(1).min(2)];
+        let call = format!("{element}.{method}({arguments})");
+        match shape {
+            Shape::Column => format!("Col::from_fn({length}, |i| {call})"),
+            Shape::Row => format!("Row::from_fn({length}, |i| {call})"),
+            Shape::Matrix => format!("Mat::from_fn({length}, {x}.ncols(), |i, j| {call})"),
+            _ => format!("{x}.iter().map(|v| v.{method}({arguments})).collect::<Vec<f64>>()"),
+        }
+    };
+    format!("`{method}` is a method of `f64`, and {what} has none; for `{method}` of every element, write `{instead}`")
 }
 
 /// Whether `operand` is certainly a number: a variable [`find_numbers`]

@@ -35,6 +35,11 @@ impl Ctxt {
         !self.errors.is_empty()
     }
 
+    /// How many errors have been recorded so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     /// All errors recorded so far, combined into one.
     pub fn check(self) -> Result<(), syn::Error> {
         let mut errors = self.errors.into_iter();

@@ -544,6 +544,11 @@ pub fn method_rule(name: &str) -> Option<&'static Rule> {
         .find(|rule| rule.name == name)
 }
 
+/// Whether faer vectors and matrices have a rule for the method.
+pub fn is_array_method(name: &str) -> bool {
+    ARRAY_METHODS.iter().any(|rule| rule.name == name)
+}
+
 /// The names of all known methods, for error messages.
 pub fn method_names() -> String {
     let names: Vec<&str> = METHODS.iter().map(|rule| rule.name).collect();
