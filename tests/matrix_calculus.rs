@@ -286,6 +286,39 @@ fn add_scalar_vjp_passes_the_seed_and_sums_it_for_the_scalar() {
     }
 }
 
+/// `x / y` element by element, as the error for a vector divisor says to
+/// write it.
+#[differentiate]
+fn elementwise_quotient(x: &Col<f64>, y: &Col<f64>) -> Col<f64> {
+    hadamard(x, powi(y, -1))
+}
+
+/// `s / y` element by element, likewise.
+#[differentiate]
+fn number_over_elements(s: f64, y: &Col<f64>) -> Col<f64> {
+    powi(y, -1) * s
+}
+
+#[test]
+fn elementwise_quotients_differentiate_as_the_divisor_error_suggests() {
+    let mut rng = Rng::new(19);
+    for n in SIZES {
+        let (x, y, s, seed) = (rng.col(n), rng.col_away_from_zero(n), rng.scalar(), rng.col(n));
+        let (value, seed_x, seed_y) = elementwise_quotient_vjp(&x, &y, &seed);
+        assert_close(&value, &Col::from_fn(n, |i| x[i] / y[i]), EXACT);
+        // ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²
+        assert_close(&seed_x, &Col::from_fn(n, |i| seed[i] / y[i]), EXACT);
+        assert_close(&seed_y, &Col::from_fn(n, |i| -seed[i] * x[i] / (y[i] * y[i])), EXACT);
+        check_fd(&x, |x| inner(&seed, &elementwise_quotient(x, &y)), &seed_x);
+        check_fd(&y, |y| inner(&seed, &elementwise_quotient(&x, y)), &seed_y);
+        let (value, seed_s, seed_y) = number_over_elements_vjp(s, &y, &seed);
+        assert_close(&value, &Col::from_fn(n, |i| s / y[i]), EXACT);
+        assert_close(&seed_s, &(0..n).map(|i| seed[i] / y[i]).sum::<f64>(), EXACT);
+        check_fd(&s, |s| inner(&seed, &number_over_elements(*s, &y)), &seed_s);
+        check_fd(&y, |y| inner(&seed, &number_over_elements(s, y)), &seed_y);
+    }
+}
+
 #[differentiate]
 fn exp_col(x: &Col<f64>) -> Col<f64> {
     exp(x)

@@ -707,6 +707,40 @@ fn report_op(cx: &mut Ctxt, activity: &Activity, function: &Function, op: &Op, o
                 ),
             );
         }
+        // faer divides by numbers only; the quotient's rule would ask for a
+        // number too.
+        Op::Binary(BinaryOp::Div, a, b) if activity.operand_is_array_param(b) => {
+            let (written, instead) = if is_number(activity, a) {
+                ("s / y", "chainrule::ops::powi(y, -1) * s")
+            } else {
+                ("x / y", "chainrule::ops::hadamard(x, chainrule::ops::powi(y, -1))")
+            };
+            cx.error_spanned_by(
+                origin,
+                format!(
+                    "faer divides only by a number, not by a vector or matrix; for `{written}` element by \
+                     element, write `{instead}`"
+                ),
+            );
+        }
+        // Two columns (or two rows) have no matrix product.
+        Op::Binary(BinaryOp::Mul, a, b)
+            if let (Some(shape @ (Shape::Column | Shape::Row)), Some(other)) =
+                (activity.array_param_shape(a), activity.array_param_shape(b))
+                && shape == other =>
+        {
+            let (what, dot) = match shape {
+                Shape::Column => ("two columns", "x.transpose() * y"),
+                _ => ("two rows", "x * y.transpose()"),
+            };
+            cx.error_spanned_by(
+                origin,
+                format!(
+                    "{what} have no matrix product; for the element-wise product write \
+                     `chainrule::ops::hadamard(x, y)`, for the dot product `{dot}` or `chainrule::ops::dot(x, y)`"
+                ),
+            );
+        }
         Op::Binary(BinaryOp::Rem, ..) => cx.error_spanned_by(
             origin,
             "`%` has no derivative rule in chainrule; it may only be applied to values that do not depend on \
