@@ -1,6 +1,7 @@
 //! `filter` and `map` between a sequence and what consumes it: sums,
 //! products, folds and `for` loops over `xs.iter().filter(|&&x| x > 0.0)`,
-//! `.map(…).filter(…)`, filters after `enumerate` and `zip`, over ranges,
+//! `.map(…).filter(…)`, `.copied()` or `.cloned()` between them, filters
+//! after `enumerate` and `zip`, over ranges,
 //! with the closure's parameter taken apart (`|&&x|`, `|&(i, &x)|`) or
 //! named whole (`|x| **x > 0.0`, `|(a, b)| **a > **b`), the test an
 //! expression or a block with `let`s of its own.
@@ -65,8 +66,9 @@ fn a_filtered_hinge_loss_has_its_closed_form_gradient() {
 fn every_filter(xs: &[f64], w: f64) -> f64 {
     // Taken apart, then mapped through the element's value.
     let positive: f64 = xs.iter().filter(|&&x| x > 0.0).map(|&x| x * w).sum();
-    // Named whole, with the `*`s of a reference to a reference.
-    let small: f64 = xs.iter().filter(|x| **x < 0.5).map(|x| (x * w).sin()).sum();
+    // Named whole, with the `*`s of a reference to a reference, then
+    // copied out of the reference before the map.
+    let small: f64 = xs.iter().filter(|x| **x < 0.5).cloned().map(|x| (x * w).sin()).sum();
     // A filter after a map, on the mapped value; a product.
     let shifted: f64 = xs.iter().map(|&x| x * w + 1.0).filter(|s| *s > 0.8).product();
     // After `enumerate`, on the index and the element.

@@ -1044,6 +1044,11 @@ impl Lowerer<'_> {
         if self.report_exponent_type(call) {
             return self.placeholder(expr);
         }
+        if is_search_by_order(&call.method) {
+            // One error for the search, none for its comparison closure.
+            self.cx.error_at(call.method.span(), SEARCH_BY_ORDER);
+            return self.placeholder(expr);
+        }
         if let Some(turbofish) = &call.turbofish {
             self.cx.error_spanned_by(
                 turbofish,

@@ -210,9 +210,20 @@ impl Lowerer<'_> {
 fn stages(expr: &Expr) -> Option<(&Expr, Vec<Stage>)> {
     let mut stages = Vec::new();
     let mut current = strip_parens(expr);
-    while let Expr::MethodCall(call) = current
-        && call.args.len() == 1
-    {
+    while let Expr::MethodCall(call) = current {
+        // `.copied()` and `.cloned()` after a stage: the chain holds numbers
+        // already. (Right after the sequence they are the sequence's.)
+        if call.args.is_empty()
+            && matches!(call.method.to_string().as_str(), "copied" | "cloned")
+            && matches!(strip_parens(&call.receiver), Expr::MethodCall(stage)
+                if stage.args.len() == 1 && matches!(stage.method.to_string().as_str(), "map" | "filter"))
+        {
+            current = strip_parens(&call.receiver);
+            continue;
+        }
+        if call.args.len() != 1 {
+            break;
+        }
         let stage = match (call.method.to_string().as_str(), strip_parens(&call.args[0])) {
             ("map", Expr::Closure(closure)) if closure.inputs.len() == 1 => Stage::Map(closure.clone()),
             // `.map(f64::exp)`, `.map(sigmoid)`
