@@ -428,6 +428,39 @@ fn recursive_power(x: f64, n: usize) -> f64 {
     if n == 0 { 1.0 } else { x * recursive_power(x, n - 1) }
 }
 
+/// Two functions calling each other. `descend` is `recursive`: its pullback
+/// is boxed, so that `ascend`'s, which holds it, has a type (without the
+/// option rustc reports E0720, a recursive opaque type).
+#[differentiate(recursive, hessian)]
+fn descend(x: f64, n: usize) -> f64 {
+    if n == 0 { x } else { ascend(x.sin(), n - 1) }
+}
+
+#[differentiate(hessian)]
+fn ascend(x: f64, n: usize) -> f64 {
+    if n == 0 { x * x } else { descend(2.0 * x, n - 1) + x }
+}
+
+#[test]
+fn functions_calling_each_other_have_exact_first_and_second_derivatives() {
+    let mut rng = Rng::for_test("descend");
+    for n in 0..6 {
+        for _ in 0..POINTS {
+            let point = [rng.uniform(-1.5, 1.5)];
+            let (value, dx) = descend_grad(point[0], n);
+            assert_value(value, descend(point[0], n));
+            fd::check_gradient(|p| descend(p[0], n), &point, &[dx]).assert_within(common::FD_TOLERANCE);
+            let (_, dx) = ascend_grad(point[0], n);
+            fd::check_gradient(|p| ascend(p[0], n), &point, &[dx]).assert_within(common::FD_TOLERANCE);
+            let (value, hessian) = descend_hessian(point[0], n);
+            assert_value(value, descend(point[0], n));
+            check_hessian(|p| vec![descend_grad(p[0], n).1], &point, &hessian);
+            let (_, hessian) = ascend_hessian(point[0], n);
+            check_hessian(|p| vec![ascend_grad(p[0], n).1], &point, &hessian);
+        }
+    }
+}
+
 #[test]
 fn hessians_go_through_calls_of_functions_with_hessian() {
     for x in [-1.3, 0.4, 2.0] {

@@ -2,7 +2,7 @@
 //! `#[differentiate(wrt(w, b))]`, `#[differentiate(jacobian)]`,
 //! `#[differentiate(jacobian, layout = denominator)]`,
 //! `#[differentiate(forward)]`, `#[differentiate(hessian)]`,
-//! `#[differentiate(rule = erf_derivative)]`.
+//! `#[differentiate(rule = erf_derivative)]`, `#[differentiate(recursive)]`.
 //!
 //! The arguments are a comma-separated list of options. Each option is parsed
 //! on its own so that every unknown or malformed option is reported, each at
@@ -32,6 +32,9 @@ pub struct Options {
     /// `rule = path`: the derivative is the user's function `path`, and the
     /// body is not differentiated (for FFI calls, `libm::erf`, …).
     pub rule: Option<syn::ExprPath>,
+    /// `recursive`: the pullback is boxed, as a function calling itself
+    /// has it, so that functions calling each other have types to name.
+    pub recursive: Option<proc_macro2::Span>,
 }
 
 /// One raw option as written, before validation.
@@ -107,6 +110,9 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
             RawOption::Other(syn::Meta::Path(path)) if path.is_ident("hessian") => {
                 set_once(cx, &mut options.hessian, &path);
             }
+            RawOption::Other(syn::Meta::Path(path)) if path.is_ident("recursive") => {
+                set_once(cx, &mut options.recursive, &path);
+            }
             RawOption::Other(syn::Meta::NameValue(pair)) if pair.path.is_ident("layout") => {
                 if layout.is_some() {
                     cx.error_spanned_by(&pair.path, "`layout` is given twice; choose one");
@@ -125,7 +131,7 @@ pub fn parse_options(cx: &mut Ctxt, args: proc_macro2::TokenStream) -> Options {
             RawOption::Other(meta) => cx.error_spanned_by(
                 &meta,
                 "unknown option of #[differentiate]; the supported options are `wrt(param, ...)`, `jacobian`, \
-                 `layout = numerator` or `layout = denominator`, `forward`, `hessian`, and \
+                 `layout = numerator` or `layout = denominator`, `forward`, `hessian`, `recursive`, and \
                  `rule = derivative_function`",
             ),
         }

@@ -178,6 +178,13 @@ fn expand_fn(scope: Scope, args: TokenStream, input: TokenStream) -> TokenStream
                 "`hessian` needs the function's body; a `rule =` gives first derivatives only",
             );
         }
+        if let Some(span) = options.recursive {
+            cx.error_at(
+                span,
+                "`recursive` boxes the pullback of a body that calls itself or a function calling it back; a \
+                 function with a `rule =` calls no pullback, so drop `recursive`",
+            );
+        }
         if let Some(span) = options.forward
             && signature.output != Shape::Scalar
         {
@@ -193,7 +200,8 @@ fn expand_fn(scope: Scope, args: TokenStream, input: TokenStream) -> TokenStream
         let function = lower::lower_signature(&signature);
         return emit::emit_with_rule(scope, &item, &options, &function, rule);
     }
-    let function = lower::lower_function(&mut cx, &item, &signature);
+    let mut function = lower::lower_function(&mut cx, &item, &signature);
+    function.recursive |= options.recursive.is_some();
     if !function.params.iter().any(|param| param.kind.is_inout())
         && matches!(&function.result, crate::ir::Operand::Const(syn::Expr::Tuple(unit)) if unit.elems.is_empty())
     {
