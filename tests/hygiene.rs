@@ -189,6 +189,45 @@ fn locals_named_like_call_temporaries() {
     });
 }
 
+/// Raw identifiers, keywords among them, as a parameter and locals: the
+/// generated names built from them (`adj_type`, `d_type`, `r#in`) are
+/// identifiers too, in every mode.
+#[differentiate(forward, hessian)]
+fn raw_identifiers(r#type: f64, x: f64) -> f64 {
+    let r#in = r#type * x;
+    let r#match = r#in.sin() * x;
+    r#match + r#in * r#type
+}
+
+#[test]
+fn parameters_and_locals_with_raw_identifiers() {
+    let g = generated!(raw_identifiers, raw_identifiers_grad, raw_identifiers_vjp, raw_identifiers_pullback; t, x);
+    check_box_exact(
+        &g,
+        &mut Rng::for_test("raw_identifiers"),
+        &[(-1.5, 1.5), (-1.5, 1.5)],
+        |p| {
+            let (t, x) = (p[0], p[1]);
+            // f = sin(tx)·x + t²x
+            vec![
+                (t * x).cos() * x * x + 2.0 * t * x,
+                (t * x).cos() * t * x + (t * x).sin() + t * t,
+            ]
+        },
+    );
+    let (t, x) = (0.7, -1.2);
+    let (_, tangent) = raw_identifiers_jvp(t, x, 1.0, 0.0);
+    let (_, d_t, _) = raw_identifiers_grad(t, x);
+    assert_all_close(&[tangent], &[d_t], EXACT_TOLERANCE);
+    let (_, hessian) = raw_identifiers_hessian(t, x);
+    // ∂²f/∂t² = −sin(tx)·x³ + 2x
+    assert_all_close(
+        &[hessian[(0, 0)]],
+        &[-(t * x).sin() * x * x * x + 2.0 * x],
+        EXACT_TOLERANCE,
+    );
+}
+
 /// A parameter named like another parameter's adjoint or copy.
 #[differentiate]
 fn adjoint_named_params(x: f64, adj_x: f64, x_1: &f64) -> f64 {

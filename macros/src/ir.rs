@@ -80,8 +80,12 @@ impl Names {
         self.taken.entry(name.to_owned()).or_insert(1);
     }
 
-    /// An identifier no other generated variable has: `hint`, else `hint_1`, …
+    /// An identifier no other generated variable has: `hint`, else `hint_1`,
+    /// … A raw identifier's `r#` is dropped from the hint (`adj_r#type` is no
+    /// identifier) and put back where the name is a keyword (`r#type`).
     pub fn fresh(&mut self, hint: &str) -> Ident {
+        let hint = hint.replace("r#", "");
+        let hint = hint.as_str();
         loop {
             let count = self.taken.entry(hint.to_owned()).or_insert(0);
             let name = if *count == 0 {
@@ -92,7 +96,10 @@ impl Names {
             *count += 1;
             if name == hint || !self.taken.contains_key(&name) {
                 self.reserve(&name);
-                return Ident::new(&name, Span::mixed_site());
+                return match syn::parse_str::<Ident>(&name) {
+                    Ok(_) => Ident::new(&name, Span::mixed_site()),
+                    Err(_) => Ident::new_raw(&name, Span::mixed_site()),
+                };
             }
         }
     }
