@@ -2,7 +2,8 @@
 //! code often writes them: `x.iter().map(|v| v * v).sum::<f64>()`,
 //! `(0..n).map(|i| …).sum()`, `.product()`, `x.iter().fold(init, |acc, &v| …)`,
 //! `x.iter().map(|v| …).collect::<Vec<f64>>()` (or into a faer `Col` or
-//! `Row`), maps by a function's name (`.map(f64::exp)`) and maps in a row. The macro writes each as the
+//! `Row`), `.sum()` where the type is known (a typed `let`, the result, the
+//! branches of either), maps by a function's name (`.map(f64::exp)`) and maps in a row. The macro writes each as the
 //! `for` loop it stands for, so the closure is differentiated as a loop body
 //! is.
 //!
@@ -336,6 +337,56 @@ fn typed_sums_and_folds_with_function_paths_match_central_differences() {
         let mut gradient = adj_x;
         gradient.push(adj_w);
         fd::check_gradient(|p| typed_and_path_folds(&p[..3], p[3]), &point, &gradient).assert_within(FD_TOLERANCE);
+    }
+}
+
+/// `.sum()` and `.product()` with no turbofish in the branches of an `if`
+/// and the arms of a `match` whose value is typed, by a `let` or as the
+/// result, a block's tail among them.
+#[differentiate]
+fn sums_in_branches(x: &[f64], w: f64) -> f64 {
+    let s: f64 = if w > 0.0 { x.iter().sum() } else { x.iter().product() };
+    let t: f64 = match x.len() {
+        0 => 0.0,
+        _ => {
+            let k = w * w;
+            x.iter().map(|v| v * k).sum()
+        }
+    };
+    if x.len() > 2 {
+        x.iter().map(|v| v * s).sum()
+    } else {
+        t * s
+    }
+}
+
+fn sums_in_branches_by_hand(x: &[f64], w: f64) -> f64 {
+    let s = if w > 0.0 {
+        x.iter().sum::<f64>()
+    } else {
+        x.iter().product::<f64>()
+    };
+    let t = x.iter().sum::<f64>() * w * w;
+    if x.len() > 2 { x.iter().sum::<f64>() * s } else { t * s }
+}
+
+#[test]
+fn untyped_sums_in_typed_branches_match_central_differences() {
+    let mut rng = Rng::for_test("sums_in_branches");
+    for length in [2, 3] {
+        for _ in 0..POINTS {
+            let point = uniform_point(&mut rng, length + 1, -1.5, 1.5);
+            let (x, w) = (&point[..length], point[length]);
+            if w.abs() < 1e-3 {
+                continue;
+            }
+            let (value, adj_x, adj_w) = sums_in_branches_grad(x, w);
+            assert_all_close(&[value], &[sums_in_branches_by_hand(x, w)], EXACT_TOLERANCE);
+            let mut gradient = adj_x;
+            gradient.push(adj_w);
+            fd::check_gradient(|p| sums_in_branches(&p[..length], p[length]), &point, &gradient)
+                .assert_within(FD_TOLERANCE);
+        }
     }
 }
 

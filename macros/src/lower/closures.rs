@@ -396,14 +396,33 @@ pub(super) fn typed_iterator_ends(stmts: &[syn::Stmt], output: &syn::ReturnType)
 /// `.sum()` or `.product()` of an iterator, without a turbofish, becomes
 /// `.sum::<f64>()` where `ty` is `f64` (faer's own `.sum()` of a vector or
 /// matrix stays); `.collect()` of a `map` or `filter` becomes `.collect::<ty>()`
-/// where `ty` is a `Vec`, `Col` or `Row`.
+/// where `ty` is a `Vec`, `Col` or `Row`. The value of an `if`, a `match` or
+/// a block has the type of each of its branches, arms or tail.
 fn annotate(expr: &mut Expr, ty: &syn::Type) {
     let mut expr = expr;
     while let Expr::Paren(paren) = expr {
         expr = &mut paren.expr;
     }
-    let Expr::MethodCall(call) = expr else {
-        return;
+    let call = match expr {
+        Expr::If(branches) => {
+            annotate_tail(&mut branches.then_branch, ty);
+            if let Some((_, otherwise)) = &mut branches.else_branch {
+                annotate(otherwise, ty);
+            }
+            return;
+        }
+        Expr::Match(choice) => {
+            for arm in &mut choice.arms {
+                annotate(&mut arm.body, ty);
+            }
+            return;
+        }
+        Expr::Block(block) => {
+            annotate_tail(&mut block.block, ty);
+            return;
+        }
+        Expr::MethodCall(call) => call,
+        _ => return,
     };
     if !call.args.is_empty() || call.turbofish.is_some() || !is_iterator(&call.receiver) {
         return;
@@ -417,6 +436,13 @@ fn annotate(expr: &mut Expr, ty: &syn::Type) {
         && collection_of(&path.path).is_some()
     {
         call.turbofish = Some(syn::parse_quote!(::<#ty>));
+    }
+}
+
+/// Annotates the value of `block`, its tail expression.
+fn annotate_tail(block: &mut syn::Block, ty: &syn::Type) {
+    if let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last_mut() {
+        annotate(tail, ty);
     }
 }
 
