@@ -446,9 +446,9 @@ fn annotate_tail(block: &mut syn::Block, ty: &syn::Type) {
     }
 }
 
-/// Whether `iterator` ends with a `map` or `filter`, as the collects
-/// [`Lowerer::lower_collected_map`] lowers do.
-fn ends_with_stage(iterator: &Expr) -> bool {
+/// Whether `iterator` ends with a `map` or `filter`: a stage of a pipeline,
+/// as the collects [`Lowerer::lower_collected_map`] lowers end.
+pub(super) fn ends_with_stage(iterator: &Expr) -> bool {
     matches!(strip_parens(iterator), Expr::MethodCall(call) if call.method == "map" || call.method == "filter")
 }
 

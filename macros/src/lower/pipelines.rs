@@ -19,7 +19,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, Pat};
 
-use super::closures::untyped;
+use super::closures::{ends_with_stage, untyped};
 use super::{Lowerer, strip_parens};
 
 /// What a reduction's loop runs for each element of `source`.
@@ -215,8 +215,7 @@ fn stages(expr: &Expr) -> Option<(&Expr, Vec<Stage>)> {
         // already. (Right after the sequence they are the sequence's.)
         if call.args.is_empty()
             && matches!(call.method.to_string().as_str(), "copied" | "cloned")
-            && matches!(strip_parens(&call.receiver), Expr::MethodCall(stage)
-                if stage.args.len() == 1 && matches!(stage.method.to_string().as_str(), "map" | "filter"))
+            && ends_with_stage(&call.receiver)
         {
             current = strip_parens(&call.receiver);
             continue;
